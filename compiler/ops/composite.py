@@ -1,0 +1,168 @@
+"""Composites: functions built from primitives. They need no rules of their
+own -- differentiation and compilation see only the primitives."""
+from __future__ import annotations
+
+import numpy as np
+
+import compiler.ops as O
+from compiler.errors import ShapeError
+from compiler.ops import fold_axes
+
+__all__ = ["mean", "var", "expand_dims", "squeeze", "swapaxes", "moveaxis", "stack",
+           "square", "reciprocal", "logsumexp", "softmax", "log_softmax", "norm",
+           "dot", "outer", "sigmoid", "softplus", "ravel", "log2", "log10", "exp2",
+           "power", "trace", "diagonal"]
+
+
+def mean(x, axis=None, keepdims=False):
+    axes = fold_axes(axis, x.ndim)
+    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    total = O.sum(x, axis=axes, keepdims=keepdims)
+    if total.dtype.kind not in "fc":
+        total = O.cast(total, np.float64)
+    return total / count
+
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    axes = fold_axes(axis, x.ndim)
+    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    centred = x - mean(x, axis=axes, keepdims=True)
+    return O.sum(centred * centred, axis=axes, keepdims=keepdims) / (count - ddof)
+
+
+def expand_dims(x, axis):
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    ndim = x.ndim + len(axes)
+    axes = sorted(a % ndim for a in axes)
+    shape = list(x.shape)
+    for a in axes:
+        shape.insert(a, 1)
+    return O.reshape(x, tuple(shape))
+
+
+def squeeze(x, axis=None):
+    if axis is None:
+        axes = tuple(k for k, n in enumerate(x.shape) if n == 1)
+    else:
+        axes = fold_axes(axis, x.ndim)
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ShapeError(f"squeeze: cannot select axis {a} of shape {x.shape}: size != 1")
+    return O.reshape(x, tuple(n for k, n in enumerate(x.shape) if k not in axes))
+
+
+def swapaxes(x, a, b):
+    axes = list(range(x.ndim))
+    axes[a], axes[b] = axes[b], axes[a]
+    return O.transpose(x, tuple(axes))
+
+
+def moveaxis(x, source, destination):
+    order = [k for k in range(x.ndim) if k != source % x.ndim]
+    order.insert(destination % x.ndim, source % x.ndim)
+    return O.transpose(x, tuple(order))
+
+
+def stack(xs, axis=0):
+    xs = list(xs)
+    shapes = {x.shape for x in xs}
+    if len(shapes) != 1:
+        raise ShapeError("stack: all input arrays must have the same shape, got "
+                         + ", ".join(str(x.shape) for x in xs))
+    ndim = xs[0].ndim + 1
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"stack: axis {axis} is out of bounds for {ndim} dimensions")
+    return O.concatenate([expand_dims(x, axis % ndim) for x in xs], axis=axis % ndim)
+
+
+def power(x, y):
+    """x ** y: a Python-number exponent is an attribute (``x ** 2`` compiles to
+    ``x * x``-speed code and its derivative never takes ``log(x)``)."""
+    if isinstance(y, (int, float, np.integer, np.floating)) and isinstance(x, O.Value):
+        return O.pow_scalar(x, p=y)
+    return O.pow(x, y)
+
+
+def square(x):
+    return x * x
+
+
+def reciprocal(x):
+    return 1 / x
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    # Shift by the (gradient-free) max for stability; the result's gradient
+    # is softmax either way.
+    axes = fold_axes(axis, x.ndim)
+    shift = O.stop_gradient(O.amax(x, axis=axes, keepdims=True))
+    total = O.sum(O.exp(x - shift), axis=axes, keepdims=True)
+    out = O.log(total) + shift
+    return out if keepdims else O.reshape(out, tuple(n for k, n in enumerate(x.shape) if k not in axes))
+
+
+def softmax(x, axis=-1):
+    return O.exp(x - logsumexp(x, axis=axis, keepdims=True))
+
+
+def log_softmax(x, axis=-1):
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    if ord not in (None, 2, "fro") or (ord == 2 and (axis is None and x.ndim > 1)):
+        if ord == 1 and (axis is not None or x.ndim == 1):
+            return O.sum(O.abs(x), axis=axis, keepdims=keepdims)
+        if ord in (np.inf, "inf") and (axis is not None or x.ndim == 1):
+            return O.amax(O.abs(x), axis=axis, keepdims=keepdims)
+        raise O.UnsupportedOperationError(f"norm: ord={ord!r} is not supported")
+    return O.sqrt(O.sum(x * x, axis=axis, keepdims=keepdims))
+
+
+def dot(a, b):
+    """np.dot: matmul for 1-D and 2-D operands, a product when one is 0-d."""
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.ndim <= 2 and b.ndim <= 2:
+        return O.matmul(a, b)
+    raise O.UnsupportedOperationError(
+        f"dot: operands of {a.ndim} and {b.ndim} dimensions are not supported; use matmul or "
+        "tensordot-free reshapes")
+
+
+def outer(a, b):
+    return O.reshape(a, (a.size, 1)) * O.reshape(b, (1, b.size))
+
+
+def sigmoid(x):
+    return 0.5 * (O.tanh(0.5 * x) + 1)
+
+
+def softplus(x):
+    return O.logaddexp(0, x)
+
+
+def ravel(x):
+    return O.reshape(x, (x.size,))
+
+
+def log2(x):
+    return O.log(x) * (1 / np.log(2))
+
+
+def log10(x):
+    return O.log(x) * (1 / np.log(10))
+
+
+def exp2(x):
+    return O.exp(x * np.log(2))
+
+
+def diagonal(x):
+    n = min(x.shape[-2:])
+    idx = np.arange(n)
+    return O.index(x, (Ellipsis, idx, idx))
+
+
+def trace(x):
+    return O.sum(diagonal(x), axis=-1)

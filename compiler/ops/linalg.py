@@ -1,0 +1,54 @@
+"""matmul with NumPy's semantics: 1-D, 2-D and batched (broadcast) operands."""
+from __future__ import annotations
+
+import numpy as np
+
+import compiler.ops as O
+from compiler.errors import ShapeError
+from compiler.ops import Op
+
+__all__ = ["matmul"]
+
+
+def _matmul_infer(shapes, dtypes, attrs):
+    a, b = shapes
+    if not a or not b:
+        raise ShapeError(f"matmul: operands must be at least 1-D, got shapes {a} and {b}")
+    a2 = (1,) + a if len(a) == 1 else a
+    b2 = b + (1,) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise ShapeError(f"matmul: shapes {a} and {b} are not aligned "
+                         f"({a2[-1]} (dim {len(a) - 1}) != {b2[-2]} (dim {max(len(b) - 2, 0)}))")
+    batch = O.broadcast_shapes("matmul", [a2[:-2], b2[:-2]])
+    out = batch + ((a2[-2],) if len(a) > 1 else ()) + ((b2[-1],) if len(b) > 1 else ())
+    return out, np.result_type(*dtypes)
+
+
+def _swap(v):
+    axes = list(range(v.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return O.transpose(v, tuple(axes))
+
+
+def _matmul_vjp(g, out, a, b):
+    # Promote 1-D operands to matrices, as matmul itself does, then reduce back.
+    a2 = O.reshape(a, (1,) + a.shape) if a.ndim == 1 else a
+    b2 = O.reshape(b, b.shape + (1,)) if b.ndim == 1 else b
+    g_shape = out.shape
+    if a.ndim == 1:
+        g_shape = g_shape[:-1] + (1,) + g_shape[-1:] if b.ndim > 1 else g_shape + (1,)
+    if b.ndim == 1:
+        g_shape = g_shape + (1,)
+    g2 = O.reshape(g, g_shape)
+    ga = O.reshape(O.sum_to(matmul(g2, _swap(b2)), a2.shape), a.shape)
+    gb = O.reshape(O.sum_to(matmul(_swap(a2), g2), b2.shape), b.shape)
+    return ga, gb
+
+
+def _matmul_jvp(ts, out, a, b):
+    ta, tb = ts
+    parts = ([matmul(ta, b)] if ta is not None else []) + ([matmul(a, tb)] if tb is not None else [])
+    return parts[0] if len(parts) == 1 else parts[0] + parts[1]
+
+
+matmul = Op("matmul", np.matmul, infer=_matmul_infer, vjp=_matmul_vjp, jvp=_matmul_jvp, cost=10)

@@ -1,0 +1,123 @@
+"""Reductions with ``axis`` and ``keepdims``: sum, max, min, prod.
+
+``max``/``min`` share the gradient evenly among tied elements (as
+``torch.amax``); ``prod``'s gradient is exact where inputs are zero (the
+product of the other elements, never ``out / x``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import compiler.ops as O
+from compiler.ops import Op, fold_axes
+
+__all__ = ["sum", "amax", "amin", "prod", "sum_to", "keepdims_shape"]
+
+
+def _reduce_canon(shapes, dtypes, attrs):
+    return {"axes": fold_axes(attrs.get("axes"), len(shapes[0])),
+            "keepdims": bool(attrs.get("keepdims", False))}
+
+
+def keepdims_shape(shape, axes):
+    return tuple(1 if k in axes else n for k, n in enumerate(shape))
+
+
+def _reduced_shape(shape, axes, keepdims):
+    if keepdims:
+        return keepdims_shape(shape, axes)
+    return tuple(n for k, n in enumerate(shape) if k not in axes)
+
+
+def _reduce_infer(impl):
+    def infer(shapes, dtypes, attrs):
+        (shape,) = shapes
+        if impl in (np.max, np.min) and any(shape[a] == 0 for a in attrs["axes"]):
+            from compiler.errors import ShapeError
+            raise ShapeError(f"{impl.__name__}: zero-size reduction over axes {attrs['axes']} "
+                             f"of shape {shape} has no identity")
+        dtype = O._elementwise_dtype(lambda x: impl(x), (dtypes[0],), ())
+        return _reduced_shape(shape, attrs["axes"], attrs["keepdims"]), dtype
+    return infer
+
+
+def _expand(g, x, axes, keepdims):
+    """Bring a reduced cotangent back to x's shape."""
+    if not keepdims:
+        g = O.reshape(g, keepdims_shape(x.shape, axes))
+    return O.broadcast_to(g, x.shape)
+
+
+SUM = Op("sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims),
+         canon=_reduce_canon, infer=_reduce_infer(np.sum), linear=True,
+         vjp=lambda g, out, x, axes, keepdims: (_expand(g, x, axes, keepdims),))
+
+
+def sum(x, axis=None, keepdims=False):
+    return SUM(x, axes=axis, keepdims=keepdims)
+
+
+def _extremum_rules():
+    def mask_and_count(out, x, axes, keepdims):
+        mask = O.equal(x, _expand(out, x, axes, keepdims))
+        count = SUM(O.cast(mask, x.dtype), axes=axes, keepdims=True)
+        return mask, count
+
+    def vjp(g, out, x, axes, keepdims):
+        mask, count = mask_and_count(out, x, axes, keepdims)
+        return (O.where(mask, _expand(g, x, axes, keepdims) / count, 0),)
+
+    def jvp(ts, out, x, axes, keepdims):
+        mask, count = mask_and_count(out, x, axes, keepdims)
+        return SUM(O.where(mask, ts[0], 0) / count, axes=axes, keepdims=keepdims)
+    return vjp, jvp
+
+
+AMAX = Op("max", lambda x, axes, keepdims: np.max(x, axis=axes, keepdims=keepdims),
+          canon=_reduce_canon, infer=_reduce_infer(np.max), vjp=_extremum_rules()[0],
+          jvp=_extremum_rules()[1])
+AMIN = Op("min", lambda x, axes, keepdims: np.min(x, axis=axes, keepdims=keepdims),
+          canon=_reduce_canon, infer=_reduce_infer(np.min), vjp=_extremum_rules()[0],
+          jvp=_extremum_rules()[1])
+
+
+def amax(x, axis=None, keepdims=False):
+    return AMAX(x, axes=axis, keepdims=keepdims)
+
+
+def amin(x, axis=None, keepdims=False):
+    return AMIN(x, axes=axis, keepdims=keepdims)
+
+
+def _prod_others(out, x, axes, keepdims):
+    # d prod / d x_i = product of the other elements, exact when some are 0.
+    zero = O.equal(x, 0)
+    nonzero_prod = PROD(O.where(zero, 1, x), axes=axes, keepdims=True)
+    single_zero = O.equal(SUM(O.cast(zero, x.dtype), axes=axes, keepdims=True), 1)
+    at_zero = O.where(single_zero, nonzero_prod, 0)
+    return O.where(zero, O.broadcast_to(at_zero, x.shape),
+                   _expand(out, x, axes, keepdims) / O.where(zero, 1, x))
+
+
+PROD = Op("prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims),
+          canon=_reduce_canon, infer=_reduce_infer(np.prod),
+          vjp=lambda g, out, x, axes, keepdims:
+              (_expand(g, x, axes, keepdims) * _prod_others(out, x, axes, keepdims),),
+          jvp=lambda ts, out, x, axes, keepdims:
+              SUM(ts[0] * _prod_others(out, x, axes, keepdims), axes=axes, keepdims=keepdims))
+
+
+def prod(x, axis=None, keepdims=False):
+    return PROD(x, axes=axis, keepdims=keepdims)
+
+
+def sum_to(x, shape):
+    """Sum a broadcast value back to ``shape`` (the reverse of broadcasting)."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + k for k, n in enumerate(shape)
+                                      if n == 1 and x.shape[lead + k] != 1)
+    summed = SUM(x, axes=axes, keepdims=True)
+    return O.reshape(summed, shape)

@@ -1,0 +1,342 @@
+"""Concrete tracing: run the user's NumPy function on Tracers.
+
+A Tracer is a handle on a node of the graph being built; it also carries the
+node's real NumPy value (the trace context evaluates every node as it is
+created), so Python control flow on traced values works: ``if``/``while``/
+``bool()`` record a guard that the branch goes the same way, and
+``float()``/``int()`` record a guard that the value is the same, as ADOL-C
+records comparisons on its tape. A compiled function checks its guards and is
+retraced when one fails.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+import compiler.ops as O
+from compiler.ir import Graph, Value
+from staticgrad.errors import (InPlaceMutationError, IntegerInputError, TracerConversionError,
+                               UnsupportedOperationError)
+
+_LIBRARY_DIRS = tuple(os.path.dirname(os.path.dirname(os.path.abspath(m.__file__)))
+                      for m in (O,)) + (os.path.dirname(os.path.abspath(__file__)),
+                                        os.path.dirname(np.__file__))
+
+
+def user_site() -> str:
+    """``file:line`` of the innermost frame outside staticgrad, compiler and NumPy."""
+    frame = sys._getframe(1)
+    lib = (os.path.join(_LIBRARY_DIRS[0], "compiler"),) + _LIBRARY_DIRS[1:]
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(lib):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "<unknown>"
+
+
+class TraceContext:
+    """One trace: the graph being built and the concrete value of every node."""
+
+    def __init__(self, name: str = "<function>"):
+        self.name = name
+        self.graph = Graph()
+        self.env: dict[int, np.ndarray] = {}
+        self.sensitive: set[int] = set()  # differentiation points
+        self.graph.listeners.append(self._evaluate)
+
+    def _evaluate(self, nid: int) -> None:
+        d = self.graph.node(nid)
+        if d["op"] == "param":
+            return
+        impl = O.get_op(d["op"]).impl
+        with np.errstate(all="ignore"):
+            self.env[nid] = np.asarray(impl(*[self.env[i] for i in d["inputs"]], **d["attrs"]))
+
+    def param(self, value: Any, name: str | None = None) -> "Tracer":
+        array = np.asarray(value)
+        if array.dtype == object:
+            raise TypeError(f"{self.name}: argument of type {type(value).__name__} is not an "
+                            "array; mark it static (static_argnums) or pass an array")
+        v = self.graph.param(array.shape, array.dtype, name)
+        self.env[v.node] = array
+        return Tracer(self, v.node, flags=INPUT)
+
+    def lift(self, x: Any) -> "Tracer":
+        """x as a Tracer of this context (constants become const nodes)."""
+        if isinstance(x, Tracer):
+            if x.ctx is not self:
+                raise UnsupportedOperationError(
+                    f"{self.name}: a traced value from another trace leaked in "
+                    "(a traced value stored outside the function and used in a later call?)")
+            return x
+        array = np.asarray(x)
+        if array.dtype == object:
+            raise TypeError(f"{self.name}: cannot use a {type(x).__name__} as an array")
+        return Tracer(self, self.graph.const(array).node)
+
+    def differentiation_point(self, x: Any, what: str) -> "Tracer":
+        """A fresh node standing for x, to differentiate with respect to."""
+        t = self.lift(x)
+        if t.dtype.kind not in "fc":
+            raise IntegerInputError(
+                f"{self.name}: {what} has dtype {t.dtype}; differentiation needs floating-point "
+                "inputs (pass x.astype(float), or use jit for integer inputs)")
+        point = Tracer(self, O.identity(t.value).node)
+        self.sensitive.add(point.node)
+        return point
+
+    def depends_on_sensitive(self, nid: int) -> bool:
+        return bool(self.sensitive) and bool(
+            (nx.ancestors(self.graph.nx, nid) | {nid}) & self.sensitive)
+
+
+INPUT, VIEW, HAS_VIEWS = 1, 2, 4
+
+
+def to_value(x: Any, graph: Graph | None = None) -> Any:
+    """Tracer -> Value, recursively through lists and tuples; others unchanged."""
+    if isinstance(x, Tracer):
+        return x.value
+    if isinstance(x, (list, tuple)):
+        return type(x)(to_value(v, graph) for v in x)
+    return x
+
+
+def to_tracer(ctx: TraceContext, x: Any) -> Any:
+    if isinstance(x, Value):
+        return Tracer(ctx, x.node)
+    if isinstance(x, (list, tuple)):
+        return type(x)(to_tracer(ctx, v) for v in x)
+    return x
+
+
+def find_context(args: Any) -> TraceContext | None:
+    if isinstance(args, Tracer):
+        return args.ctx
+    if isinstance(args, (list, tuple)):
+        for a in args:
+            ctx = find_context(a)
+            if ctx is not None:
+                return ctx
+    if isinstance(args, dict):
+        return find_context(list(args.values()))
+    return None
+
+
+class Tracer:
+    """A traced array: NumPy functions, operators and methods build graph nodes."""
+
+    __slots__ = ("ctx", "node", "flags")
+    __array_priority__ = 1000
+
+    def __init__(self, ctx: TraceContext, node: int, flags: int = 0):
+        self.ctx = ctx
+        self.node = node
+        self.flags = flags
+
+    # -- what it is -----------------------------------------------------
+    @property
+    def value(self) -> Value:
+        return Value(self.ctx.graph, self.node)
+
+    @property
+    def concrete(self) -> np.ndarray:
+        return self.ctx.env[self.node]
+
+    @property
+    def shape(self) -> tuple:
+        return self.ctx.graph.shape(self.node)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.ctx.graph.dtype(self.node)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"Tracer({np.array2string(self.concrete)}, shape={self.shape}, dtype={self.dtype})"
+
+    __hash__ = None  # like ndarray: == is elementwise
+
+    # -- NumPy protocols ------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from staticgrad.numpy_api import apply_ufunc
+        return apply_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from staticgrad.numpy_api import apply_function
+        return apply_function(func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        raise TracerConversionError(
+            f"{self.ctx.name}: a traced value (shape {self.shape}, {self.dtype}) cannot be "
+            "converted to a NumPy array. This happens with np.asarray/np.array, with NumPy "
+            "functions staticgrad does not trace, and when storing a traced value into a "
+            "NumPy array (out = np.zeros(n); out[i] = x): build arrays with np.stack / "
+            "np.concatenate / np.where, or update a traced array (y = x.copy(); y[i] = v)")
+
+    # -- guards: Python control flow on traced values -------------------
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError("The truth value of an array with more than one element is "
+                             "ambiguous. Use a.any() or a.all()")
+        value = self.value
+        if value.dtype != np.bool_:
+            value = O.not_equal(value, 0)
+        if value.shape:
+            value = O.reshape(value, ())
+        taken = bool(self.ctx.env[value.node])
+        O.guard(value, taken, user_site())
+        return taken
+
+    def _concretize(self, kind: str) -> np.ndarray:
+        if self.size != 1:
+            raise TypeError(f"only size-1 arrays can be converted to Python scalars "
+                            f"({kind}() of shape {self.shape})")
+        if self.ctx.depends_on_sensitive(self.node):
+            raise TracerConversionError(
+                f"{self.ctx.name}: {kind}() of a traced value that depends on a value being "
+                f"differentiated would drop its gradient (at {user_site()}); keep it an array "
+                "(use NumPy functions on it), or branch with `if`, which is traced")
+        concrete = self.concrete.reshape(())
+        O.guard(O.equal(O.reshape(self.value, ()), concrete[()]), True, user_site(), "value")
+        return concrete
+
+    def __float__(self) -> float:
+        return float(self._concretize("float"))
+
+    def __int__(self) -> int:
+        return int(self._concretize("int"))
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iub":
+            raise TypeError("only integer arrays can be used as an index")
+        return int(self._concretize("int"))
+
+    def item(self) -> Any:
+        return self._concretize("item").item()
+
+    def tolist(self):
+        raise TracerConversionError(f"{self.ctx.name}: tolist() of a traced value is not "
+                                    "supported; index it instead")
+
+    # -- operators ------------------------------------------------------
+    def _binary(ufunc, reflected=False):
+        def method(self, other):
+            from staticgrad.numpy_api import apply_ufunc
+            if isinstance(other, (str, bytes)) or (other is not None and not _arraylike(other)):
+                return NotImplemented
+            args = (other, self) if reflected else (self, other)
+            return apply_ufunc(ufunc, "__call__", args, {})
+        return method
+
+    __add__ = _binary(np.add)
+    __radd__ = _binary(np.add, True)
+    __sub__ = _binary(np.subtract)
+    __rsub__ = _binary(np.subtract, True)
+    __mul__ = _binary(np.multiply)
+    __rmul__ = _binary(np.multiply, True)
+    __truediv__ = _binary(np.true_divide)
+    __rtruediv__ = _binary(np.true_divide, True)
+    __pow__ = _binary(np.power)
+    __rpow__ = _binary(np.power, True)
+    __matmul__ = _binary(np.matmul)
+    __rmatmul__ = _binary(np.matmul, True)
+    __gt__ = _binary(np.greater)
+    __ge__ = _binary(np.greater_equal)
+    __lt__ = _binary(np.less)
+    __le__ = _binary(np.less_equal)
+    __eq__ = _binary(np.equal)
+    __ne__ = _binary(np.not_equal)
+    __and__ = _binary(np.logical_and)
+    __or__ = _binary(np.logical_or)
+    del _binary
+
+    def __neg__(self):
+        return np.negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return np.abs(self)
+
+    def __invert__(self):
+        if self.dtype != np.bool_:
+            raise UnsupportedOperationError("~ is only supported on boolean traced values")
+        return np.logical_not(self)
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
+
+    # -- indexing -------------------------------------------------------
+    def __getitem__(self, key):
+        from staticgrad.numpy_api import index
+        return index(self, key)
+
+    def _check_mutable(self, what: str) -> None:
+        if self.flags & INPUT:
+            raise InPlaceMutationError(
+                f"{self.ctx.name}: {what} of an input (at {user_site()}); traced code never "
+                "mutates its inputs. Work on a copy: y = x.copy(); y[...] = v")
+        if self.flags & (VIEW | HAS_VIEWS):
+            raise InPlaceMutationError(
+                f"{self.ctx.name}: {what} of an array that shares memory with another (a "
+                f"view; at {user_site()}); the other would not see the change. Work on a "
+                "copy: y = y.copy()")
+
+    def __setitem__(self, key, value):
+        # Functional update: this Tracer now stands for the updated array, so
+        # every name bound to it sees the change, as with an ndarray.
+        self._check_mutable("in-place assignment")
+        self.node = O.setitem(self.value, to_value(key), self.ctx.lift(value).value).node
+
+    def _inplace(ufunc):
+        def method(self, other):
+            self._check_mutable(f"in-place {ufunc.__name__}")
+            result = getattr(self, "__" + {"add": "add", "subtract": "sub", "multiply": "mul",
+                                           "divide": "truediv", "power": "pow"}[ufunc.__name__]
+                             + "__")(other)
+            if result.dtype != self.dtype:
+                raise UnsupportedOperationError(
+                    f"in-place {ufunc.__name__} would change dtype {self.dtype} to {result.dtype}")
+            self.node = result.node
+            return self
+        return method
+
+    __iadd__ = _inplace(np.add)
+    __isub__ = _inplace(np.subtract)
+    __imul__ = _inplace(np.multiply)
+    __itruediv__ = _inplace(np.divide)
+    __ipow__ = _inplace(np.power)
+    del _inplace
+
+    # -- methods (NumPy's ndarray methods) ------------------------------
+    @property
+    def T(self):
+        return np.transpose(self)
+
+    def __getattr__(self, name):
+        from staticgrad.numpy_api import method
+        return method(self, name)
+
+
+def _arraylike(x: Any) -> bool:
+    return isinstance(x, (Tracer, np.ndarray, np.generic, int, float, bool, complex, list, tuple))

@@ -1,0 +1,395 @@
+"""jit, grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp.
+
+Each transform is a *build* function ``build(ctx, args, kwargs)`` that, given
+traced arguments, adds the transform's result to the trace (the forward graph,
+then its adjoint or tangent graph). ``Transformed`` turns a build into a
+callable with specialisation and caching. Called with traced arguments (inside
+another transform), a transform adds itself to the outer trace instead, so
+transforms compose: ``grad(grad(f))``, ``jit(grad(f))``, ``jacobian(grad(f))``.
+"""
+from __future__ import annotations
+
+import functools
+import weakref
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+import compiler.ops as O
+from compiler import autodiff
+from compiler.passes import optimize
+from staticgrad import pytree
+from staticgrad.errors import NonScalarOutputError, ShapeError, UnsupportedOperationError
+from staticgrad.specialize import Specialization, Specializer, backend, signature
+from staticgrad.tracing import TraceContext, Tracer, find_context
+
+Build = Callable[[TraceContext, tuple, dict], Any]
+
+
+def _name(fun: Callable) -> str:
+    return getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None) or repr(fun)
+
+
+class Traced:
+    """The result of ``f.trace(*args)``: the joint graph of one specialisation."""
+
+    def __init__(self, spec: Specialization):
+        self.ir = spec.graph          # the optimised compiler.ir.Graph
+        self.raw = spec.raw           # as traced, before the passes
+        self.graph = spec.graph.nx    # networkx.DiGraph of forward + adjoint
+
+    def to_dot(self) -> str:
+        return self.ir.to_dot()
+
+    def __str__(self) -> str:
+        return str(self.ir)
+
+
+class Transformed:
+    """A function made from a build, cached per signature and guard path."""
+
+    def __init__(self, fun: Callable, build: Build, name: str, static_argnums: Sequence[int] = ()):
+        self.fun = fun
+        self._build = build
+        self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
+                               else tuple(static_argnums))
+        self.__name__ = name
+        self.__qualname__ = name
+        self.__doc__ = getattr(fun, "__doc__", None)
+        self.__wrapped__ = fun
+        self._cache = Specializer(name)
+
+    def __repr__(self) -> str:
+        return f"<staticgrad {self.__name__}>"
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else functools.partial(self, obj)
+
+    # -- calling --------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        ctx = find_context((args, kwargs))
+        if ctx is not None:
+            return self._build(ctx, args, kwargs)
+        key, leaves, treedef = self._key(args, kwargs)
+        spec, outs = self._cache.lookup(key, leaves)
+        if spec is not None:
+            return pytree.unflatten(spec.out_tree, [_result(o) for o in outs])
+        kind = self._cache.admit(key, outs)
+        spec, outs = self._specialize(args, kwargs, leaves, treedef)
+        self._cache.store(key, spec, kind)
+        return pytree.unflatten(spec.out_tree, [_result(np.array(o)) for o in outs])
+
+    def _split(self, args: tuple):
+        n = len(args)
+        static = {i % n if n else i for i in self.static_argnums}
+        for i in self.static_argnums:
+            if not -n <= i < n:
+                raise TypeError(f"{self.__name__}: static_argnums {i} is out of range for "
+                                f"{n} positional arguments")
+        return static
+
+    def _key(self, args: tuple, kwargs: dict):
+        static = self._split(args)
+        statics = tuple(args[i] for i in sorted(static))
+        try:
+            hash(statics)
+        except TypeError:
+            raise TypeError(f"{self.__name__}: static arguments must be hashable, got "
+                            f"{[type(s).__name__ for s in statics]}") from None
+        dynamic = [a for i, a in enumerate(args) if i not in static]
+        leaves, treedef = pytree.flatten((dynamic, kwargs))
+        leaves = [np.asarray(x) if isinstance(x, list) else x for x in leaves]
+        return (treedef, statics, signature(leaves)), leaves, treedef
+
+    def _specialize(self, args: tuple, kwargs: dict, leaves: list, treedef):
+        ctx = TraceContext(self.__name__)
+        tracers = [ctx.param(x) for x in leaves]
+        dynamic, kw = pytree.unflatten(treedef, tracers)
+        static = self._split(args)
+        it = iter(dynamic)
+        full = tuple(args[i] if i in static else next(it) for i in range(len(args)))
+        out = self._build(ctx, full, kw)
+        out_leaves, out_tree = pytree.flatten(out)
+        nodes = [ctx.lift(o).node for o in out_leaves]
+        ctx.graph.outputs = nodes
+        concrete = [ctx.env[n] for n in nodes]
+        graph = optimize(ctx.graph)
+        return Specialization(ctx.graph, graph, backend(graph), out_tree), concrete
+
+    # -- inspection -----------------------------------------------------
+    def trace(self, *args: Any, **kwargs: Any) -> Traced:
+        """Trace for these arguments (no caching) and return the graph."""
+        _, leaves, treedef = self._key(args, kwargs)
+        spec, _ = self._specialize(args, kwargs, leaves, treedef)
+        return Traced(spec)
+
+    def cache_info(self):
+        """Specialisations, hits, traces and the reason of every retrace."""
+        return self._cache.info
+
+
+def _result(x: np.ndarray) -> Any:
+    """0-d results come back as NumPy scalars, as from NumPy's reductions."""
+    return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
+
+
+def _argnums_tuple(argnums) -> tuple:
+    return (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+
+def _points(ctx: TraceContext, args: tuple, argnums: tuple):
+    """Replace the differentiated arguments by fresh differentiation points."""
+    args = list(args)
+    for i in argnums:
+        if not -len(args) <= i < len(args):
+            raise TypeError(f"{ctx.name}: argnums {i} is out of range for {len(args)} arguments")
+        args[i] = pytree.tree_map(
+            lambda leaf, i=i: ctx.differentiation_point(leaf, f"argument {i}"), args[i])
+    return args
+
+
+def _zeros_like(ctx: TraceContext, t: Tracer) -> Tracer:
+    return Tracer(ctx, O.zeros_like(t.value).node)
+
+
+# -- jit ------------------------------------------------------------------
+def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
+        cache: bool = True):
+    """Compile ``fun`` per input signature; usable as ``@jit`` and ``@jit(static_argnums=1)``.
+
+    >>> f = jit(lambda x: np.sum(np.sin(x) ** 2))
+    >>> f(np.ones(3))  # doctest: +SKIP
+    """
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums, cache=cache)
+    return Transformed(fun, lambda ctx, args, kwargs: fun(*args, **kwargs),
+                       f"jit({_name(fun)})", static_argnums)
+
+
+# -- reverse mode ---------------------------------------------------------
+def _grad_build(fun: Callable, argnums, has_aux: bool, with_value: bool, what: str) -> Build:
+    nums = _argnums_tuple(argnums)
+
+    def build(ctx, args, kwargs):
+        args = _points(ctx, args, nums)
+        out = fun(*args, **kwargs)
+        aux = None
+        if has_aux:
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise TypeError(f"{what}: has_aux=True needs the function to return a pair "
+                                f"(output, aux), got {type(out).__name__}")
+            out, aux = out
+        y = ctx.lift(out)
+        if y.shape != ():
+            raise NonScalarOutputError(
+                f"{what}: grad requires a scalar output, but {_name(fun)} returned shape "
+                f"{y.shape}; use sg.vjp, sg.jacobian, or reduce the output (e.g. np.sum)")
+        if y.dtype.kind not in "fc":
+            raise TypeError(f"{what}: grad requires a real-valued (floating) output, "
+                            f"{_name(fun)} returned dtype {y.dtype}")
+        trees = [pytree.flatten(args[i]) for i in nums]
+        points = [p for leaves, _ in trees for p in leaves]
+        seed = ctx.graph.const(np.ones((), y.dtype))
+        cts = autodiff.vjp(ctx.graph, [y.node], [seed], [p.node for p in points])
+        grads = iter(Tracer(ctx, c.node) if c is not None else _zeros_like(ctx, p)
+                     for c, p in zip(cts, points))
+        per_arg = [pytree.unflatten(treedef, [next(grads) for _ in leaves])
+                   for leaves, treedef in trees]
+        g = per_arg[0] if isinstance(argnums, int) else tuple(per_arg)
+        if with_value:
+            return ((y, aux) if has_aux else y), g
+        return (g, aux) if has_aux else g
+
+    return build
+
+
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, *, has_aux: bool = False):
+    """The gradient of a scalar function; ``argnums`` int -> one gradient, tuple -> a tuple.
+
+    >>> grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+    array([2., 4.])
+    """
+    name = f"grad({_name(fun)})"
+    return Transformed(fun, _grad_build(fun, argnums, has_aux, False, name), name)
+
+
+def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, *, has_aux: bool = False):
+    """``(value, gradient)`` in one fused evaluation.
+
+    >>> value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+    (np.float64(5.0), array([2., 4.]))
+    """
+    name = f"value_and_grad({_name(fun)})"
+    return Transformed(fun, _grad_build(fun, argnums, has_aux, True, name), name)
+
+
+_DERIVED: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
+
+
+def _derived(fun: Callable, kind: str, make: Callable[[], Transformed]) -> Transformed:
+    """One cached transform of each kind per function (for vjp / jvp)."""
+    try:
+        table = _DERIVED.setdefault(fun, {})
+    except TypeError:  # not weak-referenceable: no reuse across calls
+        return make()
+    if kind not in table:
+        table[kind] = make()
+    return table[kind]
+
+
+def _check_like(what: str, given: Any, expected: Any, role: str) -> None:
+    if given.shape != expected.shape:
+        raise ShapeError(f"{what}: {role} has shape {given.shape} but the value it pairs with "
+                         f"has shape {expected.shape}")
+
+
+def vjp(fun: Callable, *primals: Any):
+    """``(out, vjp_fn)``; ``vjp_fn(cotangent)`` returns one gradient per primal,
+    the cotangent weighting the outputs as ``grad_tensors`` does in PyTorch.
+
+    >>> out, f_vjp = vjp(np.sin, np.zeros(2)); f_vjp(np.ones(2))
+    (array([1., 1.]),)
+    """
+    name = f"vjp({_name(fun)})"
+
+    def build_backward(ctx, args, kwargs):
+        *prims, ct = args
+        points = _points(ctx, tuple(prims), tuple(range(len(prims))))
+        out = fun(*points)
+        out_leaves, out_tree = pytree.flatten(out)
+        ct_leaves, ct_tree = pytree.flatten(ct)
+        if len(ct_leaves) != len(out_leaves):
+            raise ShapeError(f"{name}: the cotangent has {len(ct_leaves)} parts but the output "
+                             f"has {len(out_leaves)}")
+        outs = [ctx.lift(o) for o in out_leaves]
+        cts = [ctx.lift(c) for c in ct_leaves]
+        for o, c in zip(outs, cts):
+            _check_like(name, c, o, "the cotangent")
+        point_leaves = [pytree.flatten(p) for p in points]
+        flat = [p for leaves, _ in point_leaves for p in leaves]
+        grads = autodiff.vjp(ctx.graph, [o.node for o in outs],
+                             [O.cast(c.value, o.dtype) if c.dtype != o.dtype else c.value
+                              for o, c in zip(outs, cts)], [p.node for p in flat])
+        it = iter(Tracer(ctx, g.node) if g is not None else _zeros_like(ctx, p)
+                  for g, p in zip(grads, flat))
+        return tuple(pytree.unflatten(t, [next(it) for _ in leaves]) for leaves, t in point_leaves)
+
+    forward = _derived(fun, "jit", lambda: jit(fun))
+    backward = _derived(fun, "vjp", lambda: Transformed(fun, build_backward, name))
+    out = forward(*primals)
+    return out, (lambda cotangent: backward(*primals, cotangent))
+
+
+def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]):
+    """``(out, tangent_out)``: forward mode, the tangents pushed through ``fun``.
+
+    >>> jvp(np.sin, (np.zeros(2),), (np.ones(2),))
+    (array([0., 0.]), array([1., 1.]))
+    """
+    name = f"jvp({_name(fun)})"
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise TypeError(f"{name}: {len(primals)} primals but {len(tangents)} tangents")
+
+    def build(ctx, args, kwargs):
+        prims, tans = args[:len(args) // 2], args[len(args) // 2:]
+        points = _points(ctx, prims, tuple(range(len(prims))))
+        flat_points = [p for x in points for p in pytree.flatten(x)[0]]
+        flat_tans = [ctx.lift(t) for x in tans for t in pytree.flatten(x)[0]]
+        for p, t in zip(flat_points, flat_tans):
+            _check_like(name, t, p, "a tangent")
+        out = fun(*points)
+        out_leaves, out_tree = pytree.flatten(out)
+        outs = [ctx.lift(o) for o in out_leaves]
+        touts = autodiff.jvp(ctx.graph, [p.node for p in flat_points],
+                             [O.cast(t.value, p.dtype) if t.dtype != p.dtype else t.value
+                              for p, t in zip(flat_points, flat_tans)], [o.node for o in outs])
+        tangent_out = [Tracer(ctx, t.node) if t is not None else _zeros_like(ctx, o)
+                       for t, o in zip(touts, outs)]
+        return out, pytree.unflatten(out_tree, tangent_out)
+
+    return _derived(fun, "jvp", lambda: Transformed(fun, build, name))(*primals, *tangents)
+
+
+# -- Jacobians and Hessians -----------------------------------------------
+def _jacobian_of(ctx: TraceContext, y: Tracer, x: Tracer) -> Tracer:
+    """d y / d x as an array of shape y.shape + x.shape (reverse or forward mode)."""
+    graph = ctx.graph
+    if y.size == 0 or x.size == 0:
+        return Tracer(ctx, O.full(graph, y.shape + x.shape, 0, x.dtype).node)
+    if y.size <= x.size:  # one adjoint pass per output element
+        rows = []
+        for k in range(y.size):
+            seed = np.zeros(y.size, y.dtype)
+            seed[k] = 1
+            (ct,) = autodiff.vjp(graph, [y.node], [graph.const(seed.reshape(y.shape))], [x.node])
+            rows.append(ct if ct is not None else O.zeros_like(x.value))
+        return Tracer(ctx, O.reshape(O.stack(rows), y.shape + x.shape).node)
+    cols = []  # one tangent pass per input element
+    for k in range(x.size):
+        seed = np.zeros(x.size, x.dtype)
+        seed[k] = 1
+        (t,) = autodiff.jvp(graph, [x.node], [graph.const(seed.reshape(x.shape))], [y.node])
+        cols.append(t if t is not None else O.zeros_like(y.value))
+    return Tracer(ctx, O.reshape(O.stack(cols, axis=-1), y.shape + x.shape).node)
+
+
+def jacobian(fun: Callable, argnums: int | Sequence[int] = 0):
+    """The Jacobian, shape ``out.shape + x.shape`` (a tuple of them for tuple argnums).
+
+    >>> jacobian(lambda x: x ** 2)(np.array([1.0, 2.0]))
+    array([[2., 0.],
+           [0., 4.]])
+    """
+    name = f"jacobian({_name(fun)})"
+    nums = _argnums_tuple(argnums)
+
+    def build(ctx, args, kwargs):
+        args = _points(ctx, args, nums)
+        for i in nums:
+            if not isinstance(args[i], Tracer):
+                raise UnsupportedOperationError(f"{name}: argument {i} must be a single array")
+        out = fun(*args, **kwargs)
+        if isinstance(out, (tuple, list, dict)):
+            raise UnsupportedOperationError(f"{name}: the function must return a single array")
+        y = ctx.lift(out)
+        jacs = tuple(_jacobian_of(ctx, y, args[i]) for i in nums)
+        return jacs[0] if isinstance(argnums, int) else jacs
+
+    return Transformed(fun, build, name)
+
+
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0):
+    """The Hessian: ``jacobian(grad(fun))``, shape ``x.shape + x.shape``.
+
+    >>> hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    return jacobian(grad(fun, argnums), argnums)
+
+
+def hvp(fun: Callable, argnums: int = 0):
+    """``hvp(f)(*args, v)``: the Hessian-vector product, forward over reverse,
+    without forming the Hessian.
+
+    >>> hvp(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]), np.array([1.0, 0.0]))
+    array([6., 0.])
+    """
+    name = f"hvp({_name(fun)})"
+    if not isinstance(argnums, int):
+        raise TypeError(f"{name}: argnums must be an int")
+    inner = grad(fun, argnums)
+
+    def build(ctx, args, kwargs):
+        *args, v = args
+        args = _points(ctx, tuple(args), (argnums,))
+        x = args[argnums]
+        v = ctx.lift(v)
+        _check_like(name, v, x, "the vector v")
+        g = ctx.lift(inner(*args, **kwargs))
+        (t,) = autodiff.jvp(ctx.graph, [x.node], [v.value if v.dtype == x.dtype
+                                                   else O.cast(v.value, x.dtype)], [g.node])
+        return Tracer(ctx, t.node) if t is not None else _zeros_like(ctx, x)
+
+    return Transformed(fun, build, name)
