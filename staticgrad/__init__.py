@@ -1,6 +1,6 @@
 """staticgrad: exact gradients of NumPy code, traced to a static graph and
 compiled with Numba."""
-from staticgrad import errors
+from staticgrad import errors, logs  # logs: STATICGRAD_LOG=recompiles|debug
 from staticgrad.errors import (InPlaceMutationError, IntegerInputError, NonScalarOutputError,
                                RetraceLimitError, ShapeError, StaticgradError,
                                TracerConversionError, UnsupportedOperationError)
@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "jit", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "config",
-    "errors", "StaticgradError", "ShapeError", "UnsupportedOperationError",
+    "errors", "logs", "StaticgradError", "ShapeError", "UnsupportedOperationError",
     "TracerConversionError", "InPlaceMutationError", "RetraceLimitError",
     "NonScalarOutputError", "IntegerInputError",
 ]
