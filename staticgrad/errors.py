@@ -8,9 +8,12 @@ from compiler.errors import CompilerError as StaticgradError
 from compiler.errors import GuardFailure, ShapeError, UnsupportedOperationError
 
 
-class TracerConversionError(StaticgradError, TypeError):
+class TracerConversionError(StaticgradError, RuntimeError):
     """A traced value was used where a concrete NumPy value is required
-    (``np.asarray(x)``, ``float(x)`` of a value being differentiated, ...)."""
+    (``np.asarray(x)``, ``float(x)`` of a value being differentiated, ...).
+
+    A RuntimeError, not a TypeError: NumPy swallows TypeErrors raised while
+    it converts an element (``out[i] = x``) and would hide this message."""
 
 
 class InPlaceMutationError(StaticgradError, RuntimeError):

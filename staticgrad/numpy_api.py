@@ -14,7 +14,7 @@ import numpy as np
 import compiler.ops as O
 from compiler.ir import Value
 from staticgrad.errors import UnsupportedOperationError
-from staticgrad.tracing import HAS_VIEWS, VIEW, Tracer, find_context, to_tracer, to_value
+from staticgrad.tracing import Tracer, find_context, to_tracer, to_value
 
 UFUNCS: dict[np.ufunc, Callable] = {
     np.add: O.add, np.subtract: O.sub, np.multiply: O.mul, np.true_divide: O.div,
@@ -38,8 +38,15 @@ REDUCERS = {np.add: O.sum, np.multiply: O.prod, np.maximum: O.amax, np.minimum: 
 
 
 def _graph(args) -> Any:
-    ctx = find_context(args)
-    return ctx.graph, ctx
+    """The graph of the first Value found in (nested lists of) arguments."""
+    if isinstance(args, Value):
+        return args.graph
+    if isinstance(args, (list, tuple)):
+        for a in args:
+            g = _graph(a)
+            if g is not None:
+                return g
+    return None
 
 
 def _values(graph, xs):
@@ -73,7 +80,7 @@ def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict):
     _no(kwargs, name, allowed=("dtype", "casting"))
     args = [to_value(a) for a in inputs]
     if any(isinstance(a, (list, tuple)) for a in args):
-        graph, _ = _graph(inputs)
+        graph = _graph(args)
         args = [graph.const(np.asarray(a)) if isinstance(a, (list, tuple)) else a for a in args]
     out = fn(*args)
     if kwargs.get("dtype") is not None:
@@ -85,10 +92,9 @@ def _wrap(source, result, view: bool = False):
     ctx = find_context(source)
     out = to_tracer(ctx, result)
     if view and isinstance(out, Tracer):
-        out.flags |= VIEW
-        for s in (source if isinstance(source, (list, tuple)) else (source,)):
-            if isinstance(s, Tracer):
-                s.flags |= HAS_VIEWS
+        first = source[0] if isinstance(source, (list, tuple)) else source
+        if isinstance(first, Tracer):
+            out.make_view_of(first)
     return out
 
 
@@ -118,7 +124,7 @@ def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
 
 def _concatenate(arrays, axis=0, out=None, **kw):
     _no({"out": out, **kw}, "concatenate")
-    graph, _ = _graph(arrays)
+    graph = _graph(arrays)
     arrays = _values(graph, arrays)
     if axis is None:
         arrays, axis = [O.ravel(a) for a in arrays], 0
@@ -127,7 +133,7 @@ def _concatenate(arrays, axis=0, out=None, **kw):
 
 def _stack(arrays, axis=0, out=None, **kw):
     _no({"out": out, **kw}, "stack")
-    graph, _ = _graph(arrays)
+    graph = _graph(arrays)
     return O.stack(_values(graph, arrays), axis=axis)
 
 
@@ -140,12 +146,12 @@ def _atleast_2d(x):
 
 
 def _vstack(arrays, **kw):
-    graph, _ = _graph(arrays)
+    graph = _graph(arrays)
     return O.concatenate([_atleast_2d(a) for a in _values(graph, arrays)], axis=0)
 
 
 def _hstack(arrays, **kw):
-    graph, _ = _graph(arrays)
+    graph = _graph(arrays)
     arrays = [_atleast_1d(a) for a in _values(graph, arrays)]
     return O.concatenate(arrays, axis=0 if arrays[0].ndim == 1 else 1)
 
@@ -154,7 +160,7 @@ def _where(condition, x=None, y=None):
     if x is None or y is None:
         raise UnsupportedOperationError("np.where(condition) with one argument has a "
                                         "data-dependent shape; pass x and y")
-    graph, _ = _graph((condition, x, y))
+    graph = _graph((condition, x, y))
     condition = condition if isinstance(condition, Value) else graph.const(np.asarray(condition))
     if condition.dtype != np.bool_:
         condition = O.not_equal(condition, 0)
@@ -195,13 +201,13 @@ def _reshape(a, shape=None, order="C", **kw):
 
 def _dot(a, b, out=None):
     _no({"out": out}, "dot")
-    graph, _ = _graph((a, b))
+    graph = _graph((a, b))
     a, b = _values(graph, (a, b))
     return O.dot(a, b)
 
 
 def _inner(a, b):
-    graph, _ = _graph((a, b))
+    graph = _graph((a, b))
     a, b = _values(graph, (a, b))
     if a.ndim <= 1 and b.ndim <= 1:
         return O.dot(a, b)
@@ -209,7 +215,7 @@ def _inner(a, b):
 
 
 def _outer(a, b, out=None):
-    graph, _ = _graph((a, b))
+    graph = _graph((a, b))
     a, b = _values(graph, (a, b))
     return O.outer(a, b)
 
@@ -219,7 +225,7 @@ def _copy(a, order="K", subok=False):
 
 
 def _sum_of_product(a, b):
-    graph, _ = _graph((a, b))
+    graph = _graph((a, b))
     a, b = _values(graph, (a, b))
     return O.sum(a * b)
 
@@ -281,8 +287,9 @@ def apply_function(func: Callable, args: tuple, kwargs: dict):
         raise UnsupportedOperationError(
             f"{prefix}{func.__name__} is not supported on traced values by staticgrad")
     fn, view = entry
-    graph, ctx = _graph((args, list(kwargs.values())))
-    vargs = [_const_arrays(graph, to_value(a)) for a in args]
+    vargs = [to_value(a) for a in args]
+    graph = _graph(vargs) or _graph([to_value(v) for v in kwargs.values()])
+    vargs = [_const_arrays(graph, a) for a in vargs]
     vkwargs = {k: to_value(v) for k, v in kwargs.items()}
     return _wrap(args, fn(*vargs, **vkwargs), view=view)
 

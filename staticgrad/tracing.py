@@ -64,7 +64,7 @@ class TraceContext:
                             "array; mark it static (static_argnums) or pass an array")
         v = self.graph.param(array.shape, array.dtype, name)
         self.env[v.node] = array
-        return Tracer(self, v.node, flags=INPUT)
+        return Tracer(self, v.node, is_input=True)
 
     def lift(self, x: Any) -> "Tracer":
         """x as a Tracer of this context (constants become const nodes)."""
@@ -86,7 +86,7 @@ class TraceContext:
             raise IntegerInputError(
                 f"{self.name}: {what} has dtype {t.dtype}; differentiation needs floating-point "
                 "inputs (pass x.astype(float), or use jit for integer inputs)")
-        point = Tracer(self, O.identity(t.value).node)
+        point = Tracer(self, O.identity(t.value).node, is_input=t.is_input)
         self.sensitive.add(point.node)
         return point
 
@@ -95,12 +95,10 @@ class TraceContext:
             (nx.ancestors(self.graph.nx, nid) | {nid}) & self.sensitive)
 
 
-INPUT, VIEW, HAS_VIEWS = 1, 2, 4
-
-
 def to_value(x: Any, graph: Graph | None = None) -> Any:
     """Tracer -> Value, recursively through lists and tuples; others unchanged."""
     if isinstance(x, Tracer):
+        x.check_fresh()
         return x.value
     if isinstance(x, (list, tuple)):
         return type(x)(to_value(v, graph) for v in x)
@@ -131,13 +129,29 @@ def find_context(args: Any) -> TraceContext | None:
 class Tracer:
     """A traced array: NumPy functions, operators and methods build graph nodes."""
 
-    __slots__ = ("ctx", "node", "flags")
+    __slots__ = ("ctx", "node", "is_input", "base", "base_version", "version")
     __array_priority__ = 1000
 
-    def __init__(self, ctx: TraceContext, node: int, flags: int = 0):
+    def __init__(self, ctx: TraceContext, node: int, is_input: bool = False):
         self.ctx = ctx
         self.node = node
-        self.flags = flags
+        self.is_input = is_input   # an argument of the traced function: never mutated
+        self.base = None           # for a view (NumPy would share memory): its base
+        self.base_version = 0      # the base's version when the view was taken
+        self.version = 0           # bumped by each in-place update
+
+    def make_view_of(self, source: "Tracer") -> None:
+        root = source.base if source.base is not None else source
+        self.base, self.base_version = root, root.version
+        self.is_input = root.is_input
+
+    def check_fresh(self) -> None:
+        """A view read after its base was updated in place would differ from NumPy."""
+        if self.base is not None and self.base.version != self.base_version:
+            raise InPlaceMutationError(
+                f"{self.ctx.name}: a view of an array is used after the array was updated "
+                f"in place (at {user_site()}); NumPy would show the update through the view. "
+                "Take the view after the update, or copy it first (v = x[...].copy())")
 
     # -- what it is -----------------------------------------------------
     @property
@@ -292,21 +306,22 @@ class Tracer:
         return index(self, key)
 
     def _check_mutable(self, what: str) -> None:
-        if self.flags & INPUT:
+        if self.is_input:
             raise InPlaceMutationError(
                 f"{self.ctx.name}: {what} of an input (at {user_site()}); traced code never "
                 "mutates its inputs. Work on a copy: y = x.copy(); y[...] = v")
-        if self.flags & (VIEW | HAS_VIEWS):
+        if self.base is not None:
             raise InPlaceMutationError(
-                f"{self.ctx.name}: {what} of an array that shares memory with another (a "
-                f"view; at {user_site()}); the other would not see the change. Work on a "
-                "copy: y = y.copy()")
+                f"{self.ctx.name}: {what} of a view (at {user_site()}); the array it views "
+                "would not see the change. Update the array itself: y[1:][0] = v -> y[1] = v")
+        self.check_fresh()
 
     def __setitem__(self, key, value):
         # Functional update: this Tracer now stands for the updated array, so
         # every name bound to it sees the change, as with an ndarray.
         self._check_mutable("in-place assignment")
-        self.node = O.setitem(self.value, to_value(key), self.ctx.lift(value).value).node
+        self.node = O.setitem(self.value, to_value(key), to_value(self.ctx.lift(value))).node
+        self.version += 1
 
     def _inplace(ufunc):
         def method(self, other):
@@ -318,6 +333,7 @@ class Tracer:
                 raise UnsupportedOperationError(
                     f"in-place {ufunc.__name__} would change dtype {self.dtype} to {result.dtype}")
             self.node = result.node
+            self.version += 1
             return self
         return method
 

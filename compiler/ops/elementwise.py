@@ -57,9 +57,13 @@ def _cast_vjp(g, out, x, dtype):
     return (cast(g, x.dtype),) if x.dtype.kind in "fc" else (None,)
 
 
-cast = Op("cast", lambda x, dtype: np.asarray(x).astype(dtype), vjp=_cast_vjp,
+CAST = Op("cast", lambda x, dtype: np.asarray(x).astype(dtype), vjp=_cast_vjp,
           emit="{dtype}({0})", elementwise=True, linear=True,
           canon=lambda s, d, a: {"dtype": np.dtype(a["dtype"])})
+
+
+def cast(x, dtype):
+    return CAST(x, dtype=dtype)
 
 
 def _pow_scalar_vjp(g, out, x, p):
