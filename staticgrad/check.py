@@ -110,7 +110,7 @@ class _Checker:
             minus = _outputs(fun(*_moved(xs, i, x - h * tangents[i])), "the function")
             for k, (g, p, m) in enumerate(zip(got, plus, minus)):
                 self._compare((p - m) / (2 * h), g, i, k if len(got) > 1 else None, path,
-                              eps, rtol, atol)
+                              "the output tangent", eps, rtol, atol)
 
     def _check_rev(self, fun: Callable, xs: list, outs: list, path: tuple) -> None:
         eps, rtol, atol = self._tolerances(outs)
@@ -130,7 +130,8 @@ class _Checker:
                 moved[j] = x[j] - h
                 minus = weighted(*_moved(xs, i, moved))
                 expected[j] = (plus - minus) / (2 * h)
-            self._compare(expected, np.asarray(got[i]), i, None, path, eps, rtol, atol)
+            self._compare(expected, np.asarray(got[i]), i, None, path,
+                          f"the gradient of argument {self.positions[i]}", eps, rtol, atol)
 
     def _tolerances(self, outs: list) -> tuple[float, float, float]:
         machine = max(float(np.finfo(o.dtype).eps) for o in outs) if outs else 2.0 ** -52
@@ -140,7 +141,7 @@ class _Checker:
                 default_tol if self.atol is None else self.atol)
 
     def _compare(self, expected: np.ndarray, got: np.ndarray, arg: int, out: int | None,
-                 path: tuple, eps: float, rtol: float, atol: float) -> None:
+                 path: tuple, compared: str, eps: float, rtol: float, atol: float) -> None:
         where = (f"order {len(path)}, mode {_mode_name(path)}: derivative with respect to "
                  f"argument {self.positions[arg]}" + ("" if out is None else f", output {out}"))
         if got.shape != expected.shape:
@@ -156,7 +157,8 @@ class _Checker:
         j = np.unravel_index(int(np.argmax(excess)), expected.shape)
         raise AssertionError(
             f"check_grads: {where}: {int(bad.sum())} of {bad.size} elements differ from "
-            f"central finite differences; worst at index {tuple(int(n) for n in j)}: "
+            f"central finite differences; worst at index {tuple(int(n) for n in j)} of "
+            f"{compared}: "
             f"expected {float(expected[j])!r} (finite differences), got {float(got[j])!r} "
             f"(rtol={rtol:g}, atol={atol:g}, eps={eps:g})")
 

@@ -147,15 +147,15 @@ def ravel(x):
 
 
 def log2(x):
-    return O.log(x) * (1 / np.log(2))
+    return O.log(x) * float(1 / np.log(2))  # a Python float keeps float32 float32
 
 
 def log10(x):
-    return O.log(x) * (1 / np.log(10))
+    return O.log(x) * float(1 / np.log(10))
 
 
 def exp2(x):
-    return O.exp(x * np.log(2))
+    return O.exp(x * float(np.log(2)))
 
 
 def diagonal(x):

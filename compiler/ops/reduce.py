@@ -89,22 +89,41 @@ def amin(x, axis=None, keepdims=False):
     return AMIN(x, axes=axis, keepdims=keepdims)
 
 
-def _prod_others(out, x, axes, keepdims):
-    # d prod / d x_i = product of the other elements, exact when some are 0.
-    zero = O.equal(x, 0)
-    nonzero_prod = PROD(O.where(zero, 1, x), axes=axes, keepdims=True)
-    single_zero = O.equal(SUM(O.cast(zero, x.dtype), axes=axes, keepdims=True), 1)
-    at_zero = O.where(single_zero, nonzero_prod, 0)
-    return O.where(zero, O.broadcast_to(at_zero, x.shape),
-                   _expand(out, x, axes, keepdims) / O.where(zero, 1, x))
+def _prod_others(x, axes):
+    """d prod / d x_i = the product of the other elements: an exclusive prefix
+    product times an exclusive suffix product along the reduced axes. Built
+    from multiplies (no ``out / x``), it is exact where x has zeros -- any
+    number of them -- and its own derivatives are exact too (second order at
+    two zeros needs that)."""
+    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    if n <= 1:
+        return O.ones_like(x)
+    kept = tuple(k for k in range(x.ndim) if k not in axes)
+    order = kept + tuple(axes)
+    moved = O.transpose(x, order)
+    rows = O.reshape(moved, moved.shape[:len(kept)] + (n,))
+    others = _exclusive_cumprod(rows) * _exclusive_cumprod(rows[..., ::-1])[..., ::-1]
+    return O.transpose(O.reshape(others, moved.shape), tuple(np.argsort(order)))
+
+
+def _exclusive_cumprod(v):
+    """[1, v0, v0 v1, ...] along the last axis: a log-depth scan of shifted multiplies."""
+    def shifted(a, k):  # a moved k places along the last axis, ones coming in
+        ones = O.full(a.graph, a.shape[:-1] + (k,), 1, a.dtype)
+        return O.concatenate([ones, a[..., :-k]], axis=-1)
+    n = v.shape[-1]
+    acc, k = shifted(v, 1), 1
+    while k < n:
+        acc, k = acc * shifted(acc, k), 2 * k
+    return acc
 
 
 PROD = Op("prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims),
           canon=_reduce_canon, infer=_reduce_infer(np.prod),
           vjp=lambda g, out, x, axes, keepdims:
-              (_expand(g, x, axes, keepdims) * _prod_others(out, x, axes, keepdims),),
+              (_expand(g, x, axes, keepdims) * _prod_others(x, axes),),
           jvp=lambda ts, out, x, axes, keepdims:
-              SUM(ts[0] * _prod_others(out, x, axes, keepdims), axes=axes, keepdims=keepdims))
+              SUM(ts[0] * _prod_others(x, axes), axes=axes, keepdims=keepdims))
 
 
 def prod(x, axis=None, keepdims=False):
