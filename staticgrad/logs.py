@@ -29,7 +29,7 @@ _handler: logging.Handler | None = None
 def log_to_stderr(level: str | None = "recompiles") -> logging.Handler | None:
     """Print the ``staticgrad`` logger's records on stderr from ``level`` up
     (``"recompiles"`` or ``"debug"``); ``None`` removes the handler again.
-    Returns the handler (the same one on repeated calls), or None.
+    Returns the handler, which replaces the one of an earlier call.
 
     >>> handler = log_to_stderr("debug")
     >>> handler.level == logging.DEBUG
