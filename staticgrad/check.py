@@ -85,10 +85,10 @@ class _Checker:
 
     def run(self, fun: Callable, xs: list[np.ndarray], order: int, built_by: tuple) -> None:
         outs = _outputs(fun(*xs), "the function" if not built_by else "the derivative")
-        for mode in self.modes:
+        for mode in self.modes:  # this order in every mode first: report the lowest failure
             getattr(self, f"_check_{mode}")(fun, xs, outs, built_by + (mode,))
-            if order > 1:
-                self.run(self._derivative(fun, xs, outs, mode), xs, order - 1, built_by + (mode,))
+        for mode in self.modes if order > 1 else ():
+            self.run(self._derivative(fun, xs, outs, mode), xs, order - 1, built_by + (mode,))
 
     # -- the derivative function that the next order checks ----------------
     def _derivative(self, fun: Callable, xs: list, outs: list, mode: str) -> Callable:

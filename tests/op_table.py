@@ -129,7 +129,10 @@ class Row:
 
 def apply_op(name: str, *args: Any, **attrs: Any) -> Any:
     """Apply a registered op directly: its ``impl`` on arrays, a graph node on
-    traced values (for ops NumPy has no spelling of, like ``scatter_add``)."""
+    traced values and on Values (for ops NumPy has no spelling of, like
+    ``scatter_add``, and inside derivative rules)."""
+    if any(isinstance(a, O.Value) for a in args):
+        return O.bind(name, args, attrs)
     ctx = find_context(args)
     if ctx is None:
         return O.REGISTRY[name].evaluate(*map(np.asarray, args), **attrs)
@@ -151,6 +154,13 @@ def _setitem(x, v):
 def _setitem_fancy(x, v):
     y = x.copy()
     y[np.array([2, 0]), 1:] = v
+    return y
+
+
+def _setitem_repeated(x, v, i):
+    # Repeated indices: only the write NumPy keeps may get a gradient.
+    y = x.copy()
+    y[i, 1:] = v
     return y
 
 
@@ -280,6 +290,12 @@ ROWS: list[Row] = [
     _row("softmax", _softmax, (3, 4)),
     _row("prod_one_zero", lambda x: np.prod(x, axis=-1), Arg((3, 4), with_zeros(1))),
     _row("prod_two_zeros", lambda x: np.prod(x, axis=-1), Arg((3, 4), with_zeros(2))),
+    _row("prod_axes_keepdims", lambda x: np.prod(x, axis=(0, 2), keepdims=True),
+         Arg((2, 3, 2), with_zeros(1))),
+    _row("prod_all", lambda x: np.prod(x), Arg((2, 3), with_zeros(2))),
+    _row("max_axes_keepdims", lambda x: np.max(x, axis=(0, 2), keepdims=True),
+         Arg((2, 3, 2), distinct)),
+    _row("zero_dim_operand", lambda x, y: x * y + x ** 2, (), (3,)),
     _row("max_ties", lambda x: np.max(x, axis=-1), Arg((3, 5), ties), differentiable=False),
     _row("min_ties", lambda x: np.min(x, axis=-1), Arg((3, 5), ties), differentiable=False),
     _row("max_all", lambda x: x.max(), Arg((3, 4), distinct)),
@@ -302,6 +318,9 @@ ROWS: list[Row] = [
     _row("index_array_argument", lambda x, i: x[i, 1:], Arg((3, 4)), Arg((5,), indices(3))),
     _row("index_mixed_arrays", lambda x: x[IDX, :, np.array([1, 0, 1, 1])], (3, 2, 2)),
     _row("setitem_fancy", _setitem_fancy, (3, 3), (2, 2)),
+    _row("setitem_repeated_indices", _setitem_repeated, Arg((3, 3)), Arg((4, 2)),
+         Arg((4,), indices(3))),
+    _row("setitem_repeated_broadcast", lambda x, v: _setitem_repeated(x, v, IDX), (3, 3), (2,)),
     _row("setitem_then_use", lambda x: np.sum(_setitem(x, x[0] ** 2) * x), (4, 3)),
     _row("branch", _branch, (3,)),
 ]

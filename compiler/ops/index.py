@@ -131,10 +131,20 @@ def _setitem_impl(base, update, *arrays, spec):
     return out
 
 
+def _setitem_vjp(g, out, base, upd, *arrays, spec):
+    read = INDEX(g, *arrays, spec=spec)
+    if arrays:
+        # Repeated indices write one element several times and only the write
+        # NumPy keeps may receive the gradient: number the writes, apply them
+        # to an array of -1, and see which numbers landed.
+        ids = g.graph.const(np.arange(read.size).reshape(read.shape))
+        landed = SETITEM(O.full(g.graph, base.shape, -1, ids.dtype), ids, *arrays, spec=spec)
+        read = O.where(O.equal(INDEX(landed, *arrays, spec=spec), ids), read, 0)
+    return (SETITEM(g, O.zeros_like(upd), *arrays, spec=spec), read) + (None,) * len(arrays)
+
+
 SETITEM = Op("setitem", _setitem_impl, infer=_update_infer("setitem"), linear=True,
-             vjp=lambda g, out, base, upd, *arrays, spec:
-                 (SETITEM(g, O.zeros_like(upd), *arrays, spec=spec),
-                  INDEX(g, *arrays, spec=spec)) + (None,) * len(arrays),
+             vjp=_setitem_vjp,
              jvp=lambda ts, out, base, upd, *arrays, spec: SETITEM(
                  ts[0] if ts[0] is not None else O.zeros_like(base),
                  ts[1] if ts[1] is not None else O.zeros_like(upd), *arrays, spec=spec))
