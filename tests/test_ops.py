@@ -151,6 +151,14 @@ def test_clip_passes_the_gradient_at_its_bounds():
     _assert_gradient(lambda x: np.sum(np.clip(x, lo, hi)), x, ((x >= lo) & (x <= hi)) * 1.0)
 
 
+def test_norm_gradient_at_zero_is_zero():
+    # As torch.linalg.norm: the zero vector gets gradient 0, never nan.
+    x = np.array([[0.0, 0.0, 0.0], [3.0, -4.0, 1.0]])
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    expected = np.divide(x, n, out=np.zeros_like(x), where=n > 0)
+    _assert_gradient(lambda x: np.sum(np.linalg.norm(x, axis=1)), x, expected)
+
+
 def _product_of_the_others(x):
     return np.array([np.prod(np.delete(x, i)) for i in range(x.size)])
 

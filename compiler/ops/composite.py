@@ -116,7 +116,11 @@ def norm(x, ord=None, axis=None, keepdims=False):
         if ord in (np.inf, "inf") and (axis is not None or x.ndim == 1):
             return O.amax(O.abs(x), axis=axis, keepdims=keepdims)
         raise O.UnsupportedOperationError(f"norm: ord={ord!r} is not supported")
-    return O.sqrt(O.sum(x * x, axis=axis, keepdims=keepdims))
+    # The 2-norm of a zero vector has gradient 0, as in PyTorch (not 0 * inf):
+    # sqrt only ever sees a positive argument, and the where blocks the rest.
+    squares = O.sum(x * x, axis=axis, keepdims=keepdims)
+    zero = O.equal(squares, 0)
+    return O.where(zero, 0, O.sqrt(O.where(zero, 1, squares)))
 
 
 def dot(a, b):
