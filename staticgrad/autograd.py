@@ -1,0 +1,484 @@
+"""Eager backward: ``backward``, ``grad``, ``GradientTape``, and the static mode.
+
+A backward pass collects the ``grad_fn`` nodes reachable from the outputs,
+inlines their fragments into one ``compiler.ir.Graph`` (the leaves are its
+params), differentiates it with the same adjoint pass as the functional API
+(``compiler.autodiff.vjp``) and cuts out the *backward graph*: its params are
+the leaves, the output cotangents and the recorded tensors (values the
+forward already computed are read, not recomputed); its outputs are the
+gradients. That graph is optimised and run.
+
+Static mode: the backward graph is cached by the structure of what was
+recorded (each fragment's structural key, how they connect, the leaves'
+shapes and dtypes, which outputs and which inputs). Values are always
+arguments, never constants baked in, so a training loop that records the same
+structure every step sees the same key: the ``sg.config.eager_compile_threshold``-th
+sighting gets its executable from ``specialize.backend`` (compiled under the
+Numba backend), and every later backward of that structure reuses it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any, Sequence
+
+import numpy as np
+
+from compiler.autodiff import vjp
+from compiler.interpreter import Interpreter
+from compiler.ir import Graph
+from compiler.passes import optimize
+from staticgrad import specialize
+from staticgrad.tensor import (Tensor, _GradMode, enable_grad, is_grad_enabled, no_grad,
+                               primitive, set_grad_enabled)
+
+log = logging.getLogger("staticgrad")
+
+__all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
+           "is_grad_enabled", "GradientTape", "cache_info", "clear_cache"]
+
+FREED = ("Trying to backward through the graph a second time (or directly access saved tensors "
+         "after they have already been freed). Saved intermediate values of the graph are freed "
+         "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+         "backward through the graph a second time or if you need to access saved tensors after "
+         "calling backward.")
+
+
+# -- the static-mode cache ----------------------------------------------------------
+@dataclasses.dataclass
+class CacheInfo:
+    """Counters of the eager backward cache (``sg.autograd.cache_info()``)."""
+
+    sightings: int = 0   # backward passes run
+    builds: int = 0      # backward graphs derived (new structures)
+    compiles: int = 0    # executables made by specialize.backend (threshold reached)
+    reuses: int = 0      # backward passes that ran an executable made earlier
+    structures: int = 0  # structures cached
+
+
+@dataclasses.dataclass
+class _Entry:
+    graph: Graph           # the optimised backward graph
+    present: list          # which requested gradients exist (the rest have no path)
+    interpreter: Any
+    compiled: Any = None
+    sightings: int = 0
+
+
+_CACHE: dict = {}
+_INFO = CacheInfo()
+_MAX_STRUCTURES = 512
+
+
+def cache_info() -> CacheInfo:
+    return dataclasses.replace(_INFO, structures=len(_CACHE))
+
+
+def clear_cache() -> None:
+    global _INFO
+    _CACHE.clear()
+    _INFO = CacheInfo()
+
+
+# -- collecting what was recorded ----------------------------------------------------
+def _reachable(roots) -> list:
+    """Nodes reachable from the roots, in creation (= topological) order."""
+    seen, stack = set(), [r for r in roots if r is not None]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(e.node for e in node.edges if e.node is not None)
+    return sorted(seen, key=lambda n: n.seq)
+
+
+def _check_saved(node) -> None:
+    """Raise as PyTorch when a value this node's backward reads is gone or changed."""
+    positions, out_saved = node.fragment.saves
+    if not positions and not out_saved:
+        return
+    if node.freed:
+        raise RuntimeError(FREED)
+    for k in positions:
+        e = node.edges[k]
+        if e.version.value != e.seen:
+            _modified(e.data, e.version.value, e.seen, k, node)
+    if out_saved and node.out_version.value != node.out_seen:
+        _modified(node.out_data, node.out_version.value, node.out_seen, "output", node)
+
+
+def _modified(data, now, seen, which, node) -> None:
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{data.dtype} {list(data.shape)}] (input {which} of {node.name()}) is at "
+        f"version {now}; expected version {seen} instead.")
+
+
+class _Recording:
+    """The recorded graph between some outputs and the leaves, as plain data."""
+
+    def __init__(self, outputs: Sequence[Tensor]):
+        self.nodes = _reachable(t.grad_fn for t in outputs)
+        self.index = {node: k for k, node in enumerate(self.nodes)}
+        self.leaves: dict = {}   # uid -> (edge or tensor, position)
+        for node in self.nodes:
+            for e in node.edges:
+                if e.node is None and e.uid not in self.leaves:
+                    self.leaves[e.uid] = (e, len(self.leaves))
+        for t in outputs:
+            if t.grad_fn is None and t._uid not in self.leaves:
+                self.leaves[t._uid] = (t, len(self.leaves))
+
+    def ref(self, t: Tensor):
+        """Where ``t`` is in the recording: ("n", node) or ("l", leaf), or None."""
+        if t.grad_fn is not None:
+            k = self.index.get(t.grad_fn)
+            return None if k is None else ("n", k)
+        leaf = self.leaves.get(t._uid)
+        return None if leaf is None else ("l", leaf[1])
+
+    def edge_ref(self, e):
+        return ("n", self.index[e.node]) if e.node is not None else ("l", self.leaves[e.uid][1])
+
+    def leaf_arrays(self) -> list:
+        return [source.data for source, _ in self.leaves.values()]
+
+    def key(self, outputs: list, wrt: list) -> tuple:
+        return (tuple((n.fragment.key, tuple(self.edge_ref(e) for e in n.edges))
+                      for n in self.nodes),
+                tuple((a.shape, a.dtype.str) for a in self.leaf_arrays()),
+                tuple(outputs), tuple(wrt))
+
+
+def _derive(rec: _Recording, outputs: list, wrt: list) -> _Entry:
+    """The optimised backward graph of a recording (see the module docstring)."""
+    forward = Graph()
+    leaf_ids = [forward.param(a.shape, a.dtype).node for a in rec.leaf_arrays()]
+    node_ids = []
+    for node in rec.nodes:
+        frag = node.fragment.graph
+        local = {p: _resolve(rec.edge_ref(e), leaf_ids, node_ids)
+                 for p, e in zip(frag.params, node.edges)}
+        for nid in frag.nodes():
+            d = frag.node(nid)
+            if d["op"] != "param":
+                local[nid] = forward._insert(d["op"], tuple(local[i] for i in d["inputs"]),
+                                             d["attrs"], d["shape"], d["dtype"])
+        node_ids.append(local[frag.outputs[0]])
+    out_ids = [_resolve(r, leaf_ids, node_ids) for r in outputs]
+    cotangents = [forward.param(forward.shape(o), forward.dtype(o)) for o in out_ids]
+    wrt_ids = [_resolve(r, leaf_ids, node_ids) for r in wrt if r is not None]
+    grads = vjp(forward, out_ids, cotangents, wrt_ids)
+
+    # Cut: leaves, cotangents and recorded tensors become the params.
+    bwd = Graph()
+    mapping = {}
+    for nid in leaf_ids + [c.node for c in cotangents] + node_ids:
+        mapping[nid] = bwd.param(forward.shape(nid), forward.dtype(nid)).node
+    roots = [g.node for g in grads if g is not None]
+    needed, stack = set(), list(roots)
+    while stack:
+        nid = stack.pop()
+        if nid in needed or nid in mapping:
+            continue
+        needed.add(nid)
+        stack.extend(forward.inputs(nid))
+    for nid in sorted(needed):
+        d = forward.node(nid)
+        mapping[nid] = bwd._insert(d["op"], tuple(mapping[i] for i in d["inputs"]), d["attrs"],
+                                   d["shape"], d["dtype"])
+    bwd.outputs = [mapping[r] for r in roots]
+    bwd = optimize(bwd)
+    present = [k for k, g in enumerate(grads) if g is not None]
+    return _Entry(bwd, present, Interpreter(bwd))
+
+
+def _resolve(ref, leaf_ids, node_ids) -> int:
+    kind, k = ref
+    return leaf_ids[k] if kind == "l" else node_ids[k]
+
+
+def _bound_tensors(rec: _Recording, cotangents: list) -> list:
+    """The Tensors a create_graph replay binds to the backward graph's params."""
+    leaves = []
+    for source, _ in rec.leaves.values():
+        t = source if isinstance(source, Tensor) else source.ref()
+        if t is None:  # the leaf itself is gone: a stand-in with its identity
+            t = Tensor._make(source.data)
+            t._uid, t._version, t._requires_grad = source.uid, source.version, source.requires_grad
+        leaves.append(t)
+    outs = []
+    for node in rec.nodes:
+        t = Tensor._make(node.out_data)
+        t.grad_fn, t._version, t._requires_grad = node, node.out_version, True
+        outs.append(t)
+    return leaves + cotangents + outs
+
+
+def _replay(graph: Graph, bound: list) -> list:
+    """Run a backward graph through Tensor ops, so its results record grad_fn."""
+    env = dict(zip(graph.params, bound))
+    with enable_grad():
+        for nid in graph.nodes():
+            d = graph.node(nid)
+            if d["op"] == "const":
+                env[nid] = Tensor._make(d["attrs"]["value"])
+            elif d["op"] != "param":
+                env[nid] = primitive(d["op"], d["attrs"], [env[i] for i in d["inputs"]])
+    return [env[o] for o in graph.outputs]
+
+
+def _executable(entry: _Entry):
+    if entry.compiled is not None:
+        _INFO.reuses += 1
+        return entry.compiled
+    if entry.sightings >= specialize.config.eager_compile_threshold:
+        try:
+            entry.compiled = specialize.backend(entry.graph)
+        except Exception as error:  # the interpreter is always right, only slower
+            log.warning("staticgrad: eager backward not compiled (%s); interpreting it", error)
+            entry.compiled = entry.interpreter
+        _INFO.compiles += 1
+        return entry.compiled
+    return entry.interpreter
+
+
+def _gradients(outputs: list, cotangents: list, wrt: list, retain_graph: bool,
+               create_graph: bool) -> list:
+    """Gradients of ``wrt`` (arrays, or Tensors when create_graph) or None where
+    no path leads to them."""
+    rec = _Recording(outputs)
+    for node in rec.nodes:
+        _check_saved(node)
+    out_refs = [rec.ref(t) for t in outputs]
+    wrt_refs = [rec.ref(t) for t in wrt]
+    key = rec.key(out_refs, wrt_refs)
+    entry = _CACHE.get(key)
+    if entry is None:
+        entry = _derive(rec, out_refs, wrt_refs)
+        _INFO.builds += 1
+        if len(_CACHE) >= _MAX_STRUCTURES:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = entry
+    entry.sightings += 1
+    _INFO.sightings += 1
+    if create_graph:
+        cts = [c if isinstance(c, Tensor) else Tensor._make(c) for c in cotangents]
+        results = _replay(entry.graph, _bound_tensors(rec, cts))
+    else:
+        args = (rec.leaf_arrays() + [c.data if isinstance(c, Tensor) else c for c in cotangents]
+                + [n.out_data for n in rec.nodes])
+        results = _executable(entry)(*args)
+    if not retain_graph:
+        for node in rec.nodes:
+            node.freed = True
+    found = dict(zip(entry.present, results))
+    grads, k = [], 0
+    for t, r in zip(wrt, wrt_refs):
+        if r is None:
+            grads.append(None)
+            continue
+        g = found.get(k)
+        k += 1
+        if g is None:  # reached, but only through ops without a derivative
+            g = np.zeros(t.shape, t.dtype)
+            g = Tensor._make(g) if create_graph else g
+        grads.append(g)
+    return grads
+
+
+# -- the public functions --------------------------------------------------------------
+def _tensors(x) -> list:
+    if x is None:
+        return []
+    return [x] if isinstance(x, Tensor) else list(x)
+
+
+def _cotangents(outputs: list, given, create_graph: bool) -> list:
+    given = _tensors(given) if given is not None else [None] * len(outputs)
+    if len(given) != len(outputs):
+        raise RuntimeError(f"got {len(given)} gradients for {len(outputs)} outputs")
+    cts = []
+    for k, (out, g) in enumerate(zip(outputs, given)):
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            cts.append(np.ones(out.shape, out.dtype))
+            continue
+        array = np.asarray(g.data if isinstance(g, Tensor) else g)
+        if array.shape != out.shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output[{k}] has a shape of "
+                               f"{list(array.shape)} and output[{k}] has a shape of "
+                               f"{list(out.shape)}.")
+        array = array.astype(out.dtype, copy=False)
+        if isinstance(g, Tensor) and create_graph:
+            cts.append(g if g.dtype == out.dtype else g.astype(out.dtype))
+        else:
+            cts.append(array)
+    return cts
+
+
+def _check_outputs(outputs: list) -> None:
+    for k, t in enumerate(outputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward: output {k} is a {type(t).__name__}, not a Tensor")
+        if not t._requires_grad:
+            raise RuntimeError(f"element {k} of tensors does not require grad and does not "
+                               "have a grad_fn")
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             inputs=None) -> None:
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves
+    (or of ``inputs`` only), weighting non-scalar outputs by ``grad_tensors``."""
+    outputs = _tensors(tensors)
+    _check_outputs(outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    cts = _cotangents(outputs, grad_tensors, create_graph)
+    if inputs is not None:
+        targets = _tensors(inputs)
+        if not targets:
+            raise RuntimeError("backward: 'inputs' argument should not be empty")
+    else:
+        targets = _default_targets(outputs)
+    grads = _gradients(outputs, cts, targets, retain_graph, create_graph)
+    for t, g in zip(targets, grads):
+        if g is not None:
+            _accumulate(t, g, create_graph)
+
+
+def _default_targets(outputs: list) -> list:
+    """Leaves requiring grad, and non-leaves that retain their grad."""
+    targets, seen = [], set()
+    for node in _reachable(t.grad_fn for t in outputs):
+        for e in node.edges:
+            if e.node is None and e.requires_grad and e.uid not in seen:
+                seen.add(e.uid)
+                leaf = e.ref()
+                if leaf is not None:
+                    targets.append(leaf)
+        out = node.out_ref()
+        if out is not None and out._retains_grad and out.grad_fn is node:
+            targets.append(out)
+    for t in outputs:
+        if t.grad_fn is None and t._uid not in seen:
+            seen.add(t._uid)
+            targets.append(t)
+    return targets
+
+
+def _accumulate(t: Tensor, g, create_graph: bool) -> None:
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+    elif t.grad is None:
+        t.grad = Tensor._make(np.array(g, dtype=t.dtype, copy=True))
+    elif t.grad.grad_fn is not None or t.grad._requires_grad:
+        t.grad = t.grad + Tensor._make(np.asarray(g, t.dtype))
+    else:
+        t.grad.data += g
+        t.grad._version.value += 1
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs`` (nothing accumulates)."""
+    outs = _tensors(outputs)
+    _check_outputs(outs)
+    ins = _tensors(inputs)
+    for t in ins:
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    cts = _cotangents(outs, grad_outputs, create_graph)
+    grads = _gradients(outs, cts, ins, retain_graph, create_graph)
+    results = []
+    for g in grads:
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+            results.append(None)
+        else:
+            results.append(g if isinstance(g, Tensor) else Tensor._make(np.array(g, copy=True)))
+    return tuple(results)
+
+
+# -- TensorFlow's spelling --------------------------------------------------------------------
+_ACTIVE_TAPES: list = []
+
+
+class GradientTape:
+    """``with sg.GradientTape() as tape: ...; tape.gradient(y, x)``.
+
+    Operations on tensors that require grad are recorded whether or not a tape
+    is open; ``watch(t)`` makes a constant ``t`` require grad while the tape
+    is open. A non-persistent tape answers once. ``gradient`` called while a
+    tape is still open is itself recorded (nested tapes give higher orders).
+    """
+
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
+        self.persistent = persistent
+        self._answered = False
+        self._watched: list = []
+        self._grad_mode = enable_grad()
+
+    def __enter__(self) -> "GradientTape":
+        _ACTIVE_TAPES.append(self)
+        self._grad_mode.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self._grad_mode.__exit__(*exc)
+        _ACTIVE_TAPES.remove(self)
+        for t in self._watched:
+            t._requires_grad = False
+        self._watched.clear()
+        return False
+
+    def watch(self, tensor) -> None:
+        for t in _flatten(tensor):
+            if not t._requires_grad:
+                t.requires_grad_(True)
+                self._watched.append(t)
+
+    def gradient(self, target, sources, output_gradients=None, unconnected_gradients=None):
+        if self._answered and not self.persistent:
+            raise RuntimeError("A non-persistent GradientTape can only be used to compute one "
+                               "set of gradients (or jacobians)")
+        self._answered = True
+        targets = [t for t in _flatten(target) if t._requires_grad]
+        flat = _flatten(sources)
+        if not targets:
+            return _unflatten(sources, iter([None] * len(flat)))
+        cts = ([np.ones(t.shape, t.dtype) for t in targets] if output_gradients is None
+               else _cotangents(targets, _flatten(output_gradients), bool(_ACTIVE_TAPES)))
+        create = bool(_ACTIVE_TAPES)
+        grads = _gradients(targets, cts, flat, self.persistent or create, create)
+        grads = [g if g is None or isinstance(g, Tensor) else Tensor._make(np.array(g, copy=True))
+                 for g in grads]
+        if unconnected_gradients in ("zero", "ZERO"):
+            grads = [g if g is not None else Tensor._make(np.zeros(t.shape, t.dtype))
+                     for g, t in zip(grads, flat)]
+        return _unflatten(sources, iter(grads))
+
+
+def _flatten(x) -> list:
+    if isinstance(x, Tensor):
+        return [x]
+    if isinstance(x, dict):
+        return [t for v in x.values() for t in _flatten(v)]
+    if isinstance(x, (list, tuple)):
+        return [t for v in x for t in _flatten(v)]
+    raise TypeError(f"expected Tensors, got {type(x).__name__}")
+
+
+def _unflatten(structure, it):
+    if isinstance(structure, Tensor):
+        return next(it)
+    if isinstance(structure, dict):
+        return {k: _unflatten(v, it) for k, v in structure.items()}
+    return type(structure)(_unflatten(v, it) for v in structure)

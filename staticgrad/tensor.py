@@ -1,0 +1,1240 @@
+"""The eager Tensor: PyTorch/Paddle-style autograd on top of the static core.
+
+A ``Tensor`` holds a NumPy array. Every operation on Tensors is a *fragment*:
+the NumPy-level call (``np.sin(t)``, ``t @ w``, ``t[0]``) traced once per
+signature with the same Tracer and op table the functional API uses, cached,
+and afterwards run by the interpreter on the operands' arrays. While an
+operand requires grad, the result also records a ``grad_fn`` node (the
+fragment, an edge per operand with the operand's array and version, and the
+result's own array and version). ``backward`` (staticgrad.autograd) inlines
+the fragments reachable from the outputs into one Graph, differentiates it
+with the symbolic adjoint pass and runs the result.
+
+Nodes point to their operands' nodes and hold leaf tensors only weakly, so a
+gradient recorded with ``create_graph=True`` (``x.grad`` whose graph reads
+``x``) makes no reference cycle: everything is freed by reference counting.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+
+import compiler.ops as O
+from compiler.interpreter import Interpreter
+from compiler.ir import Graph, Value
+from staticgrad.errors import UnsupportedOperationError
+from staticgrad.tracing import TraceContext, Tracer, to_value
+
+float32 = np.float32
+float64 = np.float64
+int32 = np.int32
+int64 = np.int64
+bool_ = np.bool_
+DEFAULT_FLOAT = np.dtype(np.float32)
+
+
+# -- grad mode ----------------------------------------------------------------
+class _GradMode:
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _GradMode.enabled
+
+
+class _SetGradEnabled:
+    """Context manager and decorator that sets whether operations record grad_fn."""
+
+    def __init__(self, mode: bool = True):
+        self.mode = bool(mode)
+        self._saved: list[bool] = []
+
+    def __enter__(self):
+        self._saved.append(_GradMode.enabled)
+        _GradMode.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _GradMode.enabled = self._saved.pop()
+        return False
+
+    def __call__(self, fun: Callable) -> Callable:
+        @functools.wraps(fun)
+        def wrapper(*args, **kwargs):
+            with _SetGradEnabled(self.mode):
+                return fun(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_SetGradEnabled):
+    """``with sg.no_grad():`` (or ``@sg.no_grad()``): operations record nothing."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(_SetGradEnabled):
+    def __init__(self):
+        super().__init__(True)
+
+
+set_grad_enabled = _SetGradEnabled
+
+
+# -- fragments: one traced, cached NumPy-level call ---------------------------
+class Fragment:
+    """A small graph: params = the call's array operands, one output."""
+
+    __slots__ = ("name", "graph", "run", "_key", "_saves")
+
+    def __init__(self, name: str, graph: Graph):
+        self.name = name
+        self.graph = graph
+        self.run = Interpreter(graph)
+        self._key = None
+        self._saves = None
+
+    @property
+    def key(self) -> str:
+        if self._key is None:
+            self._key = self.graph.structural_key()
+        return self._key
+
+    @property
+    def saves(self) -> tuple:
+        """(operand positions, output?) whose values the backward reads, as
+        PyTorch's saved tensors: found by differentiating the fragment once."""
+        if self._saves is None:
+            self._saves = _saved_values(self.graph)
+        return self._saves
+
+
+def _saved_values(frag: Graph) -> tuple:
+    from compiler.autodiff import vjp
+    g = Graph()
+    mapping = {}
+    for nid in frag.nodes():
+        d = frag.node(nid)
+        if d["op"] == "param":
+            mapping[nid] = g.param(d["shape"], d["dtype"]).node
+        else:
+            mapping[nid] = g._insert(d["op"], tuple(mapping[i] for i in d["inputs"]),
+                                     d["attrs"], d["shape"], d["dtype"])
+    out = mapping[frag.outputs[0]]
+    params = [mapping[p] for p in frag.params]
+    if g.dtype(out).kind not in "fc":
+        return frozenset(), False
+    ct = g.param(g.shape(out), g.dtype(out))
+    cts = vjp(g, [out], [ct], params)
+    stack = [c.node for c in cts if c is not None]
+    seen, out_saved = set(), False
+    while stack:
+        nid = stack.pop()
+        if nid in seen:
+            continue
+        seen.add(nid)
+        if nid == out:
+            out_saved = True
+            continue
+        stack.extend(g.inputs(nid))
+    return frozenset(k for k, p in enumerate(params) if p in seen), out_saved
+
+
+_FRAGMENTS: dict = {}
+_MAX_FRAGMENTS = 4096
+
+
+class _Slot:
+    """Stands for the k-th array operand in an argument template."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k: int):
+        self.k = k
+
+
+def _template(x: Any, operands: list) -> Any:
+    if isinstance(x, Tensor):
+        operands.append(x)
+        return _Slot(len(operands) - 1)
+    if isinstance(x, np.ndarray):
+        operands.append(Tensor(x))
+        return _Slot(len(operands) - 1)
+    if isinstance(x, (list, tuple)) and any(isinstance(v, (Tensor, np.ndarray, list, tuple))
+                                            for v in x):
+        return type(x)(_template(v, operands) for v in x)
+    return x
+
+
+def _fill(x: Any, tracers: list) -> Any:
+    if isinstance(x, _Slot):
+        return tracers[x.k]
+    if isinstance(x, (list, tuple)):
+        return type(x)(_fill(v, tracers) for v in x)
+    return x
+
+
+def _freeze(x: Any) -> Any:
+    """A hashable key for a static argument; 2 and 2.0 and True differ."""
+    if isinstance(x, _Slot):
+        return ("slot", x.k)
+    if isinstance(x, (list, tuple)):
+        return (type(x).__name__,) + tuple(_freeze(v) for v in x)
+    if isinstance(x, dict):
+        return ("dict",) + tuple(sorted((k, _freeze(v)) for k, v in x.items()))
+    if isinstance(x, slice):
+        return ("slice", _freeze(x.start), _freeze(x.stop), _freeze(x.step))
+    if isinstance(x, np.generic):
+        return ("scalar", x.dtype.str, x.item())
+    if isinstance(x, (np.dtype, type)) and x not in (int, float, bool, complex):
+        try:
+            return ("dtype", np.dtype(x).str)
+        except TypeError:
+            pass
+    hash(x)
+    return (type(x).__name__, x)
+
+
+def _trace(name: str, fn: Callable, targs: tuple, tkwargs: dict, arrays: list):
+    ctx = TraceContext(name)
+    tracers = [ctx.param(a) for a in arrays]
+    with np.errstate(all="ignore"):
+        result = fn(*_fill(targs, tracers), **_fill(tkwargs, tracers))
+    if isinstance(result, Value):
+        result = Tracer(ctx, result.node)
+    if not isinstance(result, Tracer):
+        return None, result
+    node = result.node
+    if ctx.graph.op(node) == "param":  # the output must be a node of its own
+        node = O.identity(result.value).node
+    ctx.graph.outputs = [node]
+    ctx.graph.listeners.clear()
+    return Fragment(name, ctx.graph), ctx.env[node]
+
+
+def _call(name: str, fn: Callable, args: tuple, kwargs: dict | None = None):
+    """Run ``fn(*args, **kwargs)`` (a NumPy-level call) on Tensors, eagerly.
+
+    The call is traced with Tracers standing for the array operands the first
+    time its signature is seen; later calls run the cached fragment.
+    """
+    operands: list[Tensor] = []
+    targs = _template(tuple(args), operands)
+    tkwargs = {k: _template(v, operands) for k, v in (kwargs or {}).items()}
+    arrays = [t.data for t in operands]
+    try:
+        key = (fn, _freeze(targs), _freeze(tkwargs),
+               tuple((a.shape, a.dtype.str) for a in arrays))
+        frag = _FRAGMENTS.get(key)
+    except TypeError:
+        key = frag = None
+    if frag is None:
+        frag, out = _trace(name, fn, targs, tkwargs, arrays)
+        if frag is None:
+            return out
+        if key is not None:
+            if len(_FRAGMENTS) >= _MAX_FRAGMENTS:
+                _FRAGMENTS.clear()
+            _FRAGMENTS[key] = frag
+    else:
+        out = frag.run(*arrays)[0]
+    return _result(frag, out, operands)
+
+
+def _result(frag: Fragment, out: np.ndarray, operands: list) -> "Tensor":
+    out = np.asarray(out)
+    # Results own their memory: an in-place change of one must never reach
+    # another tensor behind its version counter's back.
+    if not out.flags.writeable or any(np.may_share_memory(out, t.data) for t in operands):
+        out = out.copy()
+    result = Tensor._make(out)
+    if (_GradMode.enabled and out.dtype.kind in "fc"
+            and any(t._requires_grad for t in operands)):
+        result._requires_grad = True
+        result.grad_fn = _node_class(frag.name)(frag, operands, result)
+    return result
+
+
+def primitive(op: str, attrs: dict, inputs: list) -> "Tensor":
+    """Apply one registered op to Tensors (how a recorded backward is replayed)."""
+    return _call(op.capitalize(), _PRIMITIVES[op], tuple(inputs), {"_attrs": attrs})
+
+
+class _PrimitiveBuilders(dict):
+    def __missing__(self, op):
+        def build(*xs, _attrs):
+            return O.bind(op, [x.value for x in xs], dict(_attrs))
+        build.__name__ = op
+        self[op] = build
+        return build
+
+
+_PRIMITIVES = _PrimitiveBuilders()
+
+
+# -- graph records --------------------------------------------------------------
+class _Version:
+    """A tensor's version counter, bumped by every in-place change; shared by
+    ``detach()`` results, which share the array."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+class Edge:
+    """One operand of a recorded op: its producer node (None for a leaf), its
+    array and the version that array had when it was recorded."""
+
+    __slots__ = ("node", "uid", "data", "version", "seen", "ref", "requires_grad")
+
+    def __init__(self, t: "Tensor"):
+        self.node = t.grad_fn
+        self.uid = t._uid
+        self.data = t.data
+        self.version = t._version
+        self.seen = t._version.value
+        self.requires_grad = t._requires_grad
+        self.ref = weakref.ref(t) if t.grad_fn is None else None
+
+
+_SEQUENCE = itertools.count()
+
+
+class Node:
+    """A ``grad_fn``: the fragment that produced a tensor, and its operands.
+
+    Subclassed per name (``MulBackward0``) so ``type(t.grad_fn).__name__`` and
+    the repr read as in PyTorch.
+    """
+
+    __slots__ = ("fragment", "edges", "seq", "out_data", "out_version", "out_seen",
+                 "out_ref", "freed", "__weakref__")
+
+    def __init__(self, fragment: Fragment, operands: list, out: "Tensor"):
+        self.fragment = fragment
+        self.edges = tuple(Edge(t) for t in operands)
+        self.seq = next(_SEQUENCE)
+        self.out_data = out.data
+        self.out_version = out._version
+        self.out_seen = out._version.value
+        self.out_ref = weakref.ref(out)
+        self.freed = False
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((e.node, 0) for e in self.edges if e.requires_grad)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+
+@functools.lru_cache(maxsize=None)
+def _node_class(name: str) -> type:
+    return type(name + "Backward0" if not name[-1].isdigit() else name, (Node,),
+                {"__slots__": ()})
+
+
+# -- the Tensor -------------------------------------------------------------------
+_UIDS = itertools.count()
+
+
+def _as_dtype(dtype: Any) -> np.dtype | None:
+    if dtype is None:
+        return None
+    if isinstance(dtype, str):
+        dtype = {"bool": np.bool_}.get(dtype, dtype)
+    return np.dtype(dtype)
+
+
+def _array(data: Any, dtype: Any = None) -> np.ndarray:
+    """NumPy array of ``data`` with PyTorch's defaults: Python floats -> float32."""
+    dtype = _as_dtype(dtype)
+    if isinstance(data, Tensor):
+        data = data.data
+    elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
+        data = [np.asarray(v.data if isinstance(v, Tensor) else v) for v in data]
+    array = np.array(data, dtype=dtype, copy=True)
+    if dtype is None and not isinstance(data, (np.ndarray, np.generic)) and array.dtype == np.float64:
+        array = array.astype(DEFAULT_FLOAT)
+    if array.dtype == object:
+        raise TypeError(f"cannot make a tensor of {type(data).__name__}")
+    return array
+
+
+def _axis(dim, axis):
+    return axis if axis is not None else (tuple(dim) if isinstance(dim, list) else dim)
+
+
+def _keep(keepdim, keepdims):
+    return bool(keepdims if keepdims is not None else keepdim)
+
+
+class Tensor:
+    """An array with PyTorch/Paddle autograd semantics (see the module docstring)."""
+
+    __array_priority__ = 1000
+
+    def __init__(self, data: Any = (), dtype: Any = None, requires_grad: bool = False):
+        self.data = data.data if isinstance(data, Tensor) else np.asarray(data, dtype=_as_dtype(dtype))
+        self.grad = None
+        self.grad_fn = None
+        self._requires_grad = False
+        self._version = _Version()
+        self._uid = next(_UIDS)
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _make(cls, array: np.ndarray) -> "Tensor":
+        t = cls.__new__(cls)
+        t.data = array
+        t.grad = None
+        t.grad_fn = None
+        t._requires_grad = False
+        t._version = _Version()
+        t._uid = next(_UIDS)
+        t._retains_grad = False
+        return t
+
+    # -- autograd attributes ------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if self.grad_fn is not None:
+            if not flag:
+                raise RuntimeError("you can only change requires_grad flags of leaf variables. "
+                                   "If you want to use a computed variable in a subgraph that "
+                                   "doesn't require differentiation use var_no_grad = var.detach().")
+            return
+        if flag and self.data.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients "
+                               f"(this one is {self.data.dtype})")
+        self._requires_grad = bool(flag)
+
+    @property
+    def stop_gradient(self) -> bool:
+        """Paddle's spelling: ``not requires_grad``."""
+        return not self._requires_grad
+
+    @stop_gradient.setter
+    def stop_gradient(self, flag: bool) -> None:
+        self.requires_grad = not flag
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    @property
+    def _version_value(self) -> int:
+        return self._version.value
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            self._retains_grad = True
+
+    def detach(self) -> "Tensor":
+        """A leaf sharing this tensor's array and version counter."""
+        t = Tensor._make(self.data)
+        t._version = self._version
+        return t
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        from staticgrad.autograd import backward
+        backward([self], None if gradient is None else [gradient], retain_graph,
+                 create_graph, inputs)
+
+    # -- array attributes -------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def __len__(self) -> int:
+        if not self.data.ndim:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted "
+                               "to Scalar")
+        return self.data.reshape(()).item()
+
+    def numpy(self) -> np.ndarray:
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.data)
+
+    __hash__ = object.__hash__  # as torch.Tensor: hashed by identity, == is elementwise
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
+
+    def __repr__(self) -> str:
+        return format_tensor(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self.data.ndim == 0 and spec:
+            return format(self.data.item(), spec)
+        return format(repr(self), spec)
+
+    # -- NumPy protocols: np.sin(t) and friends return Tensors ------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if any(isinstance(x, Tracer) for x in inputs):
+            return NotImplemented
+        from staticgrad.numpy_api import REDUCERS, UFUNCS
+        supported = (ufunc in UFUNCS if method == "__call__" else
+                     method == "reduce" and ufunc in REDUCERS)
+        if supported and "out" not in kwargs:
+            fn = ufunc if method == "__call__" else getattr(ufunc, method)
+            return _call(_ufunc_name(ufunc, inputs), fn, inputs, kwargs)
+        return _untracked(f"np.{ufunc.__name__}" + ("" if method == "__call__" else "." + method),
+                          getattr(ufunc, method), inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if any(issubclass(t, Tracer) for t in types):
+            return NotImplemented
+        from staticgrad.numpy_api import FUNCTIONS
+        if func in FUNCTIONS and "out" not in kwargs:
+            return _call(func.__name__.capitalize(), func, args, kwargs)
+        return _untracked(f"np.{func.__name__}", func, args, kwargs)
+
+    # -- operators ------------------------------------------------------------------
+    def _binary(ufunc, reflected=False):
+        def method(self, other):
+            if isinstance(other, Tracer):
+                return NotImplemented
+            args = (other, self) if reflected else (self, other)
+            return _call(_ufunc_name(ufunc, args), ufunc, args)
+        return method
+
+    __add__ = _binary(np.add)
+    __radd__ = _binary(np.add, True)
+    __sub__ = _binary(np.subtract)
+    __rsub__ = _binary(np.subtract, True)
+    __mul__ = _binary(np.multiply)
+    __rmul__ = _binary(np.multiply, True)
+    __truediv__ = _binary(np.true_divide)
+    __rtruediv__ = _binary(np.true_divide, True)
+    __pow__ = _binary(np.power)
+    __rpow__ = _binary(np.power, True)
+    __matmul__ = _binary(np.matmul)
+    __rmatmul__ = _binary(np.matmul, True)
+    __gt__ = _binary(np.greater)
+    __ge__ = _binary(np.greater_equal)
+    __lt__ = _binary(np.less)
+    __le__ = _binary(np.less_equal)
+    __eq__ = _binary(np.equal)
+    __ne__ = _binary(np.not_equal)
+    __and__ = _binary(np.logical_and)
+    __or__ = _binary(np.logical_or)
+    del _binary
+
+    def __neg__(self):
+        return _call("Neg", np.negative, (self,))
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _call("Abs", np.absolute, (self,))
+
+    def __invert__(self):
+        return _call("Not", np.logical_not, (self,))
+
+    # -- in place: computed out of place, written into this tensor's array ----------
+    def _check_inplace(self) -> None:
+        if _GradMode.enabled and self.grad_fn is None and self._requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+
+    def _assign(self, result: "Tensor") -> "Tensor":
+        if result.data.shape != self.data.shape:
+            raise RuntimeError(f"output with shape {list(self.data.shape)} doesn't match the "
+                               f"broadcast shape {list(result.data.shape)}")
+        np.copyto(self.data, result.data, casting="same_kind")
+        self._version.value += 1
+        if result.grad_fn is not None:
+            # This tensor is now the op's output: its node records this array
+            # at its new version.
+            node = result.grad_fn
+            node.out_data = self.data
+            node.out_version = self._version
+            node.out_seen = self._version.value
+            node.out_ref = weakref.ref(self)
+            self.grad_fn = node
+            self._requires_grad = True
+        return self
+
+    def _inplace(name, ufunc):
+        def method(self, other):
+            self._check_inplace()
+            return self._assign(_call(name, ufunc, (self, other)))
+        return method
+
+    __iadd__ = add_ = _inplace("Add", np.add)
+    __isub__ = sub_ = _inplace("Sub", np.subtract)
+    __imul__ = mul_ = _inplace("Mul", np.multiply)
+    __itruediv__ = div_ = _inplace("Div", np.true_divide)
+    __ipow__ = pow_ = _inplace("Pow", np.power)
+    del _inplace
+
+    def zero_(self) -> "Tensor":
+        return self.fill_(0)
+
+    def fill_(self, value) -> "Tensor":
+        self._check_inplace()
+        if isinstance(value, Tensor) and value._requires_grad and _GradMode.enabled:
+            return self._assign(_call("Fill", _fill_like, (self, value)))
+        self.data[...] = value.data if isinstance(value, Tensor) else value
+        self._version.value += 1
+        if self.grad_fn is not None:
+            self.grad_fn = None
+            self._requires_grad = False
+        return self
+
+    def copy_(self, src) -> "Tensor":
+        self._check_inplace()
+        return self._assign(_call("Copy", _fill_like, (self, src)))
+
+    def __setitem__(self, key, value) -> None:
+        """``y[key] = v``: written into y's array; y's grad_fn becomes the
+        functional update (CopySlices), so y joins the graph."""
+        self._check_inplace()
+        return self._assign(_call("CopySlices", _setitem, (self, _index_key(key), value)))
+
+    def __getitem__(self, key):
+        key = _index_key(key)
+        return _call(_index_name(key), _getitem, (self, key))
+
+    # -- methods (PyTorch and Paddle spellings; NumPy's axis/keepdims too) ---------
+    def sum(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
+        axis = _axis(dim, axis)
+        return _call("Sum" + ("1" if axis is not None else "0"), np.sum, (self,),
+                     {"axis": axis, "keepdims": _keep(keepdim, keepdims), "dtype": _as_dtype(dtype)})
+
+    def mean(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
+        axis = _axis(dim, axis)
+        return _call("Mean" + ("1" if axis is not None else "0"), np.mean, (self,),
+                     {"axis": axis, "keepdims": _keep(keepdim, keepdims), "dtype": _as_dtype(dtype)})
+
+    def prod(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _call("Prod", np.prod, (self,), {"axis": _axis(dim, axis),
+                                                "keepdims": _keep(keepdim, keepdims)})
+
+    def var(self, dim=None, unbiased=True, keepdim=False, *, axis=None, keepdims=None, ddof=None):
+        ddof = (1 if unbiased else 0) if ddof is None else ddof
+        return _call("Var", np.var, (self,), {"axis": _axis(dim, axis), "ddof": ddof,
+                                              "keepdims": _keep(keepdim, keepdims)})
+
+    def std(self, dim=None, unbiased=True, keepdim=False, *, axis=None, keepdims=None, ddof=None):
+        ddof = (1 if unbiased else 0) if ddof is None else ddof
+        return _call("Std", np.std, (self,), {"axis": _axis(dim, axis), "ddof": ddof,
+                                              "keepdims": _keep(keepdim, keepdims)})
+
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _call("Amax", np.max, (self,), {"axis": _axis(dim, axis),
+                                               "keepdims": _keep(keepdim, keepdims)})
+
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _call("Amin", np.min, (self,), {"axis": _axis(dim, axis),
+                                               "keepdims": _keep(keepdim, keepdims)})
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """Without ``dim`` the maximum; with it ``(values, indices)`` as PyTorch."""
+        axis = _axis(dim, axis)
+        values = _call("Max", np.max, (self,), {"axis": axis, "keepdims": _keep(keepdim, keepdims)})
+        if dim is None:
+            return values
+        indices = Tensor._make(np.argmax(self.data, axis=axis, keepdims=_keep(keepdim, keepdims)))
+        return values, indices
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        axis = _axis(dim, axis)
+        values = _call("Min", np.min, (self,), {"axis": axis, "keepdims": _keep(keepdim, keepdims)})
+        if dim is None:
+            return values
+        indices = Tensor._make(np.argmin(self.data, axis=axis, keepdims=_keep(keepdim, keepdims)))
+        return values, indices
+
+    def argmax(self, dim=None, keepdim=False):
+        return Tensor._make(np.argmax(self.data, axis=dim, keepdims=keepdim))
+
+    def argmin(self, dim=None, keepdim=False):
+        return Tensor._make(np.argmin(self.data, axis=dim, keepdims=keepdim))
+
+    def norm(self, p="fro", dim=None, keepdim=False, *, axis=None):
+        """The p-norm of all elements (``dim=None``) or along ``dim``."""
+        return norm(self, p, _axis(dim, axis), keepdim)
+
+    def dot(self, other):
+        return _call("Dot", np.dot, (self, other))
+
+    def matmul(self, other):
+        return self @ other
+
+    mm = mv = matmul
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def add(self, other, alpha=1):
+        return self + (other if alpha == 1 else alpha * other)
+
+    def sub(self, other, alpha=1):
+        return self - (other if alpha == 1 else alpha * other)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    multiply, divide, subtract = mul, div, sub
+
+    def _unary(name, ufunc):
+        return lambda self: _call(name, ufunc, (self,))
+
+    exp = _unary("Exp", np.exp)
+    log = _unary("Log", np.log)
+    log1p = _unary("Log1p", np.log1p)
+    expm1 = _unary("Expm1", np.expm1)
+    sqrt = _unary("Sqrt", np.sqrt)
+    sin = _unary("Sin", np.sin)
+    cos = _unary("Cos", np.cos)
+    tan = _unary("Tan", np.tan)
+    tanh = _unary("Tanh", np.tanh)
+    sinh = _unary("Sinh", np.sinh)
+    cosh = _unary("Cosh", np.cosh)
+    asin = arcsin = _unary("Asin", np.arcsin)
+    acos = arccos = _unary("Acos", np.arccos)
+    atan = arctan = _unary("Atan", np.arctan)
+    abs = _unary("Abs", np.absolute)
+    neg = negative = _unary("Neg", np.negative)
+    sign = _unary("Sign", np.sign)
+    square = _unary("Square", np.square)
+    reciprocal = _unary("Reciprocal", np.reciprocal)
+    floor = _unary("Floor", np.floor)
+    ceil = _unary("Ceil", np.ceil)
+    del _unary
+
+    def sigmoid(self):
+        return sigmoid(self)
+
+    def relu(self):
+        return relu(self)
+
+    def softmax(self, dim=-1):
+        return softmax(self, dim)
+
+    def log_softmax(self, dim=-1):
+        return log_softmax(self, dim)
+
+    def clamp(self, min=None, max=None):
+        return _call("Clamp", np.clip, (self, min, max))
+
+    clip = clamp
+
+    def maximum(self, other):
+        return _call("Maximum", np.maximum, (self, other))
+
+    def minimum(self, other):
+        return _call("Minimum", np.minimum, (self, other))
+
+    def reshape(self, *shape):
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return _call("View", np.reshape, (self, shape))
+
+    view = reshape
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self):
+        return self.reshape(-1)
+
+    def transpose(self, *dims):
+        """PyTorch's ``transpose(dim0, dim1)``; with a permutation, NumPy's."""
+        if len(dims) == 2 and all(isinstance(d, int) for d in dims):
+            return _call("Transpose", np.swapaxes, (self, dims[0], dims[1]))
+        dims = dims[0] if len(dims) == 1 else (dims or None)
+        return _call("Permute", np.transpose, (self, dims))
+
+    def permute(self, *dims):
+        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        return _call("Permute", np.transpose, (self, dims))
+
+    def t(self):
+        return _call("T", np.transpose, (self,))
+
+    @property
+    def T(self):
+        return _call("Permute", np.transpose, (self,))
+
+    def unsqueeze(self, dim):
+        return _call("Unsqueeze", np.expand_dims, (self, dim))
+
+    def squeeze(self, dim=None):
+        return _call("Squeeze", np.squeeze, (self, dim))
+
+    def expand(self, *sizes):
+        sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+        shape = tuple(n if s == -1 else s for s, n in
+                      zip(sizes, (1,) * (len(sizes) - self.ndim) + self.shape))
+        return _call("Expand", np.broadcast_to, (self, shape))
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def astype(self, dtype):
+        return _call("To", _cast, (self, str(_as_dtype(dtype))))
+
+    def to(self, dtype=None, *args, **kwargs):
+        if dtype is None or isinstance(dtype, str) and dtype in ("cpu", "cuda"):
+            return self
+        return self.astype(dtype)
+
+    type = to
+
+    def float(self):
+        return self.astype(np.float32)
+
+    def double(self):
+        return self.astype(np.float64)
+
+    def long(self):
+        return self.astype(np.int64)
+
+    def int(self):
+        return self.astype(np.int32)
+
+    def bool(self):
+        return self.astype(np.bool_)
+
+    def clone(self):
+        return _call("Clone", np.copy, (self,))
+
+    def copy(self):
+        return self.clone()
+
+    def cpu(self):
+        return self
+
+
+# -- builders of fragments that have no single NumPy spelling ---------------------
+def _getitem(x, key):
+    return x[key]
+
+
+def _setitem(base, key, value):
+    return O.setitem(base.value, to_value(key), to_value(value))
+
+
+def _fill_like(base, value):
+    v = value.value if isinstance(value, Tracer) else value
+    v = O.as_value(base.value.graph, v, [base.value])
+    if v.dtype != base.dtype:
+        v = O.cast(v, base.dtype)
+    return O.broadcast_to(v, base.shape)
+
+
+def _cast(x, dtype):
+    return O.cast(x.value, np.dtype(dtype))
+
+
+def _index_key(key):
+    """Tensor indices become arrays; boolean masks become the integer arrays of
+    their positions (the eager value is known, so the shape is too)."""
+    items = key if isinstance(key, tuple) else (key,)
+    out = []
+    for item in items:
+        if isinstance(item, Tensor):
+            item = item.data
+        if isinstance(item, list):
+            item = np.asarray(item)
+        if isinstance(item, np.ndarray) and item.dtype == np.bool_:
+            out.extend(np.nonzero(item))
+        else:
+            out.append(item)
+    return tuple(out) if isinstance(key, tuple) or len(out) != 1 else out[0]
+
+
+def _index_name(key) -> str:
+    items = key if isinstance(key, tuple) else (key,)
+    if any(isinstance(k, np.ndarray) for k in items):
+        return "Index"
+    if all(isinstance(k, (int, np.integer)) for k in items):
+        return "Select"
+    return "Slice"
+
+
+_UFUNC_NAMES = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "true_divide": "Div",
+                "divide": "Div", "power": "Pow", "negative": "Neg", "absolute": "Abs",
+                "arcsin": "Asin", "arccos": "Acos", "arctan": "Atan"}
+
+
+def _ufunc_name(ufunc, args) -> str:
+    if ufunc is np.matmul:
+        ndims = [np.ndim(a.data if isinstance(a, Tensor) else a) for a in args]
+        return {(2, 2): "Mm", (1, 1): "Dot", (2, 1): "Mv"}.get(tuple(ndims), "Matmul")
+    name = _UFUNC_NAMES.get(ufunc.__name__, ufunc.__name__.capitalize())
+    if ufunc is np.power and isinstance(args[1], Tensor):
+        return "Pow1"
+    if ufunc is np.subtract and not isinstance(args[0], Tensor):
+        return "Rsub1"
+    return name
+
+
+def _untracked(what: str, fn: Callable, args: tuple, kwargs: dict):
+    """A NumPy function staticgrad has no rule for: fine on values that need
+    no gradient (comparisons, tests, integer results), refused otherwise."""
+    def strip(x):
+        if isinstance(x, Tensor):
+            return x.data
+        if isinstance(x, (list, tuple)):
+            return type(x)(strip(v) for v in x)
+        return x
+
+    def tracked(x):
+        if isinstance(x, Tensor):
+            return x._requires_grad
+        return isinstance(x, (list, tuple)) and any(tracked(v) for v in x)
+
+    out = fn(*strip(args), **{k: strip(v) for k, v in kwargs.items()})
+    differentiable = isinstance(out, np.ndarray) and out.dtype.kind in "fc"
+    if _GradMode.enabled and differentiable and tracked(list(args) + list(kwargs.values())):
+        raise UnsupportedOperationError(
+            f"{what} has no derivative rule in staticgrad; its result would silently lose "
+            "the gradient. Use the supported NumPy functions, or detach() the operand")
+    return Tensor._make(out) if isinstance(out, np.ndarray) else out
+
+
+# -- printing, as PyTorch ------------------------------------------------------------
+PRECISION, LINEWIDTH, THRESHOLD, EDGEITEMS = 4, 80, 1000, 3
+
+
+class _Formatter:
+    def __init__(self, values: np.ndarray):
+        self.floating = values.dtype.kind in "fc"
+        self.int_mode, self.sci_mode, self.width = True, False, 1
+        flat = values.reshape(-1)
+        if not self.floating:
+            for v in flat.tolist():
+                self.width = max(self.width, len(str(v)))
+            return
+        finite = flat[np.isfinite(flat) & (flat != 0)].astype(np.float64)
+        if finite.size == 0:
+            return
+        big, small = np.abs(finite).max(), np.abs(finite).min()
+        self.int_mode = bool(np.all(finite == np.ceil(finite)))
+        if self.int_mode:
+            self.sci_mode = big / small > 1000.0 or big > 1.0e8
+            strings = ([f"{v:.{PRECISION}e}" for v in finite.tolist()] if self.sci_mode
+                       else [f"{v:.0f}." for v in finite.tolist()])
+        else:
+            self.sci_mode = big / small > 1000.0 or big > 1.0e8 or small < 1.0e-4
+            fmt = "e" if self.sci_mode else "f"
+            strings = [f"{v:.{PRECISION}{fmt}}" for v in finite.tolist()]
+        self.width = max(self.width, *map(len, strings))
+
+    def format(self, value) -> str:
+        if self.floating:
+            value = float(value)
+            if self.sci_mode:
+                text = f"{value:.{PRECISION}e}"
+            elif self.int_mode:
+                text = f"{value:.0f}" + ("" if math.isinf(value) or math.isnan(value) else ".")
+            else:
+                text = f"{value:.{PRECISION}f}"
+        else:
+            text = str(value.item() if hasattr(value, "item") else value)
+        return " " * (self.width - len(text)) + text
+
+
+def _summarized(a: np.ndarray) -> np.ndarray:
+    if a.ndim == 0:
+        return a
+    if a.shape[0] > 2 * EDGEITEMS:
+        a = np.concatenate([a[:EDGEITEMS], a[-EDGEITEMS:]])
+    return np.stack([_summarized(x) for x in a]) if a.ndim > 1 else a
+
+
+def _format_array(a: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
+    if a.ndim == 0:
+        return fmt.format(a[()])
+    if a.ndim == 1:
+        items = [fmt.format(v) for v in a]
+        if summarize and len(items) > 2 * EDGEITEMS:
+            items = items[:EDGEITEMS] + [" ..."] + items[-EDGEITEMS:]
+        per_line = max(1, (LINEWIDTH - indent) // (fmt.width + 2))
+        lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    rows = range(a.shape[0])
+    if summarize and a.shape[0] > 2 * EDGEITEMS:
+        rows = list(range(EDGEITEMS)) + [None] + list(range(a.shape[0] - EDGEITEMS, a.shape[0]))
+    parts = ["..." if r is None else _format_array(a[r], indent + 1, summarize, fmt) for r in rows]
+    return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
+
+
+def format_tensor(t: Tensor) -> str:
+    prefix, indent = "tensor(", len("tensor(")
+    a = t.data
+    suffixes = []
+    if a.size == 0:
+        body = "[]"
+        if a.ndim != 1:
+            suffixes.append(f"size={tuple(a.shape)}")
+        if a.dtype != DEFAULT_FLOAT:
+            suffixes.append(f"dtype={a.dtype}")
+    else:
+        if a.dtype not in (DEFAULT_FLOAT, np.dtype(np.int64), np.dtype(np.bool_)):
+            suffixes.append(f"dtype={a.dtype}")
+        summarize = a.size > THRESHOLD
+        body = _format_array(a, indent, summarize,
+                             _Formatter(_summarized(a) if summarize else a))
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
+    elif t._requires_grad:
+        suffixes.append("requires_grad=True")
+    text = prefix + body
+    last = len(text) - text.rfind("\n") + 1
+    for s in suffixes:
+        if last + len(s) + 2 > LINEWIDTH:
+            text += ",\n" + " " * indent + s
+            last = indent + len(s)
+        else:
+            text += ", " + s
+            last += len(s) + 2
+    return text + ")"
+
+
+# -- constructors ----------------------------------------------------------------------
+def tensor(data, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """A leaf tensor holding a copy of ``data`` (Python floats -> float32)."""
+    t = Tensor._make(_array(data, dtype))
+    t.requires_grad = requires_grad
+    return t
+
+
+def to_tensor(data, dtype=None, place=None, stop_gradient=True) -> Tensor:
+    """Paddle's spelling: ``stop_gradient=False`` makes a tensor that requires grad."""
+    return tensor(data, dtype, requires_grad=not stop_gradient)
+
+
+def _shape(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    return tuple(int(s) for s in size)
+
+
+def _factory(fill):
+    def make(*size, dtype=None, requires_grad=False, **kw):
+        shape = _shape((kw["size"],) if "size" in kw else size)
+        return tensor(fill(shape, _as_dtype(dtype) or DEFAULT_FLOAT), requires_grad=requires_grad)
+    return make
+
+
+empty = _factory(np.empty)
+zeros = _factory(np.zeros)
+ones = _factory(np.ones)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    dtype = _as_dtype(dtype) or (DEFAULT_FLOAT if isinstance(fill_value, float) else None)
+    return tensor(np.full(_shape((size,)), fill_value, dtype), requires_grad=requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
+    return zeros(np.shape(t), dtype=dtype or np.asarray(t).dtype, requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
+    return ones(np.shape(t), dtype=dtype or np.asarray(t).dtype, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+    """As torch.arange: float arguments give float32."""
+    args = (start,) if end is None else (start, end, step)
+    dtype = _as_dtype(dtype)
+    if dtype is None and any(isinstance(a, float) for a in args):
+        dtype = DEFAULT_FLOAT
+    return tensor(np.arange(*args, dtype=dtype), requires_grad=requires_grad)
+
+
+_RNG = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> None:
+    global _RNG
+    _RNG = np.random.default_rng(seed)
+
+
+seed = manual_seed
+
+
+def rand(*size, dtype=None, requires_grad=False, **kw) -> Tensor:
+    shape = _shape((kw["size"],) if "size" in kw else size)
+    return tensor(_RNG.random(shape), dtype=_as_dtype(dtype) or DEFAULT_FLOAT,
+                  requires_grad=requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad=False, **kw) -> Tensor:
+    shape = _shape((kw["size"],) if "size" in kw else size)
+    return tensor(_RNG.standard_normal(shape), dtype=_as_dtype(dtype) or DEFAULT_FLOAT,
+                  requires_grad=requires_grad)
+
+
+# -- module-level functions: Tensors, traced values and arrays alike --------------------
+def _values_fn(name: str, rule: Callable) -> Callable:
+    """A function written with compiler Values (``compiler.ops``), usable on
+    Tensors (eager, recorded), Tracers (traced) and arrays (evaluated)."""
+    def build(x, *args):
+        return Tracer(x.ctx, rule(x.value, *args).node)
+
+    def fn(x, *args):
+        if isinstance(x, Tracer):
+            return build(x, *args)
+        if isinstance(x, Tensor):
+            return _call(name, build, (x,) + args)
+        return _call(name, build, (Tensor(np.asarray(x)),) + args).data
+    fn.__name__ = name.lower()
+    return fn
+
+
+sigmoid = _values_fn("Sigmoid", O.sigmoid)
+softplus = _values_fn("Softplus", O.softplus)
+relu = _values_fn("Relu", lambda x: O.maximum(x, 0))
+softmax = _values_fn("Softmax", lambda x, dim=-1: O.softmax(x, axis=dim))
+log_softmax = _values_fn("LogSoftmax", lambda x, dim=-1: O.log_softmax(x, axis=dim))
+logsumexp = _values_fn("Logsumexp", lambda x, dim=None, keepdim=False:
+                       O.logsumexp(x, axis=dim, keepdims=keepdim))
+
+
+def _reduce(name, np_fn):
+    def fn(x, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
+        kw = {"axis": _axis(dim, axis), "keepdims": _keep(keepdim, keepdims)}
+        if dtype is not None:
+            kw["dtype"] = _as_dtype(dtype)
+        return np_fn(x, **kw)
+    fn.__name__ = name
+    return fn
+
+
+sum = _reduce("sum", np.sum)
+mean = _reduce("mean", np.mean)
+prod = _reduce("prod", np.prod)
+amax = _reduce("amax", np.max)
+amin = _reduce("amin", np.min)
+
+
+def norm(x, p="fro", dim=None, keepdim=False, *, axis=None):
+    """PyTorch's norm: with ``dim=None`` the p-norm of all elements."""
+    axis = _axis(dim, axis)
+    ord = None if p in ("fro", 2, 2.0) else p
+    if axis is None and np.ndim(x) > 1:
+        x = np.reshape(x, (-1,))
+    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdim)
+
+
+exp, log, log1p, expm1 = np.exp, np.log, np.log1p, np.expm1
+sin, cos, tan, tanh, sinh, cosh = np.sin, np.cos, np.tan, np.tanh, np.sinh, np.cosh
+sqrt, abs, sign, square = np.sqrt, np.absolute, np.sign, np.square
+maximum, minimum, where = np.maximum, np.minimum, np.where
+dot, matmul, outer = np.dot, np.matmul, np.outer
+add, subtract, multiply, divide = np.add, np.subtract, np.multiply, np.true_divide
+mul, sub, div = multiply, subtract, divide
+concatenate, stack, reshape, transpose = np.concatenate, np.stack, np.reshape, np.transpose
+cat = concat = concatenate
+
+
+def pow(x, exponent):
+    return x ** exponent
+
+
+def clamp(x, min=None, max=None):
+    return np.clip(x, min, max)
+
+
+clip = clamp
+
+
+def reduce_sum(x, axis=None, keepdims=False):
+    """TensorFlow's spelling of sum."""
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def is_tensor(x) -> bool:
+    return isinstance(x, Tensor)
