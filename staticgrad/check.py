@@ -117,8 +117,9 @@ class _Checker:
         cotangents = [self.rng.standard_normal(o.shape) for o in outs]
         got = vjp(fun, *xs)[1](_pack(cotangents))
 
-        def weighted(*a):
-            return sum(float(np.sum(c * o)) for c, o in zip(cotangents, _outputs(fun(*a), "")))
+        def weighted(*a):  # <cotangent, f(a)>, whose gradient vjp gives
+            outs_a = _outputs(fun(*a), "the function")
+            return sum(float(np.sum(c * o)) for c, o in zip(cotangents, outs_a))
 
         for i, x in enumerate(xs):
             expected = np.empty(x.shape)

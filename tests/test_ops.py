@@ -163,6 +163,17 @@ def test_sqrt_gradient_at_zero_is_inf():
     np.testing.assert_array_equal(sg.jvp(f, (x,), (np.array([1.0, 0.0]),))[1], np.inf)
 
 
+def test_pow_at_a_zero_base_or_exponent():
+    # As torch.pow: x ** 0 has x-gradient 0 (even at x = 0), and the exponent's
+    # gradient is 0 where the base is 0 (no 0 * log 0).
+    x = np.zeros(4)
+    y = np.array([0.0, 2.0, 1.0, 3.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_base = np.where(y == 0, 0.0, y * x ** (y - 1))
+    _assert_gradient(lambda x: np.sum(x ** y), x, d_base)
+    _assert_gradient(lambda y: np.sum(x ** y), y, np.zeros_like(y))
+
+
 def test_clip_passes_the_gradient_at_its_bounds():
     lo, hi = -1.0, 1.0
     x = np.array([-2.0, lo, 0.3, hi, 2.0])

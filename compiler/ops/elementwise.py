@@ -7,7 +7,7 @@ Non-differentiable points follow PyTorch: ``abs`` has gradient 0 at 0
 (``sign(0) == 0``); ``maximum``/``minimum`` split a tie evenly; ``clip`` passes
 the gradient where ``lo <= x <= hi`` (bounds included, as ``torch.clamp``);
 ``sqrt`` at 0 gives inf; ``pow`` gives 0 for the exponent's gradient where the
-base is 0.
+base is 0, and 0 for the base's gradient where the exponent is 0.
 """
 from __future__ import annotations
 
@@ -94,7 +94,9 @@ div = binary("div", np.true_divide, lambda g, out, x, y: (g / y, -(g * out / y))
 def _pow_vjp(g, out, x, y):
     zero = equal(x, 0)
     safe_x = where(zero, 1, x)
-    return (g * (y * pow(x, y - 1)), where(zero, 0, g * (out * log(safe_x))))
+    # x ** 0 is 1 for every x, so its x-gradient is 0 even at x = 0 (not 0 * inf).
+    return (where(equal(y, 0), 0, g * (y * pow(x, y - 1))),
+            where(zero, 0, g * (out * log(safe_x))))
 
 
 pow = binary("pow", np.power, _pow_vjp, "{0} ** {1}", cost=8)
