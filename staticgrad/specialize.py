@@ -15,8 +15,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from compiler.errors import GuardFailure
+from compiler.errors import GuardFailure, UnsupportedOperationError
 from compiler.interpreter import Interpreter
+from staticgrad import pytree
 from staticgrad.errors import RetraceLimitError
 
 log = logging.getLogger("staticgrad")
@@ -63,12 +64,33 @@ def signature(leaves: list) -> tuple:
     return tuple(_leaf_signature(x) for x in leaves)
 
 
-def backend(graph):
-    """The executable of an optimised graph: compiled, or the interpreter."""
+def backend(graph, name: str = "kernel"):
+    """The executable of an optimised graph: compiled, or the interpreter.
+
+    A graph holding an op form the Numba backend has no emitter for runs on
+    the interpreter (same results, NumPy speed), with a warning naming it.
+    """
     if config.backend == "numba":
         from compiler.codegen import compile_graph
-        return compile_graph(graph)
+        try:
+            return compile_graph(graph, name=name)
+        except UnsupportedOperationError as e:
+            log.warning("staticgrad: %s runs on the interpreter: %s", name, e)
     return Interpreter(graph)
+
+
+def caller(run, out_tree):
+    """The hot-path function of a specialisation: leaves -> the user's result."""
+    single = out_tree == ("leaf",)
+    finish = None if single else (lambda outs: pytree.unflatten(out_tree, outs))
+    make = getattr(run, "caller", None)
+    if make is not None:
+        return make(finish)
+
+    def call(*leaves):
+        outs = [o[()] if isinstance(o, np.ndarray) and o.ndim == 0 else o for o in run(*leaves)]
+        return outs[0] if single else finish(outs)
+    return call
 
 
 @dataclasses.dataclass
@@ -78,6 +100,11 @@ class Specialization:
     run: Callable         # executable: leaves -> list of arrays; raises GuardFailure
     out_tree: Any
     value_guards: int = 0  # value-guard retraces that led here
+    call: Callable = None  # the hot path: leaves -> result (see ``caller``)
+
+    def __post_init__(self):
+        if self.call is None:
+            self.call = caller(self.run, self.out_tree)
 
 
 @dataclasses.dataclass

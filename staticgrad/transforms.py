@@ -20,6 +20,7 @@ from compiler import autodiff
 from compiler.passes import optimize
 from staticgrad import pytree
 from staticgrad.errors import NonScalarOutputError, ShapeError, UnsupportedOperationError
+from compiler.errors import GuardFailure
 from staticgrad.specialize import Specialization, Specializer, backend, signature
 from staticgrad.tracing import TraceContext, Tracer, find_context
 
@@ -58,6 +59,9 @@ class Transformed:
         self.__doc__ = getattr(fun, "__doc__", None)
         self.__wrapped__ = fun
         self._cache = Specializer(name)
+        # The hot path: plain positional arrays/floats -> the specialisations of
+        # their shapes and dtypes (the same lists the full signature keys hold).
+        self._fast: dict[tuple, list] = {}
 
     def __repr__(self) -> str:
         return f"<staticgrad {self.__name__}>"
@@ -67,17 +71,40 @@ class Transformed:
 
     # -- calling --------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs:
+            fast = _fast_key(args)
+            specs = self._fast.get(fast) if fast is not None else None
+            if specs:
+                try:
+                    result = specs[0].call(*args)
+                except GuardFailure:
+                    pass    # another path: the full lookup below tries them all
+                else:
+                    self._cache.info.hits += 1
+                    return result
         ctx = find_context((args, kwargs))
         if ctx is not None:
             return self._build(ctx, args, kwargs)
         key, leaves, treedef = self._key(args, kwargs)
         spec, outs = self._cache.lookup(key, leaves)
         if spec is not None:
+            self._remember_fast(args, kwargs, key)
             return pytree.unflatten(spec.out_tree, [_result(o) for o in outs])
         kind = self._cache.admit(key, outs)
         spec, outs = self._specialize(args, kwargs, leaves, treedef)
         self._cache.store(key, spec, kind)
+        self._remember_fast(args, kwargs, key)
         return pytree.unflatten(spec.out_tree, [_result(np.array(o)) for o in outs])
+
+    def _remember_fast(self, args: tuple, kwargs: dict, key: tuple) -> None:
+        # 0-d arrays are passed to kernels as scalars, static arguments are part
+        # of the key: those calls keep the full path.
+        if kwargs or self.static_argnums or any(isinstance(a, np.ndarray) and a.ndim == 0
+                                                for a in args):
+            return
+        fast = _fast_key(args)
+        if fast is not None:
+            self._fast[fast] = self._cache.table[key]
 
     def _split(self, args: tuple):
         n = len(args)
@@ -114,7 +141,7 @@ class Transformed:
         ctx.graph.outputs = nodes
         concrete = [ctx.env[n] for n in nodes]
         graph = optimize(ctx.graph)
-        return Specialization(ctx.graph, graph, backend(graph), out_tree), concrete
+        return Specialization(ctx.graph, graph, backend(graph, self.__name__), out_tree), concrete
 
     # -- inspection -----------------------------------------------------
     def trace(self, *args: Any, **kwargs: Any) -> Traced:
@@ -123,9 +150,76 @@ class Transformed:
         spec, _ = self._specialize(args, kwargs, leaves, treedef)
         return Traced(spec)
 
+    def lower(self, *args: Any, **kwargs: Any) -> "Lowered":
+        """The generated Numba source for these arguments (nothing is compiled).
+
+        >>> print(jit(lambda x: np.sum(np.exp(x))).lower(np.ones(3)).source)  # doctest: +SKIP
+        """
+        from compiler.codegen import generate_source
+
+        _, leaves, treedef = self._key(args, kwargs)
+        graph = self._optimised(args, kwargs, leaves, treedef)
+        return Lowered(graph, generate_source(graph))
+
+    def compile(self, *args: Any, **kwargs: Any):
+        """The compiled kernel for these arguments, for use from Numba code.
+
+        ``.numba_function`` is a Numba dispatcher taking the same positional
+        arrays as the graph's parameters (the flattened dynamic arguments; 0-d
+        ones as scalars). It returns the single output as an array, several
+        outputs as a tuple (in the order of the flattened result), and 0-d
+        outputs as Python floats; a failed guard raises ValueError naming the
+        guard's source line. ``.source`` is the generated module.
+
+        >>> f = grad(lambda x: np.sum(x ** 2)).compile(np.ones(3))  # doctest: +SKIP
+        >>> f.numba_function(np.ones(3))  # doctest: +SKIP
+        array([2., 2., 2.])
+        """
+        from compiler.codegen import compile_graph
+
+        _, leaves, treedef = self._key(args, kwargs)
+        graph = self._optimised(args, kwargs, leaves, treedef)
+        return compile_graph(graph, name=self.__name__)
+
+    def _optimised(self, args, kwargs, leaves, treedef):
+        ctx = TraceContext(self.__name__)
+        tracers = [ctx.param(x) for x in leaves]
+        dynamic, kw = pytree.unflatten(treedef, tracers)
+        static = self._split(args)
+        it = iter(dynamic)
+        full = tuple(args[i] if i in static else next(it) for i in range(len(args)))
+        out_leaves, _ = pytree.flatten(self._build(ctx, full, kw))
+        ctx.graph.outputs = [ctx.lift(o).node for o in out_leaves]
+        return optimize(ctx.graph)
+
     def cache_info(self):
         """Specialisations, hits, traces and the reason of every retrace."""
         return self._cache.info
+
+
+class Lowered:
+    """The result of ``f.lower(*args)``: the optimised graph and the generated source."""
+
+    def __init__(self, graph, source: str):
+        self.graph = graph
+        self.source = source
+
+    def __str__(self) -> str:
+        return self.source
+
+
+def _fast_key(args: tuple):
+    """The hot-path key of plain positional arrays and Python scalars, else None."""
+    key = []
+    for a in args:
+        t = type(a)
+        if t is np.ndarray:
+            key.append((a.shape, a.dtype))
+        elif t is float or t is int or t is bool:
+            key.append(t)
+        else:
+            return None
+    return tuple(key)
 
 
 def _result(x: np.ndarray) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
+from compiler.codegen.emitters import broadcast_index, clamp, index_text, Loop
 from compiler.errors import ShapeError, UnsupportedOperationError
 from compiler.ops import Op
 
@@ -83,7 +84,152 @@ def _index_infer(shapes, dtypes, attrs):
     return _probe(shapes[0], dtypes[0], attrs["spec"], shapes[1:]), dtypes[0]
 
 
+# -- Numba emitters -----------------------------------------------------------
+# Basic indexes (slices, ints, newaxis) are affine maps of loop indices, so
+# loops read through them and scatter into them without copies. Indexes with
+# constant arrays become constant coordinate arrays (computed once, here, with
+# NumPy itself); a traced index array is supported in the leading position.
+
+def _basic_layout(spec, shape):
+    """Per result axis ("slice", axis, start, step, size) or ("new",), and the
+    (axis, i) of int items, for an index without arrays."""
+    used = sum(item[0] in ("slice", "int") for item in spec)
+    items = []
+    for item in spec:
+        items += [("slice", None, None, None)] * (len(shape) - used) if item[0] == "ellipsis" \
+            else [item]
+    items += [("slice", None, None, None)] * (len(shape) - sum(i[0] in ("slice", "int")
+                                                               for i in items))
+    layout, fixed, axis = [], [], 0
+    for item in items:
+        if item[0] == "newaxis":
+            layout.append(("new",))
+            continue
+        if item[0] == "int":
+            fixed.append((axis, item[1] % shape[axis]))
+        else:
+            start, stop, step = slice(*item[1:]).indices(shape[axis])
+            layout.append(("slice", axis, start, step, len(range(start, stop, step))))
+        axis += 1
+    return layout, fixed
+
+
+def _affine(start, step, j):
+    if step == 1:
+        return j if start == 0 else f"({start} + {j})"
+    return f"({start} + {step} * {j})"
+
+
+def _leading_array(spec):
+    """An index ``x[ind]`` or ``x[ind, :, ...]`` with one traced array."""
+    return spec[0] == ("array", 0) and all(s in (("slice", None, None, None), ("ellipsis",))
+                                           for s in spec[1:])
+
+
+def _positions(n, shape, arrays):
+    """The flat positions an index with constant arrays selects, as an array."""
+    flat = np.arange(int(np.prod(shape, dtype=np.int64)), dtype=np.intp).reshape(shape)
+    return flat[spec_to_index(n.attrs["spec"], arrays)]
+
+
+def _index_map(n, idx):
+    arrays = [n.const_value(k) for k in range(1, len(n.shapes))]
+    if any(a is None for a in arrays):
+        return None
+    shape = n.shapes[0]
+    if arrays:
+        coords = np.unravel_index(_positions(n, shape, arrays), shape)
+        return n.read(0, [f"{n.const(np.ascontiguousarray(c))}[{index_text(idx)}]" if idx
+                          else str(int(c)) for c in coords])
+    layout, fixed = _basic_layout(n.attrs["spec"], shape)
+    src = ["0"] * len(shape)
+    for axis, i in fixed:
+        src[axis] = str(i)
+    for p, item in enumerate(layout):
+        if item[0] == "slice":
+            src[item[1]] = _affine(item[2], item[3], idx[p])
+    return n.read(0, src)
+
+
+def _index_statement(n):
+    if not _leading_array(n.attrs["spec"]):
+        raise UnsupportedOperationError(f"index {n.attrs['spec']} with a traced index array "
+                                        "has no Numba emitter (only x[ind, ...] does)")
+    x, ind = n.args[:2]
+    k = len(n.shapes[1])
+    n.line(f"{n.out} = {n.empty()}")
+    with n.loops(n.shape) as j:
+        n.line(f"{n.out}[{index_text(j)}] = {x}[{index_text([f'{ind}[{index_text(j[:k])}]'] + j[k:])}]")
+
+
+def _update_index(combine):
+    """out = base, combined with the update on the region a basic index selects."""
+    def index_map(n, idx):
+        if len(n.shapes) > 2:
+            return None
+        layout, fixed = _basic_layout(n.attrs["spec"], n.shape)
+        conds = [f"{idx[axis]} == {i}" for axis, i in fixed]
+        sub, region = [], []
+        for item in layout:
+            if item[0] == "new":
+                sub.append("0")
+                region.append(1)
+                continue
+            _, axis, start, step, size = item
+            if size == 0:
+                return n.read(0, idx)
+            j, last = idx[axis], start + step * (size - 1)
+            if step == 1:
+                if size != n.shape[axis]:
+                    conds.append(f"{start} <= {j} <= {last}")
+            else:
+                conds.append(f"{min(start, last)} <= {j} <= {max(start, last)}")
+                conds.append(f"({j} - {start}) % {step} == 0")
+            if step == 1:
+                sub.append(j if start == 0 else f"({j} - {start})")
+            else:
+                sub.append(f"(({j} - {start}) // {step})")
+            region.append(size)
+        if conds:
+            sub = [clamp(s, size) if s != "0" else s for s, size in zip(sub, region)]
+        base = n.read(0, idx)
+        value = combine(base, n.read(1, broadcast_index(sub, tuple(region), n.shapes[1])))
+        return f"({value} if {' and '.join(conds)} else {base})" if conds else value
+    return index_map
+
+
+def _update_statement(op):
+    """Scatter with constant or leading traced index arrays: a loop over the update."""
+    def emit(n):
+        base, upd = n.args[:2]
+        arrays = [n.const_value(k) for k in range(2, len(n.shapes))]
+        n.line(f"{n.out} = np.copy({base})")
+        if all(a is not None for a in arrays):
+            pos = _positions(n, n.shape, arrays)
+            flat = n.fresh("flat")
+            n.line(f"{flat} = {n.out}.reshape({int(np.prod(n.shape, dtype=np.int64))})")
+            where = n.const(np.ascontiguousarray(pos)) if pos.ndim else None
+            with n.loops(pos.shape) as j:
+                value = f"{upd}[{index_text(broadcast_index(j, pos.shape, n.shapes[1]))}]" \
+                    if n.shapes[1] else upd
+                at = f"{where}[{index_text(j)}]" if j else str(int(pos))
+                n.line(f"{flat}[{at}] {op} {value}")
+            return
+        if not _leading_array(n.attrs["spec"]):
+            raise UnsupportedOperationError(f"index update {n.attrs['spec']} with traced index "
+                                            "arrays has no Numba emitter (only x[ind, ...] does)")
+        ind = n.args[2]
+        k = len(n.shapes[2])
+        target = n.shapes[2] + n.shape[1:]
+        with n.loops(target) as j:
+            value = f"{upd}[{index_text(broadcast_index(j, target, n.shapes[1]))}]" \
+                if n.shapes[1] else upd
+            n.line(f"{n.out}[{index_text([f'{ind}[{index_text(j[:k])}]'] + j[k:])}] {op} {value}")
+    return emit
+
+
 INDEX = Op("index", lambda x, *arrays, spec: x[spec_to_index(spec, arrays)],
+           emit=Loop(_index_map, _index_statement),
            infer=_index_infer, linear=True,
            vjp=lambda g, out, x, *arrays, spec:
                (scatter_add(O.zeros_like(x), g, arrays, spec),) + (None,) * len(arrays),
@@ -113,7 +259,8 @@ def _update_infer(name):
 
 
 SCATTER_ADD = Op("scatter_add", _scatter_add_impl, infer=_update_infer("scatter_add"),
-                 linear=True,
+                 linear=True, emit=Loop(_update_index(lambda b, u: f"({b} + {u})"),
+                                        _update_statement("+=")),
                  vjp=lambda g, out, base, upd, *arrays, spec:
                      (g, INDEX(g, *arrays, spec=spec)) + (None,) * len(arrays),
                  jvp=lambda ts, out, base, upd, *arrays, spec: SCATTER_ADD(
@@ -144,6 +291,7 @@ def _setitem_vjp(g, out, base, upd, *arrays, spec):
 
 
 SETITEM = Op("setitem", _setitem_impl, infer=_update_infer("setitem"), linear=True,
+             emit=Loop(_update_index(lambda b, u: u), _update_statement("=")),
              vjp=_setitem_vjp,
              jvp=lambda ts, out, base, upd, *arrays, spec: SETITEM(
                  ts[0] if ts[0] is not None else O.zeros_like(base),

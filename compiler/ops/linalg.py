@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
-from compiler.errors import ShapeError
+from compiler.codegen.emitters import broadcast_index, index_text
+from compiler.errors import ShapeError, UnsupportedOperationError
 from compiler.ops import Op
 
 __all__ = ["matmul"]
@@ -51,4 +52,22 @@ def _matmul_jvp(ts, out, a, b):
     return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
 
-matmul = Op("matmul", np.matmul, infer=_matmul_infer, vjp=_matmul_vjp, jvp=_matmul_jvp, cost=10)
+def _emit_matmul(n):
+    # BLAS through Numba's np.dot; batched operands loop over the batch axes.
+    if n.dtype.kind not in "fc" or n.dtypes[0] != n.dtypes[1]:
+        raise UnsupportedOperationError(f"matmul of {n.dtypes[0]} and {n.dtypes[1]} operands "
+                                        "has no Numba emitter (BLAS needs one float dtype)")
+    (a, b), (sa, sb) = n.args, n.shapes
+    if len(sa) <= 2 and len(sb) <= 2:
+        n.line(f"{n.out} = np.dot({a}, {b})")
+        return
+    batch = n.shape[:len(n.shape) - (len(sa) > 1) - (len(sb) > 1)]
+    n.line(f"{n.out} = {n.empty()}")
+    with n.loops(batch) as j:
+        ai = f"{a}[{index_text(broadcast_index(j, batch, sa[:-2]))}]" if len(sa) > 2 else a
+        bi = f"{b}[{index_text(broadcast_index(j, batch, sb[:-2]))}]" if len(sb) > 2 else b
+        n.line(f"{n.out}[{index_text(j)}] = np.dot({ai}, {bi})")
+
+
+matmul = Op("matmul", np.matmul, infer=_matmul_infer, vjp=_matmul_vjp, jvp=_matmul_jvp, cost=10,
+            emit=_emit_matmul)

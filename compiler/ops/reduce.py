@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
+from compiler.codegen.emitters import Accumulate
 from compiler.ops import Op, fold_axes
 
 __all__ = ["sum", "amax", "amin", "prod", "sum_to", "keepdims_shape"]
@@ -48,8 +49,19 @@ def _expand(g, x, axes, keepdims):
     return O.broadcast_to(g, x.shape)
 
 
+def _lowest(dtype):
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min if dtype.kind in "iu" else False
+
+
+def _highest(dtype):
+    return np.inf if dtype.kind == "f" else np.iinfo(dtype).max if dtype.kind in "iu" else True
+
+
+# The Numba backend accumulates reductions in the loop producing their operand;
+# max and min propagate NaN as NumPy does (x != x holds only for NaN).
 SUM = Op("sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims),
          canon=_reduce_canon, infer=_reduce_infer(np.sum), linear=True,
+         emit=Accumulate(0, "{acc} + {x}"),
          vjp=lambda g, out, x, axes, keepdims: (_expand(g, x, axes, keepdims),))
 
 
@@ -75,9 +87,11 @@ def _extremum_rules():
 
 AMAX = Op("max", lambda x, axes, keepdims: np.max(x, axis=axes, keepdims=keepdims),
           canon=_reduce_canon, infer=_reduce_infer(np.max), vjp=_extremum_rules()[0],
+          emit=Accumulate(_lowest, "({x} if {x} > {acc} or {x} != {x} else {acc})"),
           jvp=_extremum_rules()[1])
 AMIN = Op("min", lambda x, axes, keepdims: np.min(x, axis=axes, keepdims=keepdims),
           canon=_reduce_canon, infer=_reduce_infer(np.min), vjp=_extremum_rules()[0],
+          emit=Accumulate(_highest, "({x} if {x} < {acc} or {x} != {x} else {acc})"),
           jvp=_extremum_rules()[1])
 
 
@@ -119,7 +133,7 @@ def _exclusive_cumprod(v):
 
 
 PROD = Op("prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims),
-          canon=_reduce_canon, infer=_reduce_infer(np.prod),
+          canon=_reduce_canon, infer=_reduce_infer(np.prod), emit=Accumulate(1, "{acc} * {x}"),
           vjp=lambda g, out, x, axes, keepdims:
               (_expand(g, x, axes, keepdims) * _prod_others(x, axes),),
           jvp=lambda ts, out, x, axes, keepdims:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
+from compiler.codegen.emitters import Loop, broadcast_index, clamp
 from compiler.errors import ShapeError
 from compiler.ops import Op
 
@@ -26,8 +27,24 @@ def _reshape_canon(shapes, dtypes, attrs):
     return {"shape": target}
 
 
+def _reshape_index(n, idx):
+    # A reshape that only inserts or drops 1s is a renaming of loop indices.
+    shape = n.shapes[0]
+    src = [k for k, s in enumerate(shape) if s != 1]
+    dst = [k for k, s in enumerate(n.shape) if s != 1]
+    if [shape[k] for k in src] != [n.shape[k] for k in dst]:
+        return None
+    to = dict(zip(src, dst))
+    return n.read(0, [idx[to[k]] if k in to else "0" for k in range(len(shape))])
+
+
+def _reshape_statement(n):
+    n.line(f"{n.out} = np.ascontiguousarray({n.args[0]}).reshape({n.shape!r})")
+
+
 RESHAPE = Op("reshape", lambda x, shape: np.reshape(x, shape), canon=_reshape_canon,
              infer=lambda s, d, a: (a["shape"], d[0]),
+             emit=Loop(_reshape_index, _reshape_statement),
              vjp=lambda g, out, x, shape: (reshape(g, x.shape),), linear=True, cost=0)
 
 
@@ -44,7 +61,15 @@ def _transpose_canon(shapes, dtypes, attrs):
     return {"axes": axes}
 
 
+def _transpose_index(n, idx):
+    src = [None] * len(idx)
+    for p, a in enumerate(n.attrs["axes"]):
+        src[a] = idx[p]
+    return n.read(0, src)
+
+
 TRANSPOSE = Op("transpose", lambda x, axes: np.transpose(x, axes), canon=_transpose_canon,
+               emit=Loop(_transpose_index),
                infer=lambda s, d, a: (tuple(s[0][i] for i in a["axes"]), d[0]),
                vjp=lambda g, out, x, axes: (transpose(g, tuple(np.argsort(axes))),),
                linear=True, cost=0)
@@ -64,6 +89,7 @@ def _broadcast_infer(shapes, dtypes, attrs):
 BROADCAST_TO = Op("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
                   canon=lambda s, d, a: {"shape": tuple(int(n) for n in a["shape"])},
                   infer=_broadcast_infer,
+                  emit=Loop(lambda n, idx: n.read(0, broadcast_index(idx, n.shape, n.shapes[0]))),
                   vjp=lambda g, out, x, shape: (O.sum_to(g, x.shape),), linear=True, cost=0)
 
 
@@ -106,8 +132,30 @@ def _concat_vjp(g, out, *xs, axis):
     return tuple(cts)
 
 
+def _concat_index(n, idx):
+    # out[.., j, ..] = x_k[.., j - start_k, ..] for the part holding j; the reads
+    # of other parts are clamped into their bounds, then discarded.
+    axis = n.attrs["axis"]
+    j = idx[axis]
+    parts, start = [], 0
+    for k, s in enumerate(n.shapes):
+        if s[axis]:
+            parts.append((k, start, s[axis]))
+        start += s[axis]
+    expr = None
+    for k, start, size in reversed(parts):
+        local = list(idx)
+        local[axis] = j if start == 0 else f"({j} - {start})"
+        if len(parts) > 1:
+            local[axis] = clamp(local[axis], size)
+        value = n.read(k, local)
+        expr = value if expr is None else f"({value} if {j} < {start + size} else {expr})"
+    return expr
+
+
 CONCATENATE = Op("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
-                 canon=_concat_canon, infer=_concat_infer, vjp=_concat_vjp, linear=True)
+                 canon=_concat_canon, infer=_concat_infer, vjp=_concat_vjp, linear=True,
+                 emit=Loop(_concat_index))
 
 
 def concatenate(xs, axis=0):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
+from compiler.codegen.emitters import Loop
 from compiler.errors import GuardFailure
 from compiler.ops import Op
 
@@ -31,7 +32,15 @@ def _guard_infer(shapes, dtypes, attrs):
 
 # A guard holds when its (0-d boolean) operand equals the value seen while
 # tracing. It is an effect: never removed, checked before results are used.
-GUARD = Op("guard", _guard_impl, infer=_guard_infer, effect=True, differentiable=False)
+def _emit_guard(n):
+    site = str(n.attrs.get("site", "?")).replace("\n", " ")
+    n.line(f"if {n.args[0]} != {n.attrs['expected']}:  # guard at {site}")
+    n.line(f"    {n.fail()}")
+
+
+GUARD = Op("guard", _guard_impl, infer=_guard_infer, effect=True, differentiable=False,
+           emit=_emit_guard)
+_SAME = Loop(lambda n, idx: n.read(0, idx))
 
 
 def guard(cond, expected: bool, site: str, kind: str = "branch"):
@@ -40,9 +49,9 @@ def guard(cond, expected: bool, site: str, kind: str = "branch"):
 
 
 identity = Op("identity", lambda x: x, infer=lambda s, d, a: (s[0], d[0]),
-              vjp=lambda g, out, x: (g,), linear=True, cost=0)
+              vjp=lambda g, out, x: (g,), linear=True, cost=0, emit=_SAME)
 stop_gradient = Op("stop_gradient", lambda x: x, infer=lambda s, d, a: (s[0], d[0]),
-                   differentiable=False, cost=0)
+                   differentiable=False, cost=0, emit=_SAME)
 
 
 def full(graph, shape, fill, dtype):

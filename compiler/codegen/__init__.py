@@ -1,0 +1,21 @@
+"""The Numba backend: a Graph becomes one compiled Numba function.
+
+``compile_graph(graph)`` returns a :class:`~compiler.codegen.compile.Compiled`
+executable, ``(*arrays) -> list of arrays``. Numba is imported on first use,
+so the op definitions can import :mod:`compiler.codegen.emitters` cheaply.
+"""
+from __future__ import annotations
+
+
+def compile_graph(graph, name: str = "kernel", fuse: bool = True):
+    """Generate, cache and compile the kernel of ``graph`` (see ``compile.py``)."""
+    from compiler.codegen.compile import compile_graph as compile_
+
+    return compile_(graph, name=name, fuse=fuse)
+
+
+def generate_source(graph, fuse: bool = True) -> str:
+    """The generated kernel source of ``graph``, without compiling it."""
+    from compiler.codegen.source import generate
+
+    return generate(graph, fuse=fuse).source

@@ -1,0 +1,297 @@
+"""Compile generated kernels with Numba, through an in-memory and an on-disk cache.
+
+The on-disk cache is a directory of generated modules, ``sg_<hash>.py``,
+named by the hash of their text (which records the graph's structural key,
+so a changed function body or captured constant never meets stale code).
+Each is imported from its file and compiled with ``numba.njit(cache=True)``,
+so Numba keeps the machine code in ``__pycache__`` beside it and a new
+process loads it instead of compiling. Files are written to a temporary name
+and renamed into place (two processes writing one entry never mix); a file
+whose text does not match its name (truncated, corrupted) is rewritten.
+
+The directory is ``STATICGRAD_CACHE_DIR``, else the user cache directory
+(``$XDG_CACHE_HOME/staticgrad`` or ``~/.cache/staticgrad``), created mode
+0o700. Its modules are code this process runs, so a directory other users
+can write (or that someone else owns) is refused: the kernels then go to a
+private temporary directory for this process.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import stat
+import sys
+import tempfile
+import threading
+import time
+
+import numba
+import numpy as np
+
+from compiler.codegen.source import Kernel, generate
+from compiler.errors import GuardFailure, ShapeError
+
+log = logging.getLogger("staticgrad")
+
+#: counters tests and benchmarks read: Numba compilations (cache misses),
+#: kernels loaded from the disk cache, in-memory cache hits
+stats = {"compilations": 0, "disk_hits": 0, "memory_hits": 0}
+
+_memory: dict = {}
+_lock = threading.Lock()
+_private_fallback: str | None = None
+
+NJIT_OPTIONS = 'cache=True, nogil=True, error_model="numpy"'
+
+
+# -- the cache directory -------------------------------------------------------
+def cache_dir() -> str:
+    """The kernel directory, created private; a directory others can write is refused."""
+    global _private_fallback
+    root = os.environ.get("STATICGRAD_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "staticgrad")
+    path = os.path.join(root, "kernels")
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        problem = _unsafe(root) or _unsafe(path)
+    except OSError as e:
+        problem = str(e)
+    if problem is None:
+        return path
+    if _private_fallback is None:
+        _private_fallback = tempfile.mkdtemp(prefix="staticgrad-")
+        log.warning("staticgrad: not using the kernel cache %s (%s); compiling into %s for this "
+                    "process", path, problem, _private_fallback)
+    return _private_fallback
+
+
+def _unsafe(path: str) -> str | None:
+    st = os.stat(path)
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return "owned by another user"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return "writable by other users"
+    return None
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# -- the module text -----------------------------------------------------------
+_HEADER = '''\
+# staticgrad kernel for {name}
+# graph {key}
+# Generated code: edits are overwritten. kernel() returns (status, *outputs);
+# status k > 0 means the k-th guard failed. entry() is the interop form.
+import numpy as np
+import numba
+{consts}
+
+@numba.njit({options})
+'''
+
+_ENTRY = '''
+
+@numba.njit({options})
+def entry({params}):
+    r = kernel({args})
+{checks}    return {result}
+'''
+
+
+def module_text(kernel: Kernel, name: str, key: str, n_params: int, n_outputs: int) -> str:
+    params = ", ".join(f"a{k}" for k in range(n_params))
+    consts = ""
+    if kernel.consts:
+        consts = ("_saved = np.load(__file__[:-3] + '.npz')\n"
+                  + "".join(f"K{k} = _saved['k{k}']\n" for k in range(len(kernel.consts))))
+    checks = "".join(
+        f"    if r[0] == {k + 1}:\n        raise ValueError({_guard_message(site)!r})\n"
+        for k, (site, _) in enumerate(kernel.guards))
+    outs = [f"r[{k + 1}]" for k in range(n_outputs)]
+    result = outs[0] if n_outputs == 1 else "(" + ", ".join(outs) + ("," if len(outs) == 1 else "") + ")"
+    args = ", ".join([f"a{k}" for k in range(n_params)] + [f"K{k}" for k in range(len(kernel.consts))])
+    return (_HEADER.format(name=name.replace("\n", " "), key=key, consts=consts,
+                           options=NJIT_OPTIONS)
+            + kernel.source
+            + _ENTRY.format(options=NJIT_OPTIONS, params=params, args=args, checks=checks,
+                            result=result if n_outputs else "None"))
+
+
+def _guard_message(site: str) -> str:
+    return (f"staticgrad: the guard recorded at {site} does not hold for these inputs; "
+            "call the transformed function from Python to retrace for this path")
+
+
+# -- loading -------------------------------------------------------------------
+def _load(text: str, consts: list):
+    """Import the module of ``text`` from the disk cache, writing it if needed."""
+    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+    directory = cache_dir()
+    path = os.path.join(directory, f"sg_{digest}.py")
+    data_path = path[:-3] + ".npz"
+    intact = False
+    try:
+        with open(path, "rb") as f:
+            intact = hashlib.sha256(f.read()).hexdigest()[:32] == digest
+    except OSError:
+        pass
+    if consts and intact:
+        try:
+            with np.load(data_path) as saved:
+                intact = all(np.array_equal(saved[f"k{k}"], c) for k, c in enumerate(consts))
+        except Exception:   # a missing or damaged archive is rewritten below
+            intact = False
+    if not intact:
+        if os.path.exists(path):
+            log.warning("staticgrad: rebuilding damaged kernel cache entry %s", path)
+        if consts:
+            import io
+            buffer = io.BytesIO()
+            np.savez(buffer, **{f"k{k}": c for k, c in enumerate(consts)})
+            _write_atomic(data_path, buffer.getvalue())
+        _write_atomic(path, text.encode())
+    module_name = f"staticgrad_kernels.sg_{digest}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[module_name] = module
+    return module
+
+
+def _numba_type(shape: tuple, dtype: np.dtype):
+    scalar = numba.from_dtype(dtype)
+    return scalar if not shape else numba.types.Array(scalar, len(shape), "C")
+
+
+# -- the executable --------------------------------------------------------------
+class Compiled:
+    """A compiled graph: ``(*arrays) -> list of arrays``, one per graph output
+    (0-d outputs as 0-d arrays); raises ``GuardFailure`` when a guard fails.
+
+    - ``source``: the generated module (``v12 = np.exp(v7)  # exp`` lines);
+    - ``kernel``: the Numba dispatcher ``kernel(*params, *consts) -> (status, *outputs)``;
+    - ``numba_function``: the Numba dispatcher for user ``@numba.njit`` code. It takes
+      the same positional arrays as the graph (0-d ones as scalars) and returns the
+      single output as an array, several as a tuple, 0-d outputs as scalars
+      (Python floats); a failed guard raises ``ValueError`` naming the guard's line.
+    """
+
+    def __init__(self, name: str, module, kernel: Kernel, graph, text: str):
+        self.name = name
+        self.module = module
+        self.source = text
+        self.kernel = module.kernel
+        self.numba_function = module.entry
+        self.consts = tuple(kernel.consts)
+        self.guards = list(kernel.guards)
+        self.plan = kernel.plan
+        self.param_shapes = [(graph.shape(p), graph.dtype(p)) for p in graph.params]
+        self.scalar_params = [not s for s, _ in self.param_shapes]
+        self.out_dtypes = [graph.dtype(o) if not graph.shape(o) else None for o in graph.outputs]
+
+    def __repr__(self) -> str:
+        return f"<compiled {self.name}>"
+
+    def raise_guard(self, status: int):
+        site, node = self.guards[status - 1]
+        raise GuardFailure(site, node)
+
+    def _prepare(self, arrays) -> list:
+        if len(arrays) != len(self.param_shapes):
+            raise TypeError(f"{self.name}: takes {len(self.param_shapes)} arguments, "
+                            f"got {len(arrays)}")
+        out = []
+        for k, (x, (shape, dtype)) in enumerate(zip(arrays, self.param_shapes)):
+            x = np.asarray(x)
+            if x.shape != shape:
+                raise ShapeError(f"{self.name}: argument {k} has shape {x.shape}, the compiled "
+                                 f"graph expects {shape}")
+            if x.dtype != dtype:
+                if not np.can_cast(x.dtype, dtype, "same_kind"):
+                    raise TypeError(f"{self.name}: argument {k} has dtype {x.dtype}, the "
+                                    f"compiled graph expects {dtype}")
+                x = x.astype(dtype)
+            out.append(x[()] if not shape else x)
+        return out
+
+    def __call__(self, *arrays) -> list:
+        result = self.kernel(*self._prepare(arrays), *self.consts)
+        if result[0]:
+            self.raise_guard(result[0])
+        return [np.asarray(o, dtype=d) if d is not None else o
+                for o, d in zip(result[1:], self.out_dtypes)]
+
+    def caller(self, finish):
+        """A function of the parameters (already of the right shapes and dtypes)
+        that returns ``finish(outputs)``, 0-d outputs as NumPy scalars: the hot
+        path of a transformed function, one Numba call."""
+        kernel, consts, raise_guard = self.kernel, self.consts, self.raise_guard
+        scalars = [np.dtype(d).type if d is not None else None for d in self.out_dtypes]
+        if len(scalars) == 1 and finish is None:
+            (to,) = scalars
+            if to is None and not consts:
+                def call(*args):
+                    r = kernel(*args)
+                    if r[0]:
+                        raise_guard(r[0])
+                    return r[1]
+                return call
+            if not consts:
+                def call(*args):
+                    r = kernel(*args)
+                    if r[0]:
+                        raise_guard(r[0])
+                    return to(r[1])
+                return call
+
+        def call(*args):
+            r = kernel(*args, *consts)
+            if r[0]:
+                raise_guard(r[0])
+            outs = [o if t is None else t(o) for o, t in zip(r[1:], scalars)]
+            return outs[0] if finish is None else finish(outs)
+        return call
+
+
+def compile_graph(graph, name: str = "kernel", fuse: bool = True) -> Compiled:
+    """Generate, cache and compile the kernel of ``graph``."""
+    key = graph.structural_key()
+    with _lock:
+        hit = _memory.get((key, fuse))
+        if hit is not None:
+            stats["memory_hits"] += 1
+            return hit
+        kernel = generate(graph, fuse=fuse)
+        text = module_text(kernel, name, key, len(graph.params), len(graph.outputs))
+        module = _load(text, kernel.consts)
+        dispatcher = module.kernel
+        signature = tuple(_numba_type(graph.shape(p), graph.dtype(p)) for p in graph.params) \
+            + tuple(numba.typeof(c) for c in kernel.consts)
+        hits_before = sum(dispatcher.stats.cache_hits.values())
+        start = time.perf_counter()
+        dispatcher.compile(signature)
+        elapsed = time.perf_counter() - start
+        if sum(dispatcher.stats.cache_hits.values()) > hits_before:
+            stats["disk_hits"] += 1
+            log.debug("staticgrad: loaded %s from the kernel cache in %.3f s", name, elapsed)
+        else:
+            stats["compilations"] += 1
+            log.info("compiled %s in %.3f s", name, elapsed)
+        compiled = Compiled(name, module, kernel, graph, text)
+        _memory[(key, fuse)] = compiled
+        return compiled

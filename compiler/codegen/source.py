@@ -1,0 +1,318 @@
+"""Graph -> the Python source of one Numba kernel.
+
+The kernel takes the graph's parameters (0-d ones as scalars) followed by the
+constant arrays, and returns ``(status, *outputs)``: status 0, or k when the
+k-th guard failed (the outputs are then empty placeholders). 0-d values are
+Numba scalars throughout. The loop structure comes from
+:mod:`compiler.passes.fusion`; each op contributes its ``emit`` rule (see
+:mod:`compiler.codegen.emitters`).
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+
+import numpy as np
+
+import compiler.ops as O
+from compiler.codegen.emitters import (Accumulate, Loop, NodeEmitter, broadcast_index, index_text,
+                                       literal, np_dtype)
+from compiler.errors import UnsupportedOperationError
+from compiler.ir import Graph
+from compiler.passes import fusion
+from compiler.passes.fusion import ELEMENTWISE, REDUCE, SOURCE, STATEMENT, VIEW, LoopGroup
+
+
+@dataclasses.dataclass
+class Kernel:
+    """Generated source and what the caller needs to run it."""
+
+    source: str                 # the module text (kernel, and the interop entry)
+    consts: list                # arrays passed after the parameters
+    guards: list                # (site, node) per status code - 1
+    scalar_params: list         # which parameters are 0-d (passed as scalars)
+    plan: fusion.Plan
+
+
+def _format_attr(value):
+    if isinstance(value, np.dtype) or isinstance(value, type) and issubclass(value, np.generic):
+        return np_dtype(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 31:
+        return repr(int(value))
+    return repr(value)
+
+
+def canonical(domain: tuple) -> tuple:
+    return tuple(f"i{k}" for k in range(len(domain)))
+
+
+class _Reads:
+    """A dry run of the expression generator that records the stored values read."""
+
+    def __init__(self, gen: "Generator"):
+        self.gen = gen
+        self.seen: set = set()
+        self.found: list = []
+
+    def visit(self, n: int, idx) -> str:
+        key = (n, tuple(idx))
+        if key in self.seen:
+            return "_"
+        self.seen.add(key)
+        gen = self.gen
+        if gen.is_stored(n):
+            self.found.append(key)
+        elif gen.kinds[n] == ELEMENTWISE:
+            for i in gen.g.inputs(n):
+                self.visit(i, broadcast_index(idx, gen.g.shape(n), gen.g.shape(i)))
+        elif gen.kinds[n] == VIEW:
+            gen.index_map(n, idx, self.visit)
+        return "_"
+
+
+class Generator:
+    """Writes the kernel of one graph (``fuse=False``: one loop per node)."""
+
+    def __init__(self, graph: Graph, fuse: bool = True):
+        self.g = graph
+        self.fuse = fuse
+        self.nodes = sorted(graph.needed())
+        self.lines: list[str] = []
+        self.depth = 1
+        self.counter = 0
+        self.consts: list = []
+        self.const_names: dict[int, str] = {}
+        self.guards: list = []
+        self.memo: dict = {}
+        self.plan = fusion.Plan(set(), [], {})
+        self.kinds: dict = {}
+        for n in self.nodes:
+            self.kinds[n] = self._kind(n)
+
+    # -- classification ---------------------------------------------------
+    def _kind(self, n: int) -> str:
+        op = O.get_op(self.g.op(n))
+        rule = op.emit
+        if op.name in ("param", "const"):
+            return SOURCE
+        if isinstance(rule, str) and op.elementwise:
+            return ELEMENTWISE
+        if isinstance(rule, Accumulate):
+            return REDUCE
+        if isinstance(rule, Loop):
+            mapped = self.index_map(n, canonical(self.g.shape(n)), lambda i, idx: "_", dry=True)
+            if mapped is not None:
+                return VIEW
+            if rule.statement is None:
+                raise UnsupportedOperationError(
+                    f"the Numba backend cannot emit op {op.name!r} with attrs {self.g.attrs(n)}")
+            return STATEMENT
+        if callable(rule):
+            return STATEMENT
+        raise UnsupportedOperationError(f"the Numba backend has no emitter for op {op.name!r}")
+
+    def is_stored(self, n: int) -> bool:
+        return self.kinds[n] == SOURCE or n in self.plan.stored
+
+    def domain(self, n: int) -> tuple:
+        if self.kinds[n] == REDUCE:
+            return self.g.shape(self.g.inputs(n)[0])
+        return self.g.shape(n)
+
+    def reads(self, n: int) -> list:
+        probe = _Reads(self)
+        here = canonical(self.domain(n))
+        if self.kinds[n] == REDUCE:
+            probe.visit(self.g.inputs(n)[0], here)
+        elif self.kinds[n] == ELEMENTWISE:
+            for i in self.g.inputs(n):
+                probe.visit(i, broadcast_index(here, self.g.shape(n), self.g.shape(i)))
+        else:
+            self.index_map(n, here, probe.visit, dry=True)
+        return probe.found
+
+    # -- writing ------------------------------------------------------------
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.depth + text)
+
+    def fresh(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    @contextlib.contextmanager
+    def nest(self, loops):
+        start = self.depth
+        for var, n in loops:
+            self.line(f"for {var} in range({n}):")
+            self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth = start
+
+    def const_arg(self, array: np.ndarray) -> str:
+        key = id(array)
+        if key not in self.const_names:
+            self.const_names[key] = f"k{len(self.consts)}"
+            self.consts.append(array)
+        return self.const_names[key]
+
+    # -- values -------------------------------------------------------------
+    def var(self, n: int) -> str:
+        """The variable holding a stored value (a literal for a 0-d constant)."""
+        op = self.g.op(n)
+        if op == "param":
+            return f"a{self.g.attrs(n)['index']}"
+        if op == "const":
+            value = self.g.const_value(n)
+            return literal(value.item(), value.dtype) if value.ndim == 0 else self.const_arg(value)
+        return f"v{n}"
+
+    def read(self, n: int, idx) -> str:
+        """The scalar expression of node n at index expressions idx (in a loop body)."""
+        idx = tuple(idx)
+        key = (n, idx)
+        if key in self.memo:
+            return self.memo[key]
+        g = self.g
+        kind = self.kinds[n]
+        if kind == SOURCE and g.op(n) == "const" and g.const_value(n).size == 1:
+            value = g.const_value(n)
+            text = literal(value.flat[0], value.dtype)
+        elif self.is_stored(n):
+            text = self.var(n) + (f"[{index_text(idx)}]" if idx else "")
+        elif kind == ELEMENTWISE:
+            args = [self.read(i, broadcast_index(idx, g.shape(n), g.shape(i)))
+                    for i in g.inputs(n)]
+            attrs = {k: _format_attr(v) for k, v in g.attrs(n).items()}
+            temp = f"t{n}" if idx == canonical(g.shape(n)) else self.fresh(f"t{n}_")
+            self.line(f"{temp} = {O.get_op(g.op(n)).emit.format(*args, **attrs)}  # {g.op(n)}")
+            text = temp
+        elif kind == VIEW:
+            text = self.index_map(n, idx, self.read)
+        else:
+            raise AssertionError(f"node {n} ({g.op(n)}) read before it is computed")
+        self.memo[key] = text
+        return text
+
+    def index_map(self, n: int, idx, read, dry: bool = False):
+        e = NodeEmitter(self, n, read)
+        if dry:
+            e.const = lambda array: "k_"
+        return O.get_op(self.g.op(n)).emit.index_map(e, list(idx))
+
+    # -- the kernel -------------------------------------------------------
+    def plan_loops(self) -> fusion.Plan:
+        cost = lambda n: O.get_op(self.g.op(n)).cost  # noqa: E731
+        self.plan = fusion.Plan(set(), [], self.kinds)
+        self.plan.stored = fusion.stored(self.g, self.nodes, self.kinds, cost, self.fuse)
+        self.plan.units = fusion.group(self.g, self.nodes, self.kinds, self.plan.stored,
+                                       self.domain, self.reads, canonical, self.fuse)
+        return self.plan
+
+    def emit_group(self, group: LoopGroup) -> None:
+        g = self.g
+        dom = group.domain
+        here = canonical(dom)
+        self.memo = {}
+        before, after = [[] for _ in range(len(dom) + 1)], [[] for _ in range(len(dom) + 1)]
+        body_start = len(self.lines)
+        self.depth += len(dom)
+        for r in group.roots:
+            out = self.var(r)
+            if self.kinds[r] == REDUCE:
+                rule = O.get_op(g.op(r)).emit
+                axes, keepdims = g.attrs(r)["axes"], g.attrs(r)["keepdims"]
+                x = self.read(g.inputs(r)[0], here)
+                init = literal(rule.initial(g.dtype(r)), g.dtype(r))
+                kept = [here[k] if k not in axes else "0" for k in range(len(dom))
+                        if keepdims or k not in axes]
+                first = min(axes) if axes else len(dom)
+                if not g.shape(r):
+                    acc = out
+                    before[0].append(f"{acc} = {init}")
+                elif tuple(axes) == tuple(range(first, len(dom))):
+                    acc = f"s{r}"   # a scalar accumulator around the reduced loops
+                    before[first].append(f"{acc} = {init}")
+                    before[0].insert(0, f"{out} = np.empty({g.shape(r)!r}, "
+                                        f"{np_dtype(g.dtype(r))})")
+                    after[first].append(f"{out}[{index_text(kept)}] = {acc}")
+                else:
+                    acc = f"{out}[{index_text(kept)}]"
+                    before[0].insert(0, f"{out} = np.full({g.shape(r)!r}, {init}, "
+                                        f"{np_dtype(g.dtype(r))})")
+                self.line(f"{acc} = {rule.update.format(acc=acc, x=x)}  # {g.op(r)}")
+            else:
+                value = self._compute(r, here)
+                if dom:
+                    before[0].insert(0, f"{out} = np.empty({dom!r}, {np_dtype(g.dtype(r))})")
+                    self.line(f"{out}[{index_text(here)}] = {value}")
+                else:
+                    self.line(f"{out} = {value}")
+                self.memo[(r, here)] = value
+        body = self.lines[body_start:]
+        del self.lines[body_start:]
+        self.depth -= len(dom)
+        pad = "    " * self.depth
+        for k, n in enumerate(dom):
+            self.lines += [pad + "    " * k + s for s in before[k]]
+            self.lines.append(pad + "    " * k + f"for {here[k]} in range({n}):")
+        self.lines += [pad + "    " * len(dom) + s for s in before[len(dom)]]
+        self.lines += body
+        for k in range(len(dom), -1, -1):
+            self.lines += [pad + "    " * k + s for s in after[k]]
+
+    def _compute(self, r: int, here: tuple) -> str:
+        """The value of root r at the loop index, computed (not read back)."""
+        g = self.g
+        if self.kinds[r] == VIEW:
+            return self.index_map(r, here, self.read)
+        args = [self.read(i, broadcast_index(here, g.shape(r), g.shape(i))) for i in g.inputs(r)]
+        attrs = {k: _format_attr(v) for k, v in g.attrs(r).items()}
+        temp = f"t{r}"
+        self.line(f"{temp} = {O.get_op(g.op(r)).emit.format(*args, **attrs)}  # {g.op(r)}")
+        return temp
+
+    def fail(self, n: int) -> str:
+        """The early return of the guard at node n (status = its position + 1)."""
+        self.guards.append((self.g.attrs(n).get("site", "?"), n))
+        dummies = []
+        for o in self.g.outputs:
+            shape, dtype = self.g.shape(o), self.g.dtype(o)
+            dummies.append(f"np.empty({(0,) * len(shape)!r}, {np_dtype(dtype)})" if shape
+                           else literal(0, dtype))
+        return f"return {len(self.guards)}, " + ", ".join(dummies)
+
+    def kernel(self, name: str) -> Kernel:
+        plan = self.plan_loops()
+        for unit in plan.units:
+            if isinstance(unit, LoopGroup):
+                self.emit_group(unit)
+                continue
+            rule = O.get_op(self.g.op(unit)).emit
+            self.line(f"# {self.g.op(unit)} %{unit}")
+            (rule.statement if isinstance(rule, Loop) else rule)(NodeEmitter(self, unit))
+        outs = []
+        for o in self.g.outputs:
+            v = self.var(o)
+            if self.kinds[o] == SOURCE and self.g.shape(o):
+                v = f"np.copy({v})"
+            outs.append(v)
+        self.line("return 0, " + ", ".join(outs) if outs else "return (0,)")
+        params = [f"a{k}" for k in range(len(self.g.params))]
+        args = ", ".join(params + [f"k{k}" for k in range(len(self.consts))])
+        body = "\n".join(self.lines)
+        scalar = [not self.g.shape(p) for p in self.g.params]
+        source = _MODULE.format(name=name, args=args, body=body)
+        return Kernel(source, list(self.consts), list(self.guards), scalar, plan)
+
+
+_MODULE = '''\
+def kernel({args}):
+{body}
+'''
+
+
+def generate(graph: Graph, name: str = "kernel", fuse: bool = True) -> Kernel:
+    """The kernel source of ``graph`` (fused loops, or one loop per node)."""
+    return Generator(graph, fuse).kernel(name)

@@ -1,0 +1,162 @@
+"""Loop fusion: which values are stored in arrays, and which loops compute them.
+
+The Numba backend writes one loop nest per *loop group*. Elementwise ops and
+the data movement loops can read through (transpose, broadcast, basic
+indexing, basic scatter) are expressions evaluated inside the loops of their
+consumers; only *stored* values get arrays. A group is a set of stored
+values ("roots") over one iteration domain: an elementwise root iterates over
+its own shape, a reduction over its operand's shape, accumulating as it goes.
+So ``value_and_grad`` of an elementwise chain is one loop that reads each
+input once and writes the value and the gradient.
+
+This module decides, from op traits only:
+
+- ``stored(graph, kinds, fuse)``: the values that get arrays. Outputs,
+  reductions and statement ops (matmul, concatenate, ...) and their operands
+  always do; an elementwise value is stored instead of recomputed when a
+  consumer broadcasts it over a larger domain (it would be recomputed once
+  per broadcast element) and it costs more than one cheap op;
+- ``group(...)``: greedy grouping of the roots, in topological order, into
+  the latest compatible group of the same domain. A root may join a group
+  when it reads the group's roots only at the loop index itself (the value of
+  this iteration) and none of its reductions (complete only after the loop),
+  and no value it reads is computed by a unit that depends on the group (the
+  units must stay a DAG).
+
+It is an analysis, not a Graph -> Graph rewrite: the graph is unchanged, the
+plan says how to loop over it.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+from compiler.ir import Graph
+
+#: node kinds the planner distinguishes (the code generator assigns them)
+SOURCE, ELEMENTWISE, VIEW, REDUCE, STATEMENT = "source", "elementwise", "view", "reduce", "statement"
+
+
+@dataclasses.dataclass
+class LoopGroup:
+    """One loop nest over ``domain`` computing ``roots`` (topological order)."""
+
+    domain: tuple
+    roots: list
+
+
+@dataclasses.dataclass
+class Plan:
+    stored: set
+    units: list          # emission order: LoopGroup or a statement node id
+    kinds: dict
+
+
+def _size(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def stored(graph: Graph, nodes: list, kinds: dict, cost: Callable[[int], int],
+           fuse: bool = True) -> set:
+    """The values that get arrays (see the module docstring)."""
+    keep = set(graph.outputs)
+    users: dict[int, list] = {n: [] for n in nodes}
+    for n in nodes:
+        for i in graph.inputs(n):
+            users[i].append(n)
+        if kinds[n] in (REDUCE, STATEMENT):
+            keep.add(n)
+            if kinds[n] == STATEMENT:
+                keep.update(graph.inputs(n))
+    loopable = [n for n in nodes if kinds[n] in (ELEMENTWISE, VIEW)]
+    if not fuse:
+        return keep | set(loopable)
+    inline_cost: dict[int, int] = {}
+    for n in loopable:
+        own = cost(n) if kinds[n] == ELEMENTWISE else 0
+        inline_cost[n] = own + sum(inline_cost.get(i, 0) for i in graph.inputs(n)
+                                   if i not in keep)
+        if n in keep or inline_cost[n] <= 1:
+            continue
+        size = _size(graph.shape(n))
+        if any(_size(graph.shape(u)) > size for u in users[n] if kinds[u] != REDUCE):
+            keep.add(n)
+    return keep
+
+
+def group(graph: Graph, nodes: list, kinds: dict, keep: set, domain: Callable[[int], tuple],
+          reads: Callable[[int], list], canonical: Callable[[tuple], tuple],
+          fuse: bool = True) -> list:
+    """Group the stored loopable values into loop groups; return the units in
+    a topological emission order (LoopGroup or statement node id)."""
+    units: list = []
+    deps: list[set] = []
+    unit_of: dict[int, int] = {}
+
+    def reaches(start: int, target: int) -> bool:
+        stack, seen = [start], {start}
+        while stack:
+            u = stack.pop()
+            if u == target:
+                return True
+            for d in deps[u] - seen:
+                seen.add(d)
+                stack.append(d)
+        return False
+
+    for n in nodes:
+        kind = kinds[n]
+        if kind == STATEMENT:
+            units.append(n)
+            deps.append({unit_of[i] for i in graph.inputs(n) if i in unit_of})
+            unit_of[n] = len(units) - 1
+            continue
+        if n not in keep or kind == SOURCE:
+            continue
+        dom = domain(n)
+        here = canonical(dom)
+        read = reads(n)
+        read_units = {unit_of[m] for m, _ in read if m in unit_of}
+        chosen = None
+        if fuse:
+            for u in range(len(units) - 1, -1, -1):
+                g = units[u]
+                if not isinstance(g, LoopGroup) or g.domain != dom:
+                    continue
+                if all((kinds[m] != REDUCE and idx == here) if unit_of.get(m) == u
+                       else not (m in unit_of and reaches(unit_of[m], u)) for m, idx in read):
+                    chosen = u
+                    break
+        if chosen is None:
+            units.append(LoopGroup(dom, []))
+            deps.append(set())
+            chosen = len(units) - 1
+        units[chosen].roots.append(n)
+        unit_of[n] = chosen
+        deps[chosen] |= read_units - {chosen}
+    return [units[u] for u in _topological(deps)]
+
+
+def _topological(deps: list) -> list:
+    """Kahn's order, earliest-created unit first among the ready ones."""
+    import heapq
+
+    waiting = [len(d) for d in deps]
+    users: list[list] = [[] for _ in deps]
+    for u, d in enumerate(deps):
+        for v in d:
+            users[v].append(u)
+    ready = [u for u, w in enumerate(waiting) if w == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        u = heapq.heappop(ready)
+        order.append(u)
+        for v in users[u]:
+            waiting[v] -= 1
+            if waiting[v] == 0:
+                heapq.heappush(ready, v)
+    assert len(order) == len(deps), "fusion made a cycle"
+    return order
