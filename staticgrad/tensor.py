@@ -1082,15 +1082,30 @@ def format_tensor(t: Tensor) -> str:
 
 
 # -- constructors ----------------------------------------------------------------------
-def tensor(data, dtype=None, requires_grad=False, device=None) -> Tensor:
-    """A leaf tensor holding a copy of ``data`` (Python floats -> float32)."""
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False,
+           device: Any = None) -> Tensor:
+    """A leaf tensor holding a copy of ``data`` (Python floats -> float32).
+
+    >>> import staticgrad as sg
+    >>> x = sg.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x ** 2).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
     t = Tensor._make(_array(data, dtype))
     t.requires_grad = requires_grad
     return t
 
 
-def to_tensor(data, dtype=None, place=None, stop_gradient=True) -> Tensor:
-    """Paddle's spelling: ``stop_gradient=False`` makes a tensor that requires grad."""
+def to_tensor(data: Any, dtype: Any = None, place: Any = None,
+              stop_gradient: bool = True) -> Tensor:
+    """Paddle's spelling: ``stop_gradient=False`` makes a tensor that requires grad.
+
+    >>> import staticgrad as sg
+    >>> x = sg.to_tensor([1.0, 2.0], dtype='float32', stop_gradient=False)
+    >>> x.stop_gradient, x.requires_grad
+    (False, True)
+    """
     return tensor(data, dtype, requires_grad=not stop_gradient)
 
 
@@ -1100,33 +1115,63 @@ def _shape(size) -> tuple:
     return tuple(int(s) for s in size)
 
 
-def _factory(fill):
-    def make(*size, dtype=None, requires_grad=False, **kw):
+def _factory(name: str, fill: Callable, example: str) -> Callable:
+    def make(*size: int, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
         shape = _shape((kw["size"],) if "size" in kw else size)
         return tensor(fill(shape, _as_dtype(dtype) or DEFAULT_FLOAT), requires_grad=requires_grad)
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = (f"A new float32 (or ``dtype``) tensor of the given size, as ``torch.{name}``; "
+                    f"the size is given as ints, a list or ``size=``.\n\n"
+                    f"    >>> import staticgrad as sg\n{example}")
     return make
 
 
-empty = _factory(np.empty)
-zeros = _factory(np.zeros)
-ones = _factory(np.ones)
+empty = _factory("empty", np.empty, "    >>> sg.empty([3, 1]).shape\n    (3, 1)\n")
+zeros = _factory("zeros", np.zeros, "    >>> sg.zeros(2, 2)\n    tensor([[0., 0.],\n"
+                                    "            [0., 0.]])\n")
+ones = _factory("ones", np.ones, "    >>> sg.ones(2, requires_grad=True)\n"
+                                 "    tensor([1., 1.], requires_grad=True)\n")
 
 
-def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``.
+
+    >>> import staticgrad as sg
+    >>> sg.full((2,), 3.0)
+    tensor([3., 3.])
+    """
     dtype = _as_dtype(dtype) or (DEFAULT_FLOAT if isinstance(fill_value, float) else None)
     return tensor(np.full(_shape((size,)), fill_value, dtype), requires_grad=requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
+def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros of ``t``'s shape and dtype.
+
+    >>> import staticgrad as sg
+    >>> sg.zeros_like(sg.ones(2))
+    tensor([0., 0.])
+    """
     return zeros(np.shape(t), dtype=dtype or np.asarray(t).dtype, requires_grad=requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
+def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones of ``t``'s shape and dtype.
+
+    >>> import staticgrad as sg
+    >>> sg.ones_like(sg.zeros(2))
+    tensor([1., 1.])
+    """
     return ones(np.shape(t), dtype=dtype or np.asarray(t).dtype, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
-    """As torch.arange: float arguments give float32."""
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """As torch.arange: float arguments give float32.
+
+    >>> import staticgrad as sg
+    >>> sg.arange(4.0)
+    tensor([0., 1., 2., 3.])
+    """
     args = (start,) if end is None else (start, end, step)
     dtype = _as_dtype(dtype)
     if dtype is None and any(isinstance(a, float) for a in args):
@@ -1138,6 +1183,13 @@ _RNG = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> None:
+    """Seed the generator behind ``rand`` and ``randn``.
+
+    >>> import numpy as np, staticgrad as sg
+    >>> sg.manual_seed(0); a = sg.rand(3)
+    >>> sg.manual_seed(0); np.array_equal(sg.rand(3), a)
+    True
+    """
     global _RNG
     _RNG = np.random.default_rng(seed)
 
@@ -1145,63 +1197,92 @@ def manual_seed(seed: int) -> None:
 seed = manual_seed
 
 
-def rand(*size, dtype=None, requires_grad=False, **kw) -> Tensor:
+def rand(*size: int, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    """Uniform samples in [0, 1) of the given size (float32).
+
+    >>> import staticgrad as sg
+    >>> sg.rand(2, 3).shape
+    (2, 3)
+    """
     shape = _shape((kw["size"],) if "size" in kw else size)
     return tensor(_RNG.random(shape), dtype=_as_dtype(dtype) or DEFAULT_FLOAT,
                   requires_grad=requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad=False, **kw) -> Tensor:
+def randn(*size: int, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    """Standard normal samples of the given size (float32); ``size=()`` gives a 0-d tensor.
+
+    >>> import staticgrad as sg
+    >>> sg.randn(size=(), requires_grad=True).shape
+    ()
+    """
     shape = _shape((kw["size"],) if "size" in kw else size)
     return tensor(_RNG.standard_normal(shape), dtype=_as_dtype(dtype) or DEFAULT_FLOAT,
                   requires_grad=requires_grad)
 
 
 # -- module-level functions: Tensors, traced values and arrays alike --------------------
-def _values_fn(name: str, rule: Callable) -> Callable:
+def _values_fn(name: str, rule: Callable, example: str) -> Callable:
     """A function written with compiler Values (``compiler.ops``), usable on
     Tensors (eager, recorded), Tracers (traced) and arrays (evaluated)."""
     def build(x, *args):
         return Tracer(x.ctx, rule(x.value, *args).node)
 
-    def fn(x, *args):
+    def fn(x: Any, *args: Any) -> Any:
         if isinstance(x, Tracer):
             return build(x, *args)
         if isinstance(x, Tensor):
             return _call(name, build, (x,) + args)
         return _call(name, build, (Tensor(np.asarray(x)),) + args).data
-    fn.__name__ = name.lower()
+    fn.__name__ = fn.__qualname__ = public = example.split("(")[0]
+    fn.__doc__ = (f"``{public}`` of a Tensor (recorded), a traced value or an array.\n\n"
+                  f"    >>> import staticgrad as sg\n    >>> sg.{example}\n")
     return fn
 
 
-sigmoid = _values_fn("Sigmoid", O.sigmoid)
-softplus = _values_fn("Softplus", O.softplus)
-relu = _values_fn("Relu", lambda x: O.maximum(x, 0))
-softmax = _values_fn("Softmax", lambda x, dim=-1: O.softmax(x, axis=dim))
-log_softmax = _values_fn("LogSoftmax", lambda x, dim=-1: O.log_softmax(x, axis=dim))
+sigmoid = _values_fn("Sigmoid", O.sigmoid, "sigmoid(sg.tensor([0.0]))\n    tensor([0.5000])")
+softplus = _values_fn("Softplus", O.softplus, "softplus(sg.tensor([0.0]))\n    tensor([0.6931])")
+relu = _values_fn("Relu", lambda x: O.maximum(x, 0),
+                  "relu(sg.tensor([-1.0, 2.0]))\n    tensor([0., 2.])")
+softmax = _values_fn("Softmax", lambda x, dim=-1: O.softmax(x, axis=dim),
+                     "softmax(sg.tensor([0.0, 0.0]))\n    tensor([0.5000, 0.5000])")
+log_softmax = _values_fn("LogSoftmax", lambda x, dim=-1: O.log_softmax(x, axis=dim),
+                         "log_softmax(sg.tensor([0.0, 0.0]))\n    tensor([-0.6931, -0.6931])")
 logsumexp = _values_fn("Logsumexp", lambda x, dim=None, keepdim=False:
-                       O.logsumexp(x, axis=dim, keepdims=keepdim))
+                       O.logsumexp(x, axis=dim, keepdims=keepdim),
+                       "logsumexp(sg.tensor([0.0, 0.0]))\n    tensor(0.6931)")
 
 
-def _reduce(name, np_fn):
-    def fn(x, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
+def _reduce(name: str, np_fn: Callable, shows: str) -> Callable:
+    def fn(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None, *,
+           axis: Any = None, keepdims: bool | None = None) -> Any:
         kw = {"axis": _axis(dim, axis), "keepdims": _keep(keepdim, keepdims)}
         if dtype is not None:
             kw["dtype"] = _as_dtype(dtype)
         return np_fn(x, **kw)
-    fn.__name__ = name
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"``{name}`` over ``dim`` (PyTorch) or ``axis`` (NumPy, Paddle) of a Tensor, "
+                  "a traced value or an array.\n\n"
+                  "    >>> import staticgrad as sg\n"
+                  f"    >>> sg.{name}(sg.tensor([[1., 2.], [3., 4.]]), dim=0)\n    {shows}\n")
     return fn
 
 
-sum = _reduce("sum", np.sum)
-mean = _reduce("mean", np.mean)
-prod = _reduce("prod", np.prod)
-amax = _reduce("amax", np.max)
-amin = _reduce("amin", np.min)
+sum = _reduce("sum", np.sum, "tensor([4., 6.])")
+mean = _reduce("mean", np.mean, "tensor([2., 3.])")
+prod = _reduce("prod", np.prod, "tensor([3., 8.])")
+amax = _reduce("amax", np.max, "tensor([3., 4.])")
+amin = _reduce("amin", np.min, "tensor([1., 2.])")
 
 
-def norm(x, p="fro", dim=None, keepdim=False, *, axis=None):
-    """PyTorch's norm: with ``dim=None`` the p-norm of all elements."""
+def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, *,
+         axis: Any = None) -> Any:
+    """PyTorch's norm: with ``dim=None`` the p-norm of all elements.
+
+    >>> import staticgrad as sg
+    >>> sg.norm(sg.tensor([3.0, 4.0]))
+    tensor(5.)
+    """
     axis = _axis(dim, axis)
     ord = None if p in ("fro", 2, 2.0) else p
     if axis is None and np.ndim(x) > 1:
@@ -1220,21 +1301,44 @@ concatenate, stack, reshape, transpose = np.concatenate, np.stack, np.reshape, n
 cat = concat = concatenate
 
 
-def pow(x, exponent):
+def pow(x: Any, exponent: Any) -> Any:
+    """``x ** exponent``.
+
+    >>> import staticgrad as sg
+    >>> sg.pow(sg.tensor([2.0]), 3)
+    tensor([8.])
+    """
     return x ** exponent
 
 
-def clamp(x, min=None, max=None):
+def clamp(x: Any, min: Any = None, max: Any = None) -> Any:
+    """Limit values to [min, max] (gradient passes where min <= x <= max).
+
+    >>> import staticgrad as sg
+    >>> sg.clamp(sg.tensor([-1.0, 0.5, 2.0]), 0, 1)
+    tensor([0.0000, 0.5000, 1.0000])
+    """
     return np.clip(x, min, max)
 
 
 clip = clamp
 
 
-def reduce_sum(x, axis=None, keepdims=False):
-    """TensorFlow's spelling of sum."""
+def reduce_sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """TensorFlow's spelling of sum.
+
+    >>> import staticgrad as sg
+    >>> sg.reduce_sum(sg.tensor([1.0, 2.0]))
+    tensor(3.)
+    """
     return np.sum(x, axis=axis, keepdims=keepdims)
 
 
-def is_tensor(x) -> bool:
+def is_tensor(x: Any) -> bool:
+    """Whether ``x`` is an eager Tensor.
+
+    >>> import staticgrad as sg
+    >>> sg.is_tensor(sg.ones(1)), sg.is_tensor([1.0])
+    (True, False)
+    """
     return isinstance(x, Tensor)
