@@ -121,9 +121,20 @@ def _affine(start, step, j):
 
 
 def _leading_array(spec):
-    """An index ``x[ind]`` or ``x[ind, :, ...]`` with one traced array."""
-    return spec[0] == ("array", 0) and all(s in (("slice", None, None, None), ("ellipsis",))
-                                           for s in spec[1:])
+    """An index ``x[ind, <basic items>]``: one traced array, in front."""
+    return spec[0] == ("array", 0) and all(s[0] != "array" for s in spec[1:])
+
+
+def _leading_source(n, shape, ind, k, j):
+    """Index expressions into an array of ``shape`` for ``x[ind, rest][j]``."""
+    layout, fixed = _basic_layout(n.attrs["spec"][1:], shape[1:])
+    src = ["0"] * (len(shape) - 1)
+    for axis, i in fixed:
+        src[axis] = str(i)
+    for p, item in enumerate(layout):
+        if item[0] == "slice":
+            src[item[1]] = _affine(item[2], item[3], j[k + p])
+    return [f"{ind}[{index_text(j[:k])}]" if k else ind] + src
 
 
 def _positions(n, shape, arrays):
@@ -156,10 +167,10 @@ def _index_statement(n):
         raise UnsupportedOperationError(f"index {n.attrs['spec']} with a traced index array "
                                         "has no Numba emitter (only x[ind, ...] does)")
     x, ind = n.args[:2]
-    k = len(n.shapes[1])
     n.line(f"{n.out} = {n.empty()}")
     with n.loops(n.shape) as j:
-        n.line(f"{n.out}[{index_text(j)}] = {x}[{index_text([f'{ind}[{index_text(j[:k])}]'] + j[k:])}]")
+        src = _leading_source(n, n.shapes[0], ind, len(n.shapes[1]), j)
+        n.line(f"{n.out}[{index_text(j)}] = {x}[{index_text(src)}]")
 
 
 def _update_index(combine):
@@ -219,12 +230,12 @@ def _update_statement(op):
             raise UnsupportedOperationError(f"index update {n.attrs['spec']} with traced index "
                                             "arrays has no Numba emitter (only x[ind, ...] does)")
         ind = n.args[2]
-        k = len(n.shapes[2])
-        target = n.shapes[2] + n.shape[1:]
+        target = _probe(n.shape, n.dtype, n.attrs["spec"], n.shapes[2:])
         with n.loops(target) as j:
             value = f"{upd}[{index_text(broadcast_index(j, target, n.shapes[1]))}]" \
                 if n.shapes[1] else upd
-            n.line(f"{n.out}[{index_text([f'{ind}[{index_text(j[:k])}]'] + j[k:])}] {op} {value}")
+            src = _leading_source(n, n.shape, ind, len(n.shapes[2]), j)
+            n.line(f"{n.out}[{index_text(src)}] {op} {value}")
     return emit
 
 
@@ -281,13 +292,25 @@ def _setitem_impl(base, update, *arrays, spec):
 def _setitem_vjp(g, out, base, upd, *arrays, spec):
     read = INDEX(g, *arrays, spec=spec)
     if arrays:
-        # Repeated indices write one element several times and only the write
-        # NumPy keeps may receive the gradient: number the writes, apply them
-        # to an array of -1, and see which numbers landed.
-        ids = g.graph.const(np.arange(read.size).reshape(read.shape))
-        landed = SETITEM(O.full(g.graph, base.shape, -1, ids.dtype), ids, *arrays, spec=spec)
-        read = O.where(O.equal(INDEX(landed, *arrays, spec=spec), ids), read, 0)
+        read = _only_kept_writes(read, base, arrays, spec)
     return (SETITEM(g, O.zeros_like(upd), *arrays, spec=spec), read) + (None,) * len(arrays)
+
+
+def _only_kept_writes(read, base, arrays, spec):
+    """Repeated indices write one element several times; only the write NumPy
+    keeps may receive the gradient. Number the writes, apply them to an array
+    of -1 and see which numbers landed: now for constant indices (which
+    usually repeat nothing, and then nothing is added), else in the graph."""
+    graph = read.graph
+    ids = np.arange(read.size).reshape(read.shape)
+    if all(graph.is_const(a.node) for a in arrays):
+        known = [graph.const_value(a.node) for a in arrays]
+        landed = _setitem_impl(np.full(base.shape, -1), ids, *known, spec=spec)
+        kept = landed[spec_to_index(spec, known)] == ids
+        return read if kept.all() else O.where(graph.const(kept), read, 0)
+    ids = graph.const(ids)
+    landed = SETITEM(O.full(graph, base.shape, -1, ids.dtype), ids, *arrays, spec=spec)
+    return O.where(O.equal(INDEX(landed, *arrays, spec=spec), ids), read, 0)
 
 
 SETITEM = Op("setitem", _setitem_impl, infer=_update_infer("setitem"), linear=True,
