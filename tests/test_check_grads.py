@@ -49,8 +49,10 @@ def right_jvp(ts, out, x):
                                                               rng.standard_normal(3))),
     (lambda x, i: x[i] ** 3, (rng.standard_normal(4), np.array([0, 3, 3]))),
     (lambda x: x.astype(np.float32) * 2, (rng.standard_normal(3),)),
+    (sg.grad(lambda x: np.sum(np.sin(x) * x ** 2)), (rng.standard_normal(3),)),
+    (lambda x, y: (y * 2.0, np.ones(2)), (rng.standard_normal(3), rng.standard_normal(3))),
 ], ids=["scalar", "two_arguments_broadcasting", "tuple_output", "integer_argument_fixed",
-        "float32_output"])
+        "float32_output", "a_gradient_itself", "unused_argument_constant_output"])
 def test_passes_on_correct_derivatives(f, args):
     sg.check_grads(f, args, order=2)
 
