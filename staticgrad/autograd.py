@@ -29,7 +29,7 @@ from compiler.interpreter import Interpreter
 from compiler.ir import Graph
 from compiler.passes import optimize
 from staticgrad import specialize
-from staticgrad.tensor import (Tensor, _GradMode, enable_grad, is_grad_enabled, no_grad,
+from staticgrad.tensor import (_FRAGMENTS, Tensor, enable_grad, is_grad_enabled, no_grad,
                                primitive, set_grad_enabled)
 
 log = logging.getLogger("staticgrad")
@@ -75,8 +75,10 @@ def cache_info() -> CacheInfo:
 
 
 def clear_cache() -> None:
+    """Forget every cached backward graph and traced fragment, and the counters."""
     global _INFO
     _CACHE.clear()
+    _FRAGMENTS.clear()
     _INFO = CacheInfo()
 
 
@@ -245,10 +247,10 @@ def _executable(entry: _Entry):
 
 
 def _gradients(outputs: list, cotangents: list, wrt: list, retain_graph: bool,
-               create_graph: bool) -> list:
+               create_graph: bool, rec: _Recording | None = None) -> list:
     """Gradients of ``wrt`` (arrays, or Tensors when create_graph) or None where
     no path leads to them."""
-    rec = _Recording(outputs)
+    rec = rec or _Recording(outputs)
     for node in rec.nodes:
         _check_saved(node)
     out_refs = [rec.ref(t) for t in outputs]
@@ -337,22 +339,23 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     if retain_graph is None:
         retain_graph = create_graph
     cts = _cotangents(outputs, grad_tensors, create_graph)
+    rec = _Recording(outputs)
     if inputs is not None:
         targets = _tensors(inputs)
         if not targets:
             raise RuntimeError("backward: 'inputs' argument should not be empty")
     else:
-        targets = _default_targets(outputs)
-    grads = _gradients(outputs, cts, targets, retain_graph, create_graph)
+        targets = _default_targets(rec, outputs)
+    grads = _gradients(outputs, cts, targets, retain_graph, create_graph, rec)
     for t, g in zip(targets, grads):
         if g is not None:
             _accumulate(t, g, create_graph)
 
 
-def _default_targets(outputs: list) -> list:
+def _default_targets(rec: _Recording, outputs: list) -> list:
     """Leaves requiring grad, and non-leaves that retain their grad."""
     targets, seen = [], set()
-    for node in _reachable(t.grad_fn for t in outputs):
+    for node in rec.nodes:
         for e in node.edges:
             if e.node is None and e.requires_grad and e.uid not in seen:
                 seen.add(e.uid)

@@ -25,7 +25,6 @@ from typing import Any, Callable
 import numpy as np
 
 import compiler.ops as O
-from compiler.interpreter import Interpreter
 from compiler.ir import Graph, Value
 from staticgrad.errors import UnsupportedOperationError
 from staticgrad.tracing import TraceContext, Tracer, to_value
@@ -88,16 +87,44 @@ set_grad_enabled = _SetGradEnabled
 
 # -- fragments: one traced, cached NumPy-level call ---------------------------
 class Fragment:
-    """A small graph: params = the call's array operands, one output."""
+    """A small graph: params = the call's array operands, one output.
 
-    __slots__ = ("name", "graph", "run", "_key", "_saves")
+    ``run`` evaluates it with the ops' NumPy implementations, as the
+    Interpreter does, with its program flattened to a list once: an eager op
+    is one or two NumPy calls, so per-call bookkeeping is what it costs.
+    """
+
+    __slots__ = ("name", "graph", "_key", "_saves", "_env", "_steps", "_out", "_arity")
 
     def __init__(self, name: str, graph: Graph):
         self.name = name
         self.graph = graph
-        self.run = Interpreter(graph)
         self._key = None
         self._saves = None
+        slot = {p: k for k, p in enumerate(graph.params)}
+        self._env = [None] * len(slot)
+        self._steps = []
+        for nid in sorted(graph.needed()):
+            d = graph.node(nid)
+            if d["op"] == "param":
+                continue
+            slot[nid] = len(self._env)
+            if d["op"] == "const":
+                self._env.append(d["attrs"]["value"])
+                continue
+            self._env.append(None)
+            self._steps.append((O.get_op(d["op"]).impl, tuple(slot[i] for i in d["inputs"]),
+                                d["attrs"], slot[nid]))
+        self._out = slot[graph.outputs[0]]
+        self._arity = len(graph.params)
+
+    def run(self, arrays: list) -> np.ndarray:
+        env = self._env.copy()
+        env[:self._arity] = arrays
+        with np.errstate(all="ignore"):
+            for impl, inputs, attrs, out in self._steps:
+                env[out] = impl(*[env[i] for i in inputs], **attrs)
+        return env[self._out]
 
     @property
     def key(self) -> str:
@@ -217,12 +244,35 @@ def _trace(name: str, fn: Callable, targs: tuple, tkwargs: dict, arrays: list):
     return Fragment(name, ctx.graph), ctx.env[node]
 
 
-def _call(name: str, fn: Callable, args: tuple, kwargs: dict | None = None):
+_SCALARS = (int, float, bool)
+
+
+def _call(name: str | Callable, fn: Callable, args: tuple, kwargs: dict | None = None):
     """Run ``fn(*args, **kwargs)`` (a NumPy-level call) on Tensors, eagerly.
 
     The call is traced with Tracers standing for the array operands the first
-    time its signature is seen; later calls run the cached fragment.
+    time its signature is seen; later calls run the cached fragment. ``name``
+    (the grad_fn's, or a function of nothing giving it) is needed only then.
     """
+    if not kwargs:  # the common case, keyed without building a template
+        key, operands = [fn], []
+        for a in args:
+            if isinstance(a, Tensor):
+                operands.append(a)
+                key.append((a.data.shape, a.data.dtype.char))
+            elif type(a) in _SCALARS:
+                key.append((type(a), a))
+            else:
+                break
+        else:
+            frag = _FRAGMENTS.get(tuple(key))
+            if frag is not None:
+                return _result(frag, frag.run([t.data for t in operands]), operands)
+            return _call_slow(name, fn, args, kwargs, tuple(key))
+    return _call_slow(name, fn, args, kwargs, None)
+
+
+def _call_slow(name, fn, args, kwargs, fast_key):
     operands: list[Tensor] = []
     targs = _template(tuple(args), operands)
     tkwargs = {k: _template(v, operands) for k, v in (kwargs or {}).items()}
@@ -234,15 +284,17 @@ def _call(name: str, fn: Callable, args: tuple, kwargs: dict | None = None):
     except TypeError:
         key = frag = None
     if frag is None:
-        frag, out = _trace(name, fn, targs, tkwargs, arrays)
+        frag, out = _trace(name if isinstance(name, str) else name(), fn, targs, tkwargs, arrays)
         if frag is None:
             return out
         if key is not None:
             if len(_FRAGMENTS) >= _MAX_FRAGMENTS:
                 _FRAGMENTS.clear()
             _FRAGMENTS[key] = frag
+            if fast_key is not None:
+                _FRAGMENTS[fast_key] = frag
     else:
-        out = frag.run(*arrays)[0]
+        out = frag.run(arrays)
     return _result(frag, out, operands)
 
 
@@ -560,7 +612,7 @@ class Tensor:
                      method == "reduce" and ufunc in REDUCERS)
         if supported and "out" not in kwargs:
             fn = ufunc if method == "__call__" else getattr(ufunc, method)
-            return _call(_ufunc_name(ufunc, inputs), fn, inputs, kwargs)
+            return _call(lambda: _ufunc_name(ufunc, inputs), fn, inputs, kwargs)
         return _untracked(f"np.{ufunc.__name__}" + ("" if method == "__call__" else "." + method),
                           getattr(ufunc, method), inputs, kwargs)
 
@@ -578,7 +630,7 @@ class Tensor:
             if isinstance(other, Tracer):
                 return NotImplemented
             args = (other, self) if reflected else (self, other)
-            return _call(_ufunc_name(ufunc, args), ufunc, args)
+            return _call(lambda: _ufunc_name(ufunc, args), ufunc, args)
         return method
 
     __add__ = _binary(np.add)
@@ -642,6 +694,12 @@ class Tensor:
     def _inplace(name, ufunc):
         def method(self, other):
             self._check_inplace()
+            if not (_GradMode.enabled and (self._requires_grad or getattr(
+                    other, "_requires_grad", False))):  # nothing to record
+                ufunc(self.data, other.data if isinstance(other, Tensor) else other,
+                      out=self.data, casting="same_kind")
+                self._version.value += 1
+                return self
             return self._assign(_call(name, ufunc, (self, other)))
         return method
 
