@@ -71,18 +71,42 @@ class _SetGradEnabled:
 
 
 class no_grad(_SetGradEnabled):
-    """``with sg.no_grad():`` (or ``@sg.no_grad()``): operations record nothing."""
+    """``with sg.no_grad():`` (or ``@sg.no_grad`` / ``@sg.no_grad()``): operations
+    record nothing."""
 
-    def __init__(self):
+    def __new__(cls, fun: Callable | None = None):
+        self = super().__new__(cls)
+        if fun is None:
+            return self
+        self.__init__()
+        return self(fun)
+
+    def __init__(self, fun: Callable | None = None):
         super().__init__(False)
 
 
-class enable_grad(_SetGradEnabled):
-    def __init__(self):
-        super().__init__(True)
+class enable_grad(no_grad):
+    """The opposite of ``no_grad``: record inside a no_grad block."""
+
+    def __init__(self, fun: Callable | None = None):
+        _SetGradEnabled.__init__(self, True)
 
 
-set_grad_enabled = _SetGradEnabled
+class set_grad_enabled(_SetGradEnabled):
+    """``sg.set_grad_enabled(False)`` switches recording off at once (as PyTorch);
+    used in a ``with``, the previous mode comes back at its end."""
+
+    def __init__(self, mode: bool):
+        super().__init__(mode)
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _GradMode.enabled = self._previous
+        return False
 
 
 # -- fragments: one traced, cached NumPy-level call ---------------------------

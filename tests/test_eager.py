@@ -246,7 +246,18 @@ def test_detach_and_no_grad_record_nothing():
     def double(t):
         return t * 2
 
-    assert double(x).grad_fn is None and (x * 2).grad_fn is not None
+    @sg.no_grad
+    def triple(t):
+        return t * 3
+
+    assert double(x).grad_fn is None and triple(x).grad_fn is None
+    assert (x * 2).grad_fn is not None
+    with sg.no_grad():
+        with sg.enable_grad():
+            assert (x * 2).grad_fn is not None
+    with sg.set_grad_enabled(False):
+        assert (x * 2).grad_fn is None
+    assert (x * 2).grad_fn is not None
 
 
 def test_autograd_grad_returns_without_accumulating():
@@ -413,3 +424,25 @@ def test_static_mode_with_the_configured_backend():
         assert sg.autograd.cache_info().compiles == 1
     finally:
         sg.config.backend = saved
+
+
+def test_the_eager_mlp_example_trains(capsys):
+    import pathlib
+    import runpy
+    script = pathlib.Path(__file__).resolve().parent.parent / "examples" / "eager_mlp.py"
+    runpy.run_path(str(script), run_name="__main__")
+    losses = [float(line.split()[-1]) for line in capsys.readouterr().out.splitlines()
+              if line.startswith("step")]
+    assert len(losses) == 6 and losses[-1] < 0.05 * losses[0]
+    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
+
+
+def test_a_leaf_output_and_a_gradient_that_requires_grad():
+    x = sg.tensor(3.0, requires_grad=True)
+    x.backward()
+    assert x.grad.item() == 1.0
+    w = sg.tensor([2.0], requires_grad=True)
+    y = sg.tensor([1.0], requires_grad=True)
+    (y * 5).backward(gradient=w * 1, create_graph=True)
+    (g,) = sg.autograd.grad(y.grad.sum(), w)
+    assert g.item() == 5.0
