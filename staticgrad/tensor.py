@@ -461,7 +461,13 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data: Any = (), dtype: Any = None, requires_grad: bool = False):
-        self.data = data.data if isinstance(data, Tensor) else np.asarray(data, dtype=_as_dtype(dtype))
+        """``Tensor(array)`` wraps the array itself; ``Tensor([1, 2])`` is float32,
+        as ``torch.Tensor``."""
+        if isinstance(data, Tensor):
+            data = data.data
+        elif not isinstance(data, np.ndarray):
+            data = _array(data, dtype or DEFAULT_FLOAT)
+        self.data = data if dtype is None else data.astype(_as_dtype(dtype), copy=False)
         self.grad = None
         self.grad_fn = None
         self._requires_grad = False
@@ -1056,6 +1062,8 @@ def _untracked(what: str, fn: Callable, args: tuple, kwargs: dict):
         return isinstance(x, (list, tuple)) and any(tracked(v) for v in x)
 
     out = fn(*strip(args), **{k: strip(v) for k, v in kwargs.items()})
+    if "out" in kwargs:  # NumPy writing into an array (w.data -= lr * w.grad): return it
+        return out
     differentiable = isinstance(out, np.ndarray) and out.dtype.kind in "fc"
     if _GradMode.enabled and differentiable and tracked(list(args) + list(kwargs.values())):
         raise UnsupportedOperationError(
