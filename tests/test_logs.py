@@ -3,6 +3,7 @@ reason, on stderr when asked for, and nothing otherwise."""
 import logging
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import textwrap
@@ -29,8 +30,8 @@ PROGRAM = textwrap.dedent("""
 GUARD_LINE = PROGRAM.splitlines().index("    if x.sum() > 0:  # the guard") + 1
 
 
-def run(log_setting):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def run(log_setting, **environment):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **environment)
     env.pop("STATICGRAD_LOG", None)
     if log_setting is not None:
         env["STATICGRAD_LOG"] = log_setting
@@ -46,6 +47,13 @@ def test_recompiles_prints_traces_and_retraces_with_the_guard_site():
     retraces = [line for line in lines if "retracing jit(f)" in line]
     assert len(traces) == 2  # the first call and the new shape
     assert len(retraces) == 1 and f"<string>:{GUARD_LINE}" in retraces[0]
+
+
+def test_recompiles_reports_each_compile_with_its_seconds(tmp_path):
+    lines = run("recompiles", STATICGRAD_BACKEND="numba",
+                STATICGRAD_CACHE_DIR=str(tmp_path)).splitlines()
+    compiles = [line for line in lines if re.search(r"compiled jit\(f\) in [\d.]+ s", line)]
+    assert len(compiles) == 3  # one kernel per specialisation
 
 
 def test_silent_by_default_and_a_bad_setting_warns():
