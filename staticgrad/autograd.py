@@ -105,7 +105,7 @@ def _check_saved(node) -> None:
     for k in positions:
         e = node.edges[k]
         if e.version.value != e.seen:
-            _modified(e.data, e.version.value, e.seen, k, node)
+            _modified(e._array, e.version.value, e.seen, k, node)
     if out_saved and node.out_version.value != node.out_seen:
         _modified(node.out_data, node.out_version.value, node.out_seen, "output", node)
 
@@ -144,7 +144,7 @@ class _Recording:
         return ("n", self.index[e.node]) if e.node is not None else ("l", self.leaves[e.uid][1])
 
     def leaf_arrays(self) -> list:
-        return [source.data for source, _ in self.leaves.values()]
+        return [source._array for source, _ in self.leaves.values()]
 
     def key(self, outputs: list, wrt: list) -> tuple:
         return (tuple((n.fragment.key, tuple(self.edge_ref(e) for e in n.edges))
@@ -207,7 +207,7 @@ def _bound_tensors(rec: _Recording, cotangents: list) -> list:
     for source, _ in rec.leaves.values():
         t = source if isinstance(source, Tensor) else source.ref()
         if t is None:  # the leaf itself is gone: a stand-in with its identity
-            t = Tensor._make(source.data)
+            t = Tensor._make(source._array)
             t._uid, t._version, t._requires_grad = source.uid, source.version, source.requires_grad
         leaves.append(t)
     outs = []
@@ -269,7 +269,7 @@ def _gradients(outputs: list, cotangents: list, wrt: list, retain_graph: bool,
         cts = [c if isinstance(c, Tensor) else Tensor._make(c) for c in cotangents]
         results = _replay(entry.graph, _bound_tensors(rec, cts))
     else:
-        args = (rec.leaf_arrays() + [c.data if isinstance(c, Tensor) else c for c in cotangents]
+        args = (rec.leaf_arrays() + [c._array if isinstance(c, Tensor) else c for c in cotangents]
                 + [n.out_data for n in rec.nodes])
         results = _executable(entry)(*args)
     if not retain_graph:
@@ -304,11 +304,11 @@ def _cotangents(outputs: list, given, create_graph: bool) -> list:
     cts = []
     for k, (out, g) in enumerate(zip(outputs, given)):
         if g is None:
-            if out.data.size != 1:
+            if out._array.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             cts.append(np.ones(out.shape, out.dtype))
             continue
-        array = np.asarray(g.data if isinstance(g, Tensor) else g)
+        array = np.asarray(g._array if isinstance(g, Tensor) else g)
         if array.shape != out.shape:
             raise RuntimeError(f"Mismatch in shape: grad_output[{k}] has a shape of "
                                f"{list(array.shape)} and output[{k}] has a shape of "
@@ -380,7 +380,7 @@ def _accumulate(t: Tensor, g, create_graph: bool) -> None:
     elif t.grad.grad_fn is not None or t.grad._requires_grad:
         t.grad = t.grad + Tensor._make(np.asarray(g, t.dtype))
     else:
-        t.grad.data += g
+        t.grad._array += g
         t.grad._version.value += 1
 
 

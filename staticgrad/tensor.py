@@ -283,7 +283,7 @@ def _call(name: str | Callable, fn: Callable, args: tuple, kwargs: dict | None =
         for a in args:
             if isinstance(a, Tensor):
                 operands.append(a)
-                key.append((a.data.shape, a.data.dtype.char))
+                key.append((a._array.shape, a._array.dtype.char))
             elif type(a) in _SCALARS:
                 key.append((type(a), a))
             else:
@@ -291,7 +291,7 @@ def _call(name: str | Callable, fn: Callable, args: tuple, kwargs: dict | None =
         else:
             frag = _FRAGMENTS.get(tuple(key))
             if frag is not None:
-                return _result(frag, frag.run([t.data for t in operands]), operands)
+                return _result(frag, frag.run([t._array for t in operands]), operands)
             return _call_slow(name, fn, args, kwargs, tuple(key))
     return _call_slow(name, fn, args, kwargs, None)
 
@@ -300,7 +300,7 @@ def _call_slow(name, fn, args, kwargs, fast_key):
     operands: list[Tensor] = []
     targs = _template(tuple(args), operands)
     tkwargs = {k: _template(v, operands) for k, v in (kwargs or {}).items()}
-    arrays = [t.data for t in operands]
+    arrays = [t._array for t in operands]
     try:
         key = (fn, _freeze(targs), _freeze(tkwargs),
                tuple((a.shape, a.dtype.str) for a in arrays))
@@ -326,7 +326,7 @@ def _result(frag: Fragment, out: np.ndarray, operands: list) -> "Tensor":
     out = np.asarray(out)
     # Results own their memory: an in-place change of one must never reach
     # another tensor behind its version counter's back.
-    if not out.flags.writeable or any(np.may_share_memory(out, t.data) for t in operands):
+    if not out.flags.writeable or any(np.may_share_memory(out, t._array) for t in operands):
         out = out.copy()
     result = Tensor._make(out)
     if (_GradMode.enabled and out.dtype.kind in "fc"
@@ -368,12 +368,12 @@ class Edge:
     """One operand of a recorded op: its producer node (None for a leaf), its
     array and the version that array had when it was recorded."""
 
-    __slots__ = ("node", "uid", "data", "version", "seen", "ref", "requires_grad")
+    __slots__ = ("node", "uid", "_array", "version", "seen", "ref", "requires_grad")
 
     def __init__(self, t: "Tensor"):
         self.node = t.grad_fn
         self.uid = t._uid
-        self.data = t.data
+        self._array = t._array
         self.version = t._version
         self.seen = t._version.value
         self.requires_grad = t._requires_grad
@@ -397,7 +397,7 @@ class Node:
         self.fragment = fragment
         self.edges = tuple(Edge(t) for t in operands)
         self.seq = next(_SEQUENCE)
-        self.out_data = out.data
+        self.out_data = out._array
         self.out_version = out._version
         self.out_seen = out._version.value
         self.out_ref = weakref.ref(out)
@@ -436,9 +436,9 @@ def _array(data: Any, dtype: Any = None) -> np.ndarray:
     """NumPy array of ``data`` with PyTorch's defaults: Python floats -> float32."""
     dtype = _as_dtype(dtype)
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._array
     elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
-        data = [np.asarray(v.data if isinstance(v, Tensor) else v) for v in data]
+        data = [np.asarray(v._array if isinstance(v, Tensor) else v) for v in data]
     array = np.array(data, dtype=dtype, copy=True)
     if dtype is None and not isinstance(data, (np.ndarray, np.generic)) and array.dtype == np.float64:
         array = array.astype(DEFAULT_FLOAT)
@@ -464,10 +464,10 @@ class Tensor:
         """``Tensor(array)`` wraps the array itself; ``Tensor([1, 2])`` is float32,
         as ``torch.Tensor``."""
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._array
         elif not isinstance(data, np.ndarray):
             data = _array(data, dtype or DEFAULT_FLOAT)
-        self.data = data if dtype is None else data.astype(_as_dtype(dtype), copy=False)
+        self._array = data if dtype is None else data.astype(_as_dtype(dtype), copy=False)
         self.grad = None
         self.grad_fn = None
         self._requires_grad = False
@@ -480,7 +480,7 @@ class Tensor:
     @classmethod
     def _make(cls, array: np.ndarray) -> "Tensor":
         t = cls.__new__(cls)
-        t.data = array
+        t._array = array
         t.grad = None
         t.grad_fn = None
         t._requires_grad = False
@@ -502,9 +502,9 @@ class Tensor:
                                    "If you want to use a computed variable in a subgraph that "
                                    "doesn't require differentiation use var_no_grad = var.detach().")
             return
-        if flag and self.data.dtype.kind not in "fc":
+        if flag and self._array.dtype.kind not in "fc":
             raise RuntimeError("only Tensors of floating point dtype can require gradients "
-                               f"(this one is {self.data.dtype})")
+                               f"(this one is {self._array.dtype})")
         self._requires_grad = bool(flag)
 
     @property
@@ -540,7 +540,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A leaf sharing this tensor's array and version counter."""
-        t = Tensor._make(self.data)
+        t = Tensor._make(self._array)
         t._version = self._version
         return t
 
@@ -556,66 +556,76 @@ class Tensor:
 
     # -- array attributes -------------------------------------------------------
     @property
+    def data(self) -> "Tensor":
+        """The values as a leaf sharing this tensor's array; changes made through
+        it are not tracked (``w.data -= lr * w.grad``), as in PyTorch."""
+        return Tensor._make(self._array)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._array = np.asarray(value._array if isinstance(value, Tensor) else value)
+
+    @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._array.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._array.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     @property
     def device(self) -> str:
         return "cpu"
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._array.shape if dim is None else self._array.shape[dim]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._array.size)
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     def __len__(self) -> int:
-        if not self.data.ndim:
+        if not self._array.ndim:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._array.shape[0]
 
     def item(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted "
+        if self._array.size != 1:
+            raise RuntimeError(f"a Tensor with {self._array.size} elements cannot be converted "
                                "to Scalar")
-        return self.data.reshape(()).item()
+        return self._array.reshape(()).item()
 
     def numpy(self) -> np.ndarray:
         if self._requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
-        return self.data
+        return self._array
 
     def tolist(self):
-        return self.data.tolist()
+        return self._array.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._array if dtype is None else self._array.astype(dtype)
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        return bool(self._array)
 
     def __float__(self) -> float:
-        return float(self.data)
+        return float(self._array)
 
     def __int__(self) -> int:
-        return int(self.data)
+        return int(self._array)
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._array.dtype.kind not in "iu" or self._array.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.data)
+        return int(self._array)
 
     __hash__ = object.__hash__  # as torch.Tensor: hashed by identity, == is elementwise
 
@@ -629,8 +639,8 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if self.data.ndim == 0 and spec:
-            return format(self.data.item(), spec)
+        if self._array.ndim == 0 and spec:
+            return format(self._array.item(), spec)
         return format(repr(self), spec)
 
     # -- NumPy protocols: np.sin(t) and friends return Tensors ------------------
@@ -704,16 +714,16 @@ class Tensor:
                                "in-place operation.")
 
     def _assign(self, result: "Tensor") -> "Tensor":
-        if result.data.shape != self.data.shape:
-            raise RuntimeError(f"output with shape {list(self.data.shape)} doesn't match the "
-                               f"broadcast shape {list(result.data.shape)}")
-        np.copyto(self.data, result.data, casting="same_kind")
+        if result._array.shape != self._array.shape:
+            raise RuntimeError(f"output with shape {list(self._array.shape)} doesn't match the "
+                               f"broadcast shape {list(result._array.shape)}")
+        np.copyto(self._array, result._array, casting="same_kind")
         self._version.value += 1
         if result.grad_fn is not None:
             # This tensor is now the op's output: its node records this array
             # at its new version.
             node = result.grad_fn
-            node.out_data = self.data
+            node.out_data = self._array
             node.out_version = self._version
             node.out_seen = self._version.value
             node.out_ref = weakref.ref(self)
@@ -726,8 +736,8 @@ class Tensor:
             self._check_inplace()
             if not (_GradMode.enabled and (self._requires_grad or getattr(
                     other, "_requires_grad", False))):  # nothing to record
-                ufunc(self.data, other.data if isinstance(other, Tensor) else other,
-                      out=self.data, casting="same_kind")
+                ufunc(self._array, other._array if isinstance(other, Tensor) else other,
+                      out=self._array, casting="same_kind")
                 self._version.value += 1
                 return self
             return self._assign(_call(name, ufunc, (self, other)))
@@ -747,7 +757,7 @@ class Tensor:
         self._check_inplace()
         if isinstance(value, Tensor) and value._requires_grad and _GradMode.enabled:
             return self._assign(_call("Fill", _fill_like, (self, value)))
-        self.data[...] = value.data if isinstance(value, Tensor) else value
+        self._array[...] = value._array if isinstance(value, Tensor) else value
         self._version.value += 1
         if self.grad_fn is not None:
             self.grad_fn = None
@@ -807,7 +817,7 @@ class Tensor:
         values = _call("Max", np.max, (self,), {"axis": axis, "keepdims": _keep(keepdim, keepdims)})
         if dim is None:
             return values
-        indices = Tensor._make(np.argmax(self.data, axis=axis, keepdims=_keep(keepdim, keepdims)))
+        indices = Tensor._make(np.argmax(self._array, axis=axis, keepdims=_keep(keepdim, keepdims)))
         return values, indices
 
     def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -815,14 +825,14 @@ class Tensor:
         values = _call("Min", np.min, (self,), {"axis": axis, "keepdims": _keep(keepdim, keepdims)})
         if dim is None:
             return values
-        indices = Tensor._make(np.argmin(self.data, axis=axis, keepdims=_keep(keepdim, keepdims)))
+        indices = Tensor._make(np.argmin(self._array, axis=axis, keepdims=_keep(keepdim, keepdims)))
         return values, indices
 
     def argmax(self, dim=None, keepdim=False):
-        return Tensor._make(np.argmax(self.data, axis=dim, keepdims=keepdim))
+        return Tensor._make(np.argmax(self._array, axis=dim, keepdims=keepdim))
 
     def argmin(self, dim=None, keepdim=False):
-        return Tensor._make(np.argmin(self.data, axis=dim, keepdims=keepdim))
+        return Tensor._make(np.argmin(self._array, axis=dim, keepdims=keepdim))
 
     def norm(self, p="fro", dim=None, keepdim=False, *, axis=None):
         """The p-norm of all elements (``dim=None``) or along ``dim``."""
@@ -1010,7 +1020,7 @@ def _index_key(key):
     out = []
     for item in items:
         if isinstance(item, Tensor):
-            item = item.data
+            item = item._array
         if isinstance(item, list):
             item = np.asarray(item)
         if isinstance(item, np.ndarray) and item.dtype == np.bool_:
@@ -1036,7 +1046,7 @@ _UFUNC_NAMES = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "true_divide
 
 def _ufunc_name(ufunc, args) -> str:
     if ufunc is np.matmul:
-        ndims = [np.ndim(a.data if isinstance(a, Tensor) else a) for a in args]
+        ndims = [np.ndim(a._array if isinstance(a, Tensor) else a) for a in args]
         return {(2, 2): "Mm", (1, 1): "Dot", (2, 1): "Mv"}.get(tuple(ndims), "Matmul")
     name = _UFUNC_NAMES.get(ufunc.__name__, ufunc.__name__.capitalize())
     if ufunc is np.power and isinstance(args[1], Tensor):
@@ -1051,7 +1061,7 @@ def _untracked(what: str, fn: Callable, args: tuple, kwargs: dict):
     no gradient (comparisons, tests, integer results), refused otherwise."""
     def strip(x):
         if isinstance(x, Tensor):
-            return x.data
+            return x._array
         if isinstance(x, (list, tuple)):
             return type(x)(strip(v) for v in x)
         return x
@@ -1062,7 +1072,7 @@ def _untracked(what: str, fn: Callable, args: tuple, kwargs: dict):
         return isinstance(x, (list, tuple)) and any(tracked(v) for v in x)
 
     out = fn(*strip(args), **{k: strip(v) for k, v in kwargs.items()})
-    if "out" in kwargs:  # NumPy writing into an array (w.data -= lr * w.grad): return it
+    if "out" in kwargs:  # NumPy writing into an array (w._array -= lr * w.grad): return it
         return out
     differentiable = isinstance(out, np.ndarray) and out.dtype.kind in "fc"
     if _GradMode.enabled and differentiable and tracked(list(args) + list(kwargs.values())):
@@ -1141,7 +1151,7 @@ def _format_array(a: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) 
 
 def format_tensor(t: Tensor) -> str:
     prefix, indent = "tensor(", len("tensor(")
-    a = t.data
+    a = t._array
     suffixes = []
     if a.size == 0:
         body = "[]"
@@ -1323,7 +1333,7 @@ def _values_fn(name: str, rule: Callable, example: str) -> Callable:
             return build(x, *args)
         if isinstance(x, Tensor):
             return _call(name, build, (x,) + args)
-        return _call(name, build, (Tensor(np.asarray(x)),) + args).data
+        return _call(name, build, (Tensor(np.asarray(x)),) + args)._array
     fn.__name__ = fn.__qualname__ = public = example.split("(")[0]
     fn.__doc__ = (f"``{public}`` of a Tensor (recorded), a traced value or an array.\n\n"
                   f"    >>> import staticgrad as sg\n    >>> sg.{example}\n")

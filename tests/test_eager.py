@@ -446,3 +446,16 @@ def test_a_leaf_output_and_a_gradient_that_requires_grad():
     (y * 5).backward(gradient=w * 1, create_graph=True)
     (g,) = sg.autograd.grad(y.grad.sum(), w)
     assert g.item() == 5.0
+
+
+def test_data_shares_the_array_and_is_not_tracked():
+    w = leaf([1.0, 2.0])
+    (w * w).sum().backward()
+    w.data.sub_(0.5 * w.grad)  # d2l's SGD: no error, no recording
+    w.grad.data.zero_()
+    np.testing.assert_allclose(w.detach().numpy(), [0.0, 0.0])
+    np.testing.assert_allclose(w.grad.numpy(), [0.0, 0.0])
+    assert w.is_leaf and w.grad_fn is None
+    w.data = np.array([3.0, 4.0])
+    (w * w).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [6.0, 8.0])
