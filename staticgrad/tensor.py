@@ -416,8 +416,8 @@ class Node:
 
 @functools.lru_cache(maxsize=None)
 def _node_class(name: str) -> type:
-    return type(name + "Backward0" if not name[-1].isdigit() else name, (Node,),
-                {"__slots__": ()})
+    variant = name[-1] if name[-1].isdigit() else "0"  # "Sum1" -> SumBackward1
+    return type(name.rstrip("0123456789") + "Backward" + variant, (Node,), {"__slots__": ()})
 
 
 # -- the Tensor -------------------------------------------------------------------
