@@ -77,16 +77,26 @@ def first_step_us(repeat):
     return statistics.median(fresh() for _ in range(repeat)) * 1e6
 
 
-def static_step_us(backend, repeat):
+def interleaved_us(step, baseline, repeat):
+    """Medians of ``step`` and ``baseline`` timed alternately, so that a change
+    of load on a shared machine hits both alike."""
+    a, b = [], []
+    for _ in range(repeat):
+        a.append(median_us(step, 1))
+        b.append(median_us(baseline, 1))
+    return statistics.median(a), statistics.median(b)
+
+
+def static_step_us(backend, repeat, baseline):
     sg.config.backend = backend
     autograd.clear_cache()
     args = sg_setup()
     for _ in range(3):  # past the compile threshold
         sg_step(*args)
-    us = median_us(lambda: sg_step(*args), repeat)
+    us, base = interleaved_us(lambda: sg_step(*args), baseline, repeat)
     info = autograd.cache_info()
     assert info.builds == 1 and info.compiles == 1, info
-    return us
+    return us, base
 
 
 def torch_step_us(repeat):
@@ -117,27 +127,36 @@ def main():
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
     saved = sg.config.backend
-    rows = {"first step (trace + derive + interpret)": first_step_us(max(5, args.repeat // 20)),
-            "static mode, interpreter backend": static_step_us("interpreter", args.repeat)}
+    w1, w2 = W1_0.copy(), W2_0.copy()
+
+    def baseline():
+        numpy_step(w1, w2)
+
+    # Each row is timed alternately with the hand-written NumPy step; the
+    # ratio is to that step measured alongside.
+    first = first_step_us(max(5, args.repeat // 20))
+    rows = [("first step (trace + derive + interpret)", first, median_us(baseline, 50))]
+    backends = ["interpreter"]
     try:
         import compiler.codegen  # noqa: F401
-        rows["static mode, numba backend"] = static_step_us("numba", args.repeat)
+        backends.append("numba")
     except ImportError:
         pass
+    for backend in backends:
+        rows.append((f"static mode, {backend} backend", *static_step_us(backend, args.repeat,
+                                                                         baseline)))
     sg.config.backend = saved
-    w1, w2 = W1_0.copy(), W2_0.copy()
-    rows["hand-written NumPy step"] = median_us(lambda: numpy_step(w1, w2), args.repeat)
     torch_us = torch_step_us(args.repeat)
-    if torch_us is not None:
-        rows["PyTorch eager step"] = torch_us
-    reference_name = "PyTorch eager step" if torch_us is not None else "hand-written NumPy step"
-    reference = rows[reference_name]
-    print(f"MLP training step, X {X.shape}, W1 {W1_0.shape}, W2 {W2_0.shape}, float32; "
-          f"median of {args.repeat} steps")
-    for name, us in rows.items():
-        print(f"  {name:42s} {us:10.1f} us   {us / reference:6.2f}x {reference_name}")
+    print(f"MLP training step, X {X.shape}, W1 {W1_0.shape}, W2 {W2_0.shape}, float32, one BLAS "
+          f"thread; median of {args.repeat} steps")
+    for name, us, base in rows:
+        print(f"  {name:40s} {us:9.1f} us  = {us / base:5.2f}x the NumPy step ({base:.1f} us)")
     if torch_us is None:
-        print("  (PyTorch is not installed: no PyTorch row)")
+        print("  PyTorch is not installed: no PyTorch row")
+    else:
+        print(f"  {'PyTorch eager step':40s} {torch_us:9.1f} us")
+        for name, us, _ in rows[1:]:
+            print(f"  {name} / PyTorch: {us / torch_us:.2f}x")
 
 
 if __name__ == "__main__":

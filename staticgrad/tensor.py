@@ -440,7 +440,8 @@ def _array(data: Any, dtype: Any = None) -> np.ndarray:
     elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
         data = [np.asarray(v._array if isinstance(v, Tensor) else v) for v in data]
     array = np.array(data, dtype=dtype, copy=True)
-    if dtype is None and not isinstance(data, (np.ndarray, np.generic)) and array.dtype == np.float64:
+    python_floats = not isinstance(data, (np.ndarray, np.generic)) and array.dtype == np.float64
+    if dtype is None and python_floats:
         array = array.astype(DEFAULT_FLOAT)
     if array.dtype == object:
         raise TypeError(f"cannot make a tensor of {type(data).__name__}")
@@ -500,7 +501,8 @@ class Tensor:
             if not flag:
                 raise RuntimeError("you can only change requires_grad flags of leaf variables. "
                                    "If you want to use a computed variable in a subgraph that "
-                                   "doesn't require differentiation use var_no_grad = var.detach().")
+                                   "doesn't require differentiation use "
+                                   "var_no_grad = var.detach().")
             return
         if flag and self._array.dtype.kind not in "fc":
             raise RuntimeError("only Tensors of floating point dtype can require gradients "
@@ -782,12 +784,14 @@ class Tensor:
     def sum(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
         axis = _axis(dim, axis)
         return _call("Sum" + ("1" if axis is not None else "0"), np.sum, (self,),
-                     {"axis": axis, "keepdims": _keep(keepdim, keepdims), "dtype": _as_dtype(dtype)})
+                     {"axis": axis, "keepdims": _keep(keepdim, keepdims),
+                      "dtype": _as_dtype(dtype)})
 
     def mean(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
         axis = _axis(dim, axis)
         return _call("Mean" + ("1" if axis is not None else "0"), np.mean, (self,),
-                     {"axis": axis, "keepdims": _keep(keepdim, keepdims), "dtype": _as_dtype(dtype)})
+                     {"axis": axis, "keepdims": _keep(keepdim, keepdims),
+                      "dtype": _as_dtype(dtype)})
 
     def prod(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         return _call("Prod", np.prod, (self,), {"axis": _axis(dim, axis),
@@ -913,7 +917,7 @@ class Tensor:
         return _call("Minimum", np.minimum, (self, other))
 
     def reshape(self, *shape):
-        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        shape = _shape(shape)
         return _call("View", np.reshape, (self, shape))
 
     view = reshape
@@ -949,7 +953,7 @@ class Tensor:
         return _call("Squeeze", np.squeeze, (self, dim))
 
     def expand(self, *sizes):
-        sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+        sizes = _shape(sizes)
         shape = tuple(n if s == -1 else s for s, n in
                       zip(sizes, (1,) * (len(sizes) - self.ndim) + self.shape))
         return _call("Expand", np.broadcast_to, (self, shape))

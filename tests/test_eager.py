@@ -120,7 +120,8 @@ def test_retain_graph_allows_a_second_backward_and_defaults_to_create_graph():
 
 def test_nonscalar_backward_needs_a_gradient():
     x = leaf([1.0, 2.0])
-    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+    with pytest.raises(RuntimeError,
+                       match="grad can be implicitly created only for scalar outputs"):
         (x * 2).backward()
     with pytest.raises(RuntimeError, match="Mismatch in shape"):
         (x * 2).backward(sg.ones(3))
