@@ -268,7 +268,16 @@ def _trace(name: str, fn: Callable, targs: tuple, tkwargs: dict, arrays: list):
     return Fragment(name, ctx.graph), ctx.env[node]
 
 
-_SCALARS = (int, float, bool)
+_STATIC_SCALARS = (int, bool)
+
+
+def _weak_floats(args: tuple) -> tuple:
+    """Python floats among the operands become 0-d tensors, so a changing
+    float (a learning rate, a temperature) is a value, not part of the
+    structure. Their dtype follows NumPy's weak scalars: float32 stays float32."""
+    dtypes = [a._array.dtype for a in args if isinstance(a, Tensor)]
+    dtype = np.result_type(*dtypes, 0.0)
+    return tuple(Tensor._make(np.asarray(a, dtype)) if type(a) is float else a for a in args)
 
 
 def _call(name: str | Callable, fn: Callable, args: tuple, kwargs: dict | None = None):
@@ -277,20 +286,23 @@ def _call(name: str | Callable, fn: Callable, args: tuple, kwargs: dict | None =
     The call is traced with Tracers standing for the array operands the first
     time its signature is seen; later calls run the cached fragment. ``name``
     (the grad_fn's, or a function of nothing giving it) is needed only then.
+    Python ints and bools are static (``x ** 2``); Python floats are operands.
     """
+    if any(type(a) is float for a in args):
+        args = _weak_floats(args)
     if not kwargs:  # the common case, keyed without building a template
-        key, operands = [fn], []
+        key = [fn]
         for a in args:
             if isinstance(a, Tensor):
-                operands.append(a)
                 key.append((a._array.shape, a._array.dtype.char))
-            elif type(a) in _SCALARS:
+            elif type(a) in _STATIC_SCALARS:
                 key.append((type(a), a))
             else:
                 break
         else:
             frag = _FRAGMENTS.get(tuple(key))
             if frag is not None:
+                operands = [a for a in args if isinstance(a, Tensor)]
                 return _result(frag, frag.run([t._array for t in operands]), operands)
             return _call_slow(name, fn, args, kwargs, tuple(key))
     return _call_slow(name, fn, args, kwargs, None)

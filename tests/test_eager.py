@@ -460,3 +460,16 @@ def test_data_shares_the_array_and_is_not_tracked():
     w.data = np.array([3.0, 4.0])
     (w * w).sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), [6.0, 8.0])
+
+
+def test_a_changing_python_float_is_a_value_not_structure():
+    sg.autograd.clear_cache()
+    x = sg.tensor([1.0, 2.0], requires_grad=True)
+    for scale in (0.5, 1.5, 2.5):
+        x.grad = None
+        y = (scale * x ** 2 + x / scale).sum()
+        assert y.dtype == np.float32
+        y.backward()
+        np.testing.assert_allclose(x.grad.numpy(), 2 * scale * x.detach().numpy() + 1 / scale,
+                                   rtol=1e-6)
+    assert sg.autograd.cache_info().builds == 1
