@@ -17,6 +17,9 @@ TIMEOUT = 300  # seconds; generous because other processes share the machine
 
 def run(script: str, *args: str, cwd: pathlib.Path) -> str:
     env = dict(os.environ, MPLBACKEND="Agg")
+    # One BLAS thread: on a busy 2-core machine OpenBLAS threads spin while
+    # waiting, which made scipy's L-BFGS-B (many tiny BLAS calls) ten times slower.
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
     proc = subprocess.run([sys.executable, str(EXAMPLES / script), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=TIMEOUT)
