@@ -118,7 +118,8 @@ class Fragment:
     is one or two NumPy calls, so per-call bookkeeping is what it costs.
     """
 
-    __slots__ = ("name", "graph", "_key", "_saves", "_env", "_steps", "_out", "_arity")
+    __slots__ = ("name", "graph", "_key", "_saves", "_env", "_steps", "_out", "_arity",
+                 "_single")
 
     def __init__(self, name: str, graph: Graph):
         self.name = name
@@ -141,8 +142,15 @@ class Fragment:
                                 d["attrs"], slot[nid]))
         self._out = slot[graph.outputs[0]]
         self._arity = len(graph.params)
+        self._single = None  # one op applied to the operands themselves
+        if len(self._steps) == 1 and len(self._env) == self._arity + 1:
+            self._single = self._steps[0][:3]
 
     def run(self, arrays: list) -> np.ndarray:
+        if self._single is not None:
+            impl, inputs, attrs = self._single
+            with np.errstate(all="ignore"):
+                return impl(*[arrays[i] for i in inputs], **attrs)
         env = self._env.copy()
         env[:self._arity] = arrays
         with np.errstate(all="ignore"):
@@ -288,12 +296,15 @@ def _call(name: str | Callable, fn: Callable, args: tuple, kwargs: dict | None =
     (the grad_fn's, or a function of nothing giving it) is needed only then.
     Python ints and bools are static (``x ** 2``); Python floats are operands.
     """
-    if any(type(a) is float for a in args):
-        args = _weak_floats(args)
+    for a in args:
+        if type(a) is float:
+            args = _weak_floats(args)
+            break
     if not kwargs:  # the common case, keyed without building a template
-        key = [fn]
+        key, operands = [fn], []
         for a in args:
             if isinstance(a, Tensor):
+                operands.append(a)
                 key.append((a._array.shape, a._array.dtype.char))
             elif type(a) in _STATIC_SCALARS:
                 key.append((type(a), a))
@@ -302,7 +313,6 @@ def _call(name: str | Callable, fn: Callable, args: tuple, kwargs: dict | None =
         else:
             frag = _FRAGMENTS.get(tuple(key))
             if frag is not None:
-                operands = [a for a in args if isinstance(a, Tensor)]
                 return _result(frag, frag.run([t._array for t in operands]), operands)
             return _call_slow(name, fn, args, kwargs, tuple(key))
     return _call_slow(name, fn, args, kwargs, None)
@@ -336,15 +346,18 @@ def _call_slow(name, fn, args, kwargs, fast_key):
 
 def _result(frag: Fragment, out: np.ndarray, operands: list) -> "Tensor":
     out = np.asarray(out)
-    # Results own their memory: an in-place change of one must never reach
-    # another tensor behind its version counter's back.
-    if not out.flags.writeable or any(np.may_share_memory(out, t._array) for t in operands):
+    # Results own their memory (views and constants are copied): an in-place
+    # change of one must never reach another tensor behind its version counter.
+    if (out.base is not None or not out.flags.writeable
+            or any(out is t._array for t in operands)):
         out = out.copy()
     result = Tensor._make(out)
-    if (_GradMode.enabled and out.dtype.kind in "fc"
-            and any(t._requires_grad for t in operands)):
-        result._requires_grad = True
-        result.grad_fn = _node_class(frag.name)(frag, operands, result)
+    if _GradMode.enabled and out.dtype.kind in "fc":
+        for t in operands:
+            if t._requires_grad:
+                result._requires_grad = True
+                result.grad_fn = _node_class(frag.name)(frag, operands, result)
+                break
     return result
 
 

@@ -473,3 +473,10 @@ def test_a_changing_python_float_is_a_value_not_structure():
         np.testing.assert_allclose(x.grad.numpy(), 2 * scale * x.detach().numpy() + 1 / scale,
                                    rtol=1e-6)
     assert sg.autograd.cache_info().builds == 1
+
+
+def test_results_never_share_memory_with_their_operands():
+    a = sg.tensor([1.0, 2.0, 3.0])
+    for result in (a.clone(), np.positive(a), a.reshape(3), a[:], a[1:], a.T,
+                   a.expand(2, 3), np.copy(a)):
+        assert not np.shares_memory(np.asarray(result), np.asarray(a))
