@@ -1,9 +1,10 @@
 """The eager Tensor: PyTorch/Paddle-style autograd on top of the static core.
 
-A ``Tensor`` holds a NumPy array. Every operation on Tensors is a *fragment*:
+A ``Tensor`` holds a NumPy array (``t._array``; ``t.data`` is, as in PyTorch,
+an untracked Tensor sharing it). Every operation on Tensors is a *fragment*:
 the NumPy-level call (``np.sin(t)``, ``t @ w``, ``t[0]``) traced once per
 signature with the same Tracer and op table the functional API uses, cached,
-and afterwards run by the interpreter on the operands' arrays. While an
+and afterwards evaluated with the ops' NumPy implementations. While an
 operand requires grad, the result also records a ``grad_fn`` node (the
 fragment, an edge per operand with the operand's array and version, and the
 result's own array and version). ``backward`` (staticgrad.autograd) inlines
