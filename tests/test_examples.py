@@ -1,6 +1,7 @@
 """Every script under examples/ runs in a fresh process and exits cleanly, and
 the results it prints are right (checked against the references the scripts
 compute themselves: finite differences, NumPy, closed forms, true moments)."""
+import importlib.util
 import os
 import pathlib
 import re
@@ -37,11 +38,7 @@ def number(pattern: str, text: str) -> float:
 
 
 def has(module: str) -> bool:
-    try:
-        __import__(module)
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec(module) is not None
 
 
 def check_quickstart(out, tmp_path):
