@@ -1,0 +1,170 @@
+"""The Numba backend against the reference interpreter.
+
+Numba compilations take seconds here, so the op table is compiled as ONE
+graph: every row's value and, for differentiable rows, its gradient (each
+row's output weighted by random cotangents, summed into one loss). The same
+graph runs fused, unfused and on the interpreter. Kernels go to a per-user
+disk cache, so a second run of the suite loads them instead of compiling.
+"""
+import functools
+import os
+import tempfile
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("STATICGRAD_CACHE_DIR",
+                      os.path.join(tempfile.gettempdir(), f"staticgrad-tests-{os.getuid()}"))
+
+import compiler.ops as O  # noqa: E402
+import staticgrad as sg  # noqa: E402
+from compiler.codegen import compile_graph  # noqa: E402
+from compiler.codegen.compile import Compiled  # noqa: E402
+from compiler.errors import GuardFailure  # noqa: E402
+from compiler.interpreter import Interpreter  # noqa: E402
+from op_table import ROWS  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def numba_backend():
+    saved = sg.config.backend
+    sg.config.backend = "numba"
+    yield
+    sg.config.backend = saved
+
+
+def _table_function(rows):
+    """(fun, args): the rows' values and the gradient of a weighted sum of them."""
+    rng = np.random.default_rng(7)
+    args, slices, weights = [], [], []
+    for row in rows:
+        a = row.inputs()
+        slices.append((len(args), len(args) + len(a)))
+        args += a
+        weights.append(rng.normal(size=np.shape(row.reference(*a))))
+    wrt = tuple(k for k, a in enumerate(args) if a.dtype.kind == "f")
+
+    def values(*xs):
+        return [row.fun(*xs[s:e]) for row, (s, e) in zip(rows, slices)]
+
+    def loss(*xs):
+        total = 0.0
+        for row, (s, e), w in zip(rows, slices, weights):
+            if row.differentiable:
+                total = total + np.sum(row.fun(*xs[s:e]) * w)
+        return total
+
+    def everything(*xs):
+        return values(*xs), sg.grad(loss, argnums=wrt)(*xs)
+
+    return sg.jit(everything), args
+
+
+# A few rows per kernel: Numba's compile time grows faster than linearly
+# with the size of one function.
+CHUNK = 12
+CHUNKS = [ROWS[k:k + CHUNK] for k in range(0, len(ROWS), CHUNK)]
+
+
+@functools.lru_cache(maxsize=None)
+def table_graph(k):
+    fun, args = _table_function(CHUNKS[k])
+    return fun.lower(*args).graph, args
+
+
+def _assert_same(got, want):
+    assert len(got) == len(want)
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert np.shape(g) == np.shape(w), k
+        assert np.asarray(g).dtype == np.asarray(w).dtype, k
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12, err_msg=f"output {k}")
+
+
+@pytest.mark.parametrize("k", range(len(CHUNKS)),
+                         ids=[f"{c[0].name}..{c[-1].name}" for c in CHUNKS])
+def test_op_table_compiled_matches_the_interpreter(k):
+    graph, args = table_graph(k)
+    compiled = compile_graph(graph, name=f"op table {k}")
+    _assert_same(compiled(*args), Interpreter(graph)(*args))
+
+
+def test_op_table_compiles_every_op():
+    ops = set()
+    for k in range(len(CHUNKS)):
+        graph, _ = table_graph(k)
+        ops |= {graph.op(n) for n in graph.nodes()}
+    # Passes remove identity and stop_gradient from traced graphs (tested below).
+    assert not set(O.REGISTRY) - ops - {"identity", "stop_gradient"}
+
+
+@pytest.mark.parametrize("k", [0, len(CHUNKS) - 1])
+def test_unfused_kernel_matches_the_fused_one(k):
+    graph, args = table_graph(k)
+    fused = compile_graph(graph, name=f"op table {k}")
+    unfused = compile_graph(graph, name=f"op table {k}, unfused", fuse=False)
+    assert len(unfused.plan.units) > len(fused.plan.units)
+    _assert_same(unfused(*args), fused(*args))
+
+
+def test_identity_and_stop_gradient_compile():
+    # Passes remove them from traced graphs; a hand-built graph keeps them.
+    from compiler.ir import Graph
+    g = Graph()
+    x = g.param((3,), np.float64)
+    g.outputs = [O.identity(O.exp(x)).node, O.stop_gradient(x * 2).node]
+    x0 = np.arange(3.0)
+    _assert_same(compile_graph(g)(x0), Interpreter(g)(x0))
+
+
+def test_transformed_functions_run_the_compiled_kernel():
+    f = sg.value_and_grad(lambda x, w: np.sum(np.tanh(x @ w) ** 2), argnums=(0, 1))
+    x, w = np.linspace(-1, 1, 12).reshape(3, 4), np.linspace(0, 1, 8).reshape(4, 2)
+    first = f(x, w)                      # from the trace's concrete values
+    second = f(x, w)                     # the compiled kernel
+    (spec,) = f._cache.table[next(iter(f._cache.table))]
+    assert isinstance(spec.run, Compiled)
+    np.testing.assert_allclose(second[0], first[0], rtol=1e-12)
+    for a, b in zip(second[1], first[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert isinstance(second[0], np.float64)
+    assert f.cache_info().hits == 1
+
+
+def test_guard_failure_in_compiled_code_retraces_with_correct_results():
+    def f(x):
+        return np.sum(np.sin(x)) if np.sum(x) > 0 else np.sum(np.cos(x) ** 2)
+
+    g = sg.grad(f)
+    pos, neg = np.array([0.5, 1.0, 2.0]), np.array([-0.5, -1.0, -2.0])
+    assert np.allclose(g(pos), np.cos(pos))
+    assert np.allclose(g(pos), np.cos(pos))         # compiled; its guard holds
+    assert np.allclose(g(neg), -2 * np.cos(neg) * np.sin(neg))  # guard fails: retrace
+    assert np.allclose(g(neg), -2 * np.cos(neg) * np.sin(neg))
+    assert np.allclose(g(pos), np.cos(pos))         # the first path is still there
+    info = g.cache_info()
+    assert info.specializations == 2 and len(info.retraces) == 1
+    kernels = [spec.run for spec in g._cache.table[next(iter(g._cache.table))]]
+    assert all(isinstance(k, Compiled) for k in kernels)
+    failures = 0
+    for k in kernels:   # each compiled path refuses the other path's input
+        try:
+            k(pos)
+        except GuardFailure as failure:
+            failures += 1
+            assert "test_codegen.py" in failure.site
+    assert failures == 1
+
+
+def test_lower_shows_readable_source_with_fused_loops():
+    f = sg.value_and_grad(lambda x: np.sum(np.sin(x) * np.exp(-x ** 2)))
+    source = f.lower(np.ones(1000)).source
+    assert "np.exp(" in source and "# exp" in source and "# sum" in source
+    # value and gradient of an elementwise chain: one loop over the input
+    assert source.count("for i0 in range(1000)") == 1
+
+
+def test_compiled_call_checks_shapes():
+    f = sg.jit(lambda x: np.exp(x))
+    compiled = f.compile(np.ones(3))
+    with pytest.raises(sg.ShapeError, match=r"\(4,\)"):
+        compiled(np.ones(4))
