@@ -25,13 +25,14 @@ __all__ = ["check_grads"]
 _MODES = ("fwd", "rev")
 
 
-def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
+def check_grads(f: Callable[..., Any], args: Sequence[Any] | np.ndarray, order: int = 2,
                 modes: Sequence[str] = _MODES, eps: float | None = None,
                 rtol: float | None = None, atol: float | None = None) -> None:
     """Check ``sg.jvp`` / ``sg.vjp`` of ``f`` at ``args`` against central finite
     differences, up to ``order``; raise ``AssertionError`` on a mismatch.
 
-    ``f`` takes arrays and returns an array (or a tuple of arrays). Floating
+    ``f`` takes arrays and returns an array (or a tuple of arrays); ``args``
+    is the tuple of its arguments (a lone array stands for ``(array,)``). Floating
     arguments are promoted to float64 and differentiated; other arguments
     (integer index arrays, boolean masks) are held fixed. ``modes`` is any of
     ``"fwd"`` and ``"rev"``. The finite-difference step is ``eps`` times
@@ -53,9 +54,8 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
     unknown = [m for m in modes if m not in _MODES]
     if unknown or not modes:
         raise ValueError(f"check_grads: modes must be among {_MODES}, got {modes!r}")
-    if isinstance(args, np.ndarray) or not isinstance(args, (tuple, list)):
-        raise TypeError("check_grads: args must be a tuple of the function's arguments, "
-                        f"got {type(args).__name__}")
+    if not isinstance(args, (tuple, list)):  # a lone array is the only argument
+        args = (args,)
     arrays = [np.asarray(a) for a in args]
     for k, a in enumerate(arrays):
         if a.dtype.kind == "c":

@@ -102,13 +102,18 @@ def test_names_the_argument_with_the_wrong_derivative(temporary_ops):
         sg.check_grads(f, args, modes=("rev",))
 
 
+def test_a_lone_array_is_the_only_argument(temporary_ops):
+    sin = _sin_with(temporary_ops, lambda g, out, x: (2 * g * O.cos(x),), right_jvp)
+    sg.check_grads(np.sin, np.ones(2))
+    with pytest.raises(AssertionError, match="mode rev"):
+        sg.check_grads(sin, np.ones(2))
+
+
 def test_bad_arguments_are_refused():
     x = (np.ones(2),)
     with pytest.raises(ValueError, match="order"):
         sg.check_grads(np.sin, x, order=0)
     with pytest.raises(ValueError, match="modes"):
         sg.check_grads(np.sin, x, modes=("backward",))
-    with pytest.raises(TypeError, match="tuple"):
-        sg.check_grads(np.sin, np.ones(2))
     with pytest.raises(TypeError, match="floating-point argument"):
         sg.check_grads(lambda i: i * 2.0, (np.arange(3),))
