@@ -164,6 +164,15 @@ def _setitem_repeated(x, v, i):
     return y
 
 
+def _inplace_on_copy(x, y):
+    z = x.copy()
+    z += y
+    z *= x
+    z -= 1.0
+    z /= y * y + 1
+    return z
+
+
 def _branch(x):
     # A Python branch on a traced value: a guard in the graph.
     return np.sin(x) * 2 if np.sum(x) > 0 else np.cos(x)
@@ -322,6 +331,15 @@ ROWS: list[Row] = [
          Arg((4,), indices(3))),
     _row("setitem_repeated_broadcast", lambda x, v: _setitem_repeated(x, v, IDX), (3, 3), (2,)),
     _row("setitem_then_use", lambda x: np.sum(_setitem(x, x[0] ** 2) * x), (4, 3)),
+    _row("inplace_on_copy", _inplace_on_copy, (3, 4), (4,)),
+    _row("diagonal_trace", lambda x: np.trace(x) + np.diagonal(x), (3, 3)),
+    _row("hstack_vstack", lambda x, y: np.vstack([np.hstack([x, y]), np.hstack([y, x])]),
+         (3,), (2,)),
+    _row("vdot_inner", lambda x, y: np.vdot(x, y) * np.inner(x, y), (3,), (3,)),
+    _row("var_ddof_norm_ord1", lambda x: np.var(x, axis=0, ddof=1) + np.linalg.norm(x, 1, 0),
+         Arg((4, 3), nonzero)),
+    _row("ufunc_reduce", lambda x: np.maximum.reduce(x, axis=1) + np.add.reduce(x, axis=1),
+         Arg((3, 4), distinct)),
     _row("branch", _branch, (3,)),
 ]
 
