@@ -224,8 +224,8 @@ def _replay(graph: Graph, bound: list) -> list:
     with enable_grad():
         for nid in graph.nodes():
             d = graph.node(nid)
-            if d["op"] == "const":
-                env[nid] = Tensor._make(d["attrs"]["value"])
+            if d["op"] == "const":  # a copy: constants are read-only, gradients are not
+                env[nid] = Tensor._make(np.array(d["attrs"]["value"]))
             elif d["op"] != "param":
                 env[nid] = primitive(d["op"], d["attrs"], [env[i] for i in d["inputs"]])
     return [env[o] for o in graph.outputs]

@@ -480,3 +480,12 @@ def test_results_never_share_memory_with_their_operands():
     for result in (a.clone(), np.positive(a), a.reshape(3), a[:], a[1:], a.T,
                    a.expand(2, 3), np.copy(a)):
         assert not np.shares_memory(np.asarray(result), np.asarray(a))
+
+
+def test_gradients_made_with_create_graph_accept_later_accumulation_and_zeroing():
+    x = sg.tensor(1.0, requires_grad=True)
+    (2 * x).backward(create_graph=True)  # a constant gradient
+    (2 * x).backward()
+    assert x.grad.item() == 4.0
+    x.grad.zero_()
+    assert x.grad.item() == 0.0
