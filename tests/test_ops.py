@@ -3,11 +3,11 @@ for, on broadcasting shapes.
 
 (a) evaluation through ``sg.jit`` equals NumPy itself (values, dtype, shape;
 float32 stays float32); (b) VJP and JVP against central finite differences,
-first and second order, with ``sg.check_grads``; (c) the traced, adjoint and
-second-order graphs pass ``Graph.check()`` after every pass; (d) every
-registered op has a row; (e) PyTorch's conventions at non-differentiable
-points. They run on the reference interpreter; the compiled path has its own
-tests.
+first and second order, with ``sg.check_grads``, and float32 derivatives
+stay float32; (c) the traced, adjoint and second-order graphs pass
+``Graph.check()`` after every pass; (d) every registered op has a row; (e)
+PyTorch's conventions at non-differentiable points. They run on the
+reference interpreter; the compiled path has its own tests.
 """
 import numpy as np
 import pytest
