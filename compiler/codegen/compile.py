@@ -31,7 +31,7 @@ import numba
 import numpy as np
 
 from compiler.codegen.source import Kernel, generate
-from compiler.errors import GuardFailure, ShapeError
+from compiler.errors import GuardFailure, ShapeError, UnsupportedOperationError
 
 log = logging.getLogger("staticgrad")
 
@@ -55,6 +55,7 @@ def cache_dir() -> str:
         "staticgrad")
     path = os.path.join(root, "kernels")
     try:
+        os.makedirs(root, mode=0o700, exist_ok=True)
         os.makedirs(path, mode=0o700, exist_ok=True)
         problem = _unsafe(root) or _unsafe(path)
     except OSError as e:
@@ -268,6 +269,22 @@ class Compiled:
         return call
 
 
+def _compile(dispatcher, signature, name: str) -> None:
+    """Compile (or load from Numba's cache); a damaged Numba cache file is
+    dropped and the kernel compiled afresh."""
+    try:
+        dispatcher.compile(signature)
+        return
+    except numba.core.errors.NumbaError as e:
+        raise UnsupportedOperationError(
+            f"Numba could not compile the kernel of {name}: {str(e).splitlines()[0]}") from e
+    except Exception as e:  # unpickling a truncated index or data file
+        log.warning("staticgrad: rebuilding the damaged Numba cache of %s (%s: %s)",
+                    name, type(e).__name__, e)
+    dispatcher._cache.flush()
+    dispatcher.compile(signature)
+
+
 def compile_graph(graph, name: str = "kernel", fuse: bool = True) -> Compiled:
     """Generate, cache and compile the kernel of ``graph``."""
     key = graph.structural_key()
@@ -284,7 +301,7 @@ def compile_graph(graph, name: str = "kernel", fuse: bool = True) -> Compiled:
             + tuple(numba.typeof(c) for c in kernel.consts)
         hits_before = sum(dispatcher.stats.cache_hits.values())
         start = time.perf_counter()
-        dispatcher.compile(signature)
+        _compile(dispatcher, signature, name)
         elapsed = time.perf_counter() - start
         if sum(dispatcher.stats.cache_hits.values()) > hits_before:
             stats["disk_hits"] += 1
