@@ -39,7 +39,7 @@ class Config:
 
     max_specializations: int = 8
     max_paths: int = 64
-    backend: str = os.environ.get("STATICGRAD_BACKEND", "interpreter")
+    backend: str = os.environ.get("STATICGRAD_BACKEND", "numba")
     eager_compile_threshold: int = 2
 
 
