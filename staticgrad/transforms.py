@@ -72,8 +72,10 @@ class Transformed:
     # -- calling --------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not kwargs:
-            fast = _fast_key(args)
-            specs = self._fast.get(fast) if fast is not None else None
+            key = ()
+            for a in args:  # _fast_key, inlined: this is the hot path
+                key += ((a.shape, a.dtype) if type(a) is _ndarray else type(a),)
+            specs = self._fast.get(key)
             if specs:
                 try:
                     result = specs[0].call(*args)
@@ -99,12 +101,10 @@ class Transformed:
     def _remember_fast(self, args: tuple, kwargs: dict, key: tuple) -> None:
         # 0-d arrays are passed to kernels as scalars, static arguments are part
         # of the key: those calls keep the full path.
-        if kwargs or self.static_argnums or any(isinstance(a, np.ndarray) and a.ndim == 0
-                                                for a in args):
+        if kwargs or self.static_argnums or not all(
+                type(a) in (float, int, bool) or type(a) is np.ndarray and a.ndim for a in args):
             return
-        fast = _fast_key(args)
-        if fast is not None:
-            self._fast[fast] = self._cache.table[key]
+        self._fast[_fast_key(args)] = self._cache.table[key]
 
     def _split(self, args: tuple):
         n = len(args)
@@ -208,18 +208,13 @@ class Lowered:
         return self.source
 
 
-def _fast_key(args: tuple):
-    """The hot-path key of plain positional arrays and Python scalars, else None."""
-    key = []
-    for a in args:
-        t = type(a)
-        if t is np.ndarray:
-            key.append((a.shape, a.dtype))
-        elif t is float or t is int or t is bool:
-            key.append(t)
-        else:
-            return None
-    return tuple(key)
+_ndarray = np.ndarray
+
+
+def _fast_key(args: tuple) -> tuple:
+    """The hot-path key: shape and dtype of each array, the type of anything else
+    (only calls of arrays and Python scalars are entered under it)."""
+    return tuple((a.shape, a.dtype) if type(a) is _ndarray else type(a) for a in args)
 
 
 def _result(x: np.ndarray) -> Any:

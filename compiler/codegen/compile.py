@@ -94,8 +94,9 @@ def _write_atomic(path: str, data: bytes) -> None:
 _HEADER = '''\
 # staticgrad kernel for {name}
 # graph {key}
-# Generated code: edits are overwritten. kernel() returns (status, *outputs);
-# status k > 0 means the k-th guard failed. entry() is the interop form.
+# Generated code: edits are overwritten. With guards, kernel() returns
+# (status, *outputs), status k > 0 when the k-th guard failed; without, its
+# output(s). entry() is the interop form.
 import numpy as np
 import numba
 {consts}
@@ -122,7 +123,9 @@ def module_text(kernel: Kernel, name: str, key: str, n_params: int, n_outputs: i
         f"    if r[0] == {k + 1}:\n        raise ValueError({_guard_message(site)!r})\n"
         for k, (site, _) in enumerate(kernel.guards))
     outs = [f"r[{k + 1}]" for k in range(n_outputs)]
-    result = outs[0] if n_outputs == 1 else "(" + ", ".join(outs) + ("," if len(outs) == 1 else "") + ")"
+    result = outs[0] if n_outputs == 1 else "(" + ", ".join(outs) + ",)"
+    if not kernel.guards:
+        result = "r"
     args = ", ".join([f"a{k}" for k in range(n_params)] + [f"K{k}" for k in range(len(kernel.consts))])
     return (_HEADER.format(name=name.replace("\n", " "), key=key, consts=consts,
                            options=NJIT_OPTIONS)
@@ -204,6 +207,7 @@ class Compiled:
         self.param_shapes = [(graph.shape(p), graph.dtype(p)) for p in graph.params]
         self.scalar_params = [not s for s, _ in self.param_shapes]
         self.out_dtypes = [graph.dtype(o) if not graph.shape(o) else None for o in graph.outputs]
+        self.status = bool(self.guards)   # does the kernel return a status first?
 
     def __repr__(self) -> str:
         return f"<compiled {self.name}>"
@@ -231,40 +235,39 @@ class Compiled:
         return out
 
     def __call__(self, *arrays) -> list:
-        result = self.kernel(*self._prepare(arrays), *self.consts)
-        if result[0]:
-            self.raise_guard(result[0])
         return [np.asarray(o, dtype=d) if d is not None else o
-                for o, d in zip(result[1:], self.out_dtypes)]
+                for o, d in zip(self._outputs(self.kernel(*self._prepare(arrays), *self.consts)),
+                                self.out_dtypes)]
+
+    def _outputs(self, result) -> tuple:
+        if self.status:
+            if result[0]:
+                self.raise_guard(result[0])
+            return result[1:]
+        return (result,) if len(self.out_dtypes) == 1 else result
 
     def caller(self, finish):
         """A function of the parameters (already of the right shapes and dtypes)
         that returns ``finish(outputs)``, 0-d outputs as NumPy scalars: the hot
         path of a transformed function, one Numba call."""
-        kernel, consts, raise_guard = self.kernel, self.consts, self.raise_guard
+        kernel, consts, raise_guard, outputs = (self.kernel, self.consts, self.raise_guard,
+                                                self._outputs)
         scalars = [np.dtype(d).type if d is not None else None for d in self.out_dtypes]
-        if len(scalars) == 1 and finish is None:
+        if len(scalars) == 1 and finish is None and not consts:
             (to,) = scalars
-            if to is None and not consts:
+            if not self.status:
+                return kernel if to is None else (lambda *args: to(kernel(*args)))
+            if to is None:
                 def call(*args):
                     r = kernel(*args)
                     if r[0]:
                         raise_guard(r[0])
                     return r[1]
                 return call
-            if not consts:
-                def call(*args):
-                    r = kernel(*args)
-                    if r[0]:
-                        raise_guard(r[0])
-                    return to(r[1])
-                return call
 
         def call(*args):
-            r = kernel(*args, *consts)
-            if r[0]:
-                raise_guard(r[0])
-            outs = [o if t is None else t(o) for o, t in zip(r[1:], scalars)]
+            outs = [o if t is None else t(o)
+                    for o, t in zip(outputs(kernel(*args, *consts)), scalars)]
             return outs[0] if finish is None else finish(outs)
         return call
 

@@ -6,12 +6,13 @@ An op's ``emit`` rule takes one of four forms:
   written into the fused loop of its consumers;
 - ``Accumulate(init, update)``: a reduction, accumulated in the loop that
   produces its operand (``update`` combines ``{acc}`` and ``{x}``);
-- ``Loop(index_map, statement=None)``: data movement a loop can read through
-  (transpose, broadcast, basic indexing, ...): ``index_map(n, idx)`` returns
-  the scalar expression of the result at the index expressions ``idx``, using
-  ``n.read(k, idx)`` for input ``k``, or ``None`` when this form of the op has
-  no index map (then ``statement`` emits it, or the op materialises through a
-  loop over its own shape);
+- ``Loop(index_map, statement=None, alias=None)``: data movement a loop can
+  read through (transpose, broadcast, basic indexing, ...): ``index_map(n,
+  idx)`` returns the scalar expression of the result at the index
+  expressions ``idx``, using ``n.read(k, idx)`` for input ``k``, or ``None``
+  when this form of the op has no index map (then ``statement`` emits it).
+  ``alias(n)``, when given, is a no-copy view expression (``x.T``) or None; it
+  is used when only statements (matmul) consume the value;
 - a callable ``emit(n)``: statements that compute the whole result into
   ``n.out`` (matmul through BLAS, reshape, concatenate, scatter, guards).
 
@@ -49,6 +50,7 @@ class Loop:
 
     index_map: Callable
     statement: Callable | None = None
+    alias: Callable | None = None
 
 
 def np_dtype(dtype) -> str:

@@ -1,8 +1,9 @@
 """Graph -> the Python source of one Numba kernel.
 
 The kernel takes the graph's parameters (0-d ones as scalars) followed by the
-constant arrays, and returns ``(status, *outputs)``: status 0, or k when the
-k-th guard failed (the outputs are then empty placeholders). 0-d values are
+constant arrays. A graph with guards returns ``(status, *outputs)``: status 0,
+or k when the k-th guard failed (the outputs are then empty placeholders);
+one without returns its single output, or the tuple of several. 0-d values are
 Numba scalars throughout. The loop structure comes from
 :mod:`compiler.passes.fusion`; each op contributes its ``emit`` rule (see
 :mod:`compiler.codegen.emitters`).
@@ -88,6 +89,7 @@ class Generator:
         self.kinds: dict = {}
         for n in self.nodes:
             self.kinds[n] = self._kind(n)
+        self.aliases = self._aliases()
 
     # -- classification ---------------------------------------------------
     def _kind(self, n: int) -> str:
@@ -110,6 +112,24 @@ class Generator:
         if callable(rule):
             return STATEMENT
         raise UnsupportedOperationError(f"the Numba backend has no emitter for op {op.name!r}")
+
+    def _aliases(self) -> dict:
+        """Views only statements consume, with a no-copy form: statements too."""
+        users: dict = {}
+        for n in self.nodes:
+            for i in self.g.inputs(n):
+                users.setdefault(i, []).append(n)
+        aliases = {}
+        for n in self.nodes:
+            rule = O.get_op(self.g.op(n)).emit
+            if (self.kinds[n] == VIEW and getattr(rule, "alias", None) and n in users
+                    and n not in self.g.outputs
+                    and all(self.kinds[u] == STATEMENT for u in users[n])):
+                text = rule.alias(NodeEmitter(self, n))
+                if text is not None:
+                    aliases[n] = text
+                    self.kinds[n] = STATEMENT
+        return aliases
 
     def is_stored(self, n: int) -> bool:
         return self.kinds[n] == SOURCE or n in self.plan.stored
@@ -290,6 +310,9 @@ class Generator:
                 self.emit_group(unit)
                 continue
             rule = O.get_op(self.g.op(unit)).emit
+            if unit in self.aliases:
+                self.line(f"{self.var(unit)} = {self.aliases[unit]}  # {self.g.op(unit)}")
+                continue
             self.line(f"# {self.g.op(unit)} %{unit}")
             (rule.statement if isinstance(rule, Loop) else rule)(NodeEmitter(self, unit))
         outs = []
@@ -298,7 +321,11 @@ class Generator:
             if self.kinds[o] == SOURCE and self.g.shape(o):
                 v = f"np.copy({v})"
             outs.append(v)
-        self.line("return 0, " + ", ".join(outs) if outs else "return (0,)")
+        if self.guards:
+            self.line("return 0, " + ", ".join(outs))
+        else:
+            self.line("return " + (outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ",)"
+                                   if outs else "None"))
         params = [f"a{k}" for k in range(len(self.g.params))]
         args = ", ".join(params + [f"k{k}" for k in range(len(self.consts))])
         body = "\n".join(self.lines)

@@ -69,7 +69,8 @@ def _transpose_index(n, idx):
 
 
 TRANSPOSE = Op("transpose", lambda x, axes: np.transpose(x, axes), canon=_transpose_canon,
-               emit=Loop(_transpose_index),
+               emit=Loop(_transpose_index,
+                         alias=lambda n: f"{n.args[0]}.T" if len(n.shape) == 2 else None),
                infer=lambda s, d, a: (tuple(s[0][i] for i in a["axes"]), d[0]),
                vjp=lambda g, out, x, axes: (transpose(g, tuple(np.argsort(axes))),),
                linear=True, cost=0)

@@ -80,8 +80,11 @@ def stored(graph: Graph, nodes: list, kinds: dict, cost: Callable[[int], int],
                                    if i not in keep)
         if n in keep or inline_cost[n] <= 1:
             continue
+        # Broadcasting consumers (elementwise ops, one-input views such as
+        # broadcast_to) would recompute n once per element of their larger shape.
         size = _size(graph.shape(n))
-        if any(_size(graph.shape(u)) > size for u in users[n] if kinds[u] != REDUCE):
+        if any(_size(graph.shape(u)) > size for u in users[n]
+               if kinds[u] == ELEMENTWISE or kinds[u] == VIEW and len(graph.inputs(u)) == 1):
             keep.add(n)
     return keep
 
