@@ -109,7 +109,7 @@ def torch_step_us(repeat):
     w1 = torch.tensor(W1_0, requires_grad=True)
     w2 = torch.tensor(W2_0, requires_grad=True)
 
-    def step():
+    def step(w1=w1, w2=w2):  # parameters, as sg_step's: ``w1 -= ...`` rebinds a local
         loss = torch.mean((torch.tanh(x @ w1) @ w2 - y) ** 2)
         loss.backward()
         with torch.no_grad():
