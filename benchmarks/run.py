@@ -1,0 +1,144 @@
+"""Benchmarks: staticgrad's compiled gradients against hand-written Numba.
+
+    python -m benchmarks.run            # all workloads, markdown table on stdout
+    python -m benchmarks.run --quick    # skip the fresh-process timings
+
+For each workload (``benchmarks/workloads.py``): the steady-state call (median
+of calibrated samples), the first call in a fresh process with an empty
+kernel cache (trace + passes + codegen + Numba compile), and the first call
+in a fresh process with a warm cache; ratios against the hand-written Numba
+gradient. JAX ``jit(grad)``, PyTorch and HIPS autograd columns appear when
+those packages are installed. One thread throughout (NUMBA_NUM_THREADS and
+the BLAS thread variables are set to 1 before anything is imported).
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from benchmarks import peers  # noqa: E402
+
+peers.single_thread()
+from benchmarks.workloads import WORKLOADS, staticgrad_function  # noqa: E402
+
+
+def median_time(fn, args, min_sample: float = 0.05, samples: int = 7) -> float:
+    """Median seconds per call over ``samples`` batches of >= ``min_sample`` s each."""
+    fn(*args)
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            fn(*args)
+        if time.perf_counter() - start >= min_sample:
+            break
+        number *= 2
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn(*args)
+        times.append((time.perf_counter() - start) / number)
+    return float(np.median(times))
+
+
+FIRST_CALL = """
+import os, sys, time, json
+sys.path.insert(0, {root!r})
+import numpy as np
+import numba
+import staticgrad as sg
+from benchmarks.workloads import WORKLOADS, staticgrad_function
+from compiler.codegen.compile import stats
+w = WORKLOADS[{index}]
+args = w.args()
+f = staticgrad_function(w)
+start = time.perf_counter()
+f(*args)
+first = time.perf_counter() - start
+print(json.dumps({{"first": first, "stats": stats}}))
+"""
+
+
+def first_call(index: int, cache: str) -> dict:
+    """The first call in a fresh process (after importing numpy, numba, staticgrad)."""
+    env = dict(os.environ, STATICGRAD_CACHE_DIR=cache, PYTHONPATH=ROOT)
+    done = subprocess.run([sys.executable, "-c", FIRST_CALL.format(root=ROOT, index=index)],
+                          env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        raise RuntimeError(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def fmt(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.2f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip fresh-process timings")
+    parser.add_argument("--only", help="run workloads whose name contains this text")
+    options = parser.parse_args()
+
+    available = peers.available()
+    head = ["workload", "staticgrad", "hand-written Numba", "ratio"]
+    head += [f"{p} (ratio)" for p in available]
+    if not options.quick:
+        head += ["cold first call", "warm-cache first call"]
+    rows = []
+    for index, w in enumerate(WORKLOADS):
+        if options.only and options.only not in w.name:
+            continue
+        args = w.args()
+        f = staticgrad_function(w)
+        got, want = f(*args), w.reference(*args)
+        got, want = (got if isinstance(got, tuple) else (got,)), \
+            (want if isinstance(want, tuple) else (want,))
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9, err_msg=w.name)
+        ours, ref = median_time(f, args), median_time(w.reference, args)
+        row = [w.name, fmt(ours), fmt(ref), f"{ours / ref:.2f}"]
+        for p in available:
+            fn = peers.gradient(p, w)
+            row.append("n/a" if fn is None else
+                       f"{fmt(median_time(fn, args))} ({ours / median_time(fn, args):.2f})")
+        if not options.quick:
+            with tempfile.TemporaryDirectory() as cache:
+                cold = first_call(index, cache)
+                warm = first_call(index, cache)
+            assert warm["stats"]["compilations"] == 0, warm
+            row += [fmt(cold["first"]), fmt(warm["first"])]
+        rows.append(row)
+        print(" | ".join(row), file=sys.stderr, flush=True)
+
+    print(f"{time.strftime('%Y-%m-%d')}, {platform.machine()} {platform.processor() or ''}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}, "
+          f"Numba {importlib.import_module('numba').__version__}; one thread.\n")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
