@@ -105,6 +105,16 @@ class NodeEmitter:
     def args(self) -> list:
         return [self._gen.var(i) for i in self._inputs]
 
+    def within(self, j: str, lo: int, hi: int) -> str:
+        """The condition ``lo <= j <= hi`` on an index expression (the loop may be
+        split at lo and hi so that it becomes a constant)."""
+        return self._gen.within(j, lo, hi)
+
+    def clamp(self, expr: str, size: int, conds: list) -> str:
+        """The index ``expr`` kept inside [0, size) wherever ``conds`` may fail
+        (a read whose value the conditions then discard)."""
+        return self._gen.clamp(expr, size, conds)
+
     def const_value(self, k: int):
         """Input ``k``'s value when it is a constant, else None."""
         node = self._inputs[k]
@@ -156,9 +166,3 @@ def broadcast_index(idx, shape: tuple, to: tuple) -> list:
 
 def index_text(idx) -> str:
     return ", ".join(str(i) for i in idx)
-
-
-def clamp(expr: str, n: int) -> str:
-    """An index expression kept inside [0, n): for reads whose value a
-    condition may discard, so they never leave the array."""
-    return f"min(max({expr}, 0), {n - 1})"

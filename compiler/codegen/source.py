@@ -85,6 +85,9 @@ class Generator:
         self.const_names: dict[int, str] = {}
         self.guards: list = []
         self.memo: dict = {}
+        self.ranges: dict = {}
+        self.clamps: dict = {}
+        self.loopvars: dict = {}
         self.plan = fusion.Plan(set(), [], {})
         self.kinds: dict = {}
         for n in self.nodes:
@@ -157,7 +160,7 @@ class Generator:
 
     def fresh(self, prefix: str) -> str:
         self.counter += 1
-        return f"{prefix}{self.counter}"
+        return f"{prefix}_{self.counter}"  # never a{k}, k{k}, v{n} or t{n}
 
     @contextlib.contextmanager
     def nest(self, loops):
@@ -205,7 +208,7 @@ class Generator:
             args = [self.read(i, broadcast_index(idx, g.shape(n), g.shape(i)))
                     for i in g.inputs(n)]
             attrs = {k: _format_attr(v) for k, v in g.attrs(n).items()}
-            temp = f"t{n}" if idx == canonical(g.shape(n)) else self.fresh(f"t{n}_")
+            temp = f"t{n}" if idx == canonical(g.shape(n)) else self.fresh(f"t{n}")
             self.line(f"{temp} = {O.get_op(g.op(n)).emit.format(*args, **attrs)}  # {g.op(n)}")
             text = temp
         elif kind == VIEW:
@@ -235,6 +238,7 @@ class Generator:
         dom = group.domain
         here = canonical(dom)
         self.memo = {}
+        self.loopvars = {v: k for k, v in enumerate(here)}
         before, after = [[] for _ in range(len(dom) + 1)], [[] for _ in range(len(dom) + 1)]
         body_start = len(self.lines)
         self.depth += len(dom)
@@ -274,13 +278,85 @@ class Generator:
         del self.lines[body_start:]
         self.depth -= len(dom)
         pad = "    " * self.depth
-        for k, n in enumerate(dom):
-            self.lines += [pad + "    " * k + s for s in before[k]]
-            self.lines.append(pad + "    " * k + f"for {here[k]} in range({n}):")
-        self.lines += [pad + "    " * len(dom) + s for s in before[len(dom)]]
-        self.lines += body
-        for k in range(len(dom), -1, -1):
-            self.lines += [pad + "    " * k + s for s in after[k]]
+        self.lines += [pad + s for s in before[0]]
+        for start, stop in self._pieces(dom):
+            if dom:
+                bounds = f"{start}, {stop}" if start else f"{stop}"
+                self.lines.append(pad + f"for {here[0]} in range({bounds}):")
+            for k in range(1, len(dom)):
+                self.lines += [pad + "    " * k + s for s in before[k]]
+                self.lines.append(pad + "    " * k + f"for {here[k]} in range({dom[k]}):")
+            if dom:
+                self.lines += [pad + "    " * len(dom) + s for s in before[len(dom)]]
+            self.lines += [self._resolve(s, start, stop) for s in body]
+            for k in range(len(dom), 0, -1):
+                self.lines += [pad + "    " * k + s for s in after[k]]
+        self.lines += [pad + s for s in after[0]]
+        self.ranges, self.clamps, self.loopvars = {}, {}, {}
+
+    # -- index set splitting ------------------------------------------------
+    # Index maps of scatters and concatenations read "x[j - a] if a <= j <= b
+    # else base", with the read clamped into bounds. When j is the outer loop
+    # variable, the loop is split at the bounds so that in each piece every
+    # such condition is a constant and the clamps disappear: the pieces are
+    # plain loops LLVM vectorises.
+    MAX_PIECES = 8
+
+    def within(self, j: str, lo: int, hi: int) -> str:
+        text = f"{lo} <= {j} <= {hi}"
+        if self.loopvars.get(j) != 0:
+            return text
+        return self._token("R", self.ranges, (lo, hi, text))
+
+    def clamp(self, expr: str, size: int, conds: list) -> str:
+        return self._token("C", self.clamps, (expr, size, tuple(conds)))
+
+    @staticmethod
+    def _token(kind: str, table: dict, entry: tuple) -> str:
+        # one token per distinct entry, so equal reads stay equal (memo hits)
+        for token, known in table.items():
+            if known == entry:
+                return token
+        token = f"__{kind}{len(table)}__"
+        table[token] = entry
+        return token
+
+    def _pieces(self, dom: tuple) -> list:
+        if not dom:
+            return [(0, 0)]
+        points = {0, dom[0]}
+        for lo, hi, _ in self.ranges.values():
+            points |= {p for p in (lo, hi + 1) if 0 < p < dom[0]}
+        points = sorted(points)
+        if len(points) - 1 > self.MAX_PIECES:
+            self.ranges = {t: (None, None, text) for t, (lo, hi, text) in self.ranges.items()}
+            return [(0, dom[0])]
+        return [(a, b) for a, b in zip(points, points[1:])] or [(0, 0)]
+
+    def _resolve(self, text: str, start: int, stop: int) -> str:
+        import re
+
+        def value(token: str):
+            if token in self.ranges:
+                lo, hi, cond = self.ranges[token]
+                if lo is None or stop <= start:
+                    return cond
+                return "True" if lo <= start and stop - 1 <= hi else \
+                    "False" if stop - 1 < lo or start > hi else cond
+            return None
+
+        def sub(match):
+            token = match.group(0)
+            if token in self.ranges:
+                return value(token)
+            expr, size, conds = self.clamps[token]
+            if conds and all(value(c) == "True" for c in conds):
+                return expr
+            return f"min(max({expr}, 0), {size - 1})"
+
+        while "__R" in text or "__C" in text:
+            text = re.sub(r"__[RC]\d+__", sub, text)
+        return text
 
     def _compute(self, r: int, here: tuple) -> str:
         """The value of root r at the loop index, computed (not read back)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
-from compiler.codegen.emitters import broadcast_index, clamp, index_text, Loop
+from compiler.codegen.emitters import Loop, broadcast_index, index_text
 from compiler.errors import ShapeError, UnsupportedOperationError
 from compiler.ops import Op
 
@@ -179,7 +179,7 @@ def _update_index(combine):
         if len(n.shapes) > 2:
             return None
         layout, fixed = _basic_layout(n.attrs["spec"], n.shape)
-        conds = [f"{idx[axis]} == {i}" for axis, i in fixed]
+        conds = [n.within(idx[axis], i, i) for axis, i in fixed]
         sub, region = [], []
         for item in layout:
             if item[0] == "new":
@@ -192,9 +192,9 @@ def _update_index(combine):
             j, last = idx[axis], start + step * (size - 1)
             if step == 1:
                 if size != n.shape[axis]:
-                    conds.append(f"{start} <= {j} <= {last}")
+                    conds.append(n.within(j, start, last))
             else:
-                conds.append(f"{min(start, last)} <= {j} <= {max(start, last)}")
+                conds.append(n.within(j, min(start, last), max(start, last)))
                 conds.append(f"({j} - {start}) % {step} == 0")
             if step == 1:
                 sub.append(j if start == 0 else f"({j} - {start})")
@@ -202,7 +202,7 @@ def _update_index(combine):
                 sub.append(f"(({j} - {start}) // {step})")
             region.append(size)
         if conds:
-            sub = [clamp(s, size) if s != "0" else s for s, size in zip(sub, region)]
+            sub = [n.clamp(s, size, conds) if s != "0" else s for s, size in zip(sub, region)]
         base = n.read(0, idx)
         value = combine(base, n.read(1, broadcast_index(sub, tuple(region), n.shapes[1])))
         return f"({value} if {' and '.join(conds)} else {base})" if conds else value

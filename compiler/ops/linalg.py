@@ -5,7 +5,7 @@ import numpy as np
 
 import compiler.ops as O
 from compiler.codegen.emitters import broadcast_index, index_text
-from compiler.errors import ShapeError, UnsupportedOperationError
+from compiler.errors import ShapeError
 from compiler.ops import Op
 
 __all__ = ["matmul"]
@@ -52,12 +52,37 @@ def _matmul_jvp(ts, out, a, b):
     return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
 
-def _emit_matmul(n):
-    # BLAS through Numba's np.dot; batched operands loop over the batch axes.
-    if n.dtype.kind not in "fc" or n.dtypes[0] != n.dtypes[1]:
-        raise UnsupportedOperationError(f"matmul of {n.dtypes[0]} and {n.dtypes[1]} operands "
-                                        "has no Numba emitter (BLAS needs one float dtype)")
+# Below this many multiply-adds, loops beat a BLAS call, and Numba compiles
+# them several times faster than its np.dot.
+BLAS_THRESHOLD = 32768
+
+
+def _matmul_loops(n):
+    """out[b, i, j] += a[b, i, k] * b[b, k, j], k before j: the inner loop is contiguous."""
     (a, b), (sa, sb) = n.args, n.shapes
+    batch = n.shape[:len(n.shape) - (len(sa) > 1) - (len(sb) > 1)]
+    if not n.shape:
+        n.line(f"{n.out} = {n.lit(0)}")
+        with n.loops((sa[0],), "k") as (k,):
+            n.line(f"{n.out} += {a}[{k}] * {b}[{k}]")
+        return
+    n.line(f"{n.out} = np.zeros({n.shape!r}, {n.np_dtype()})")
+    with n.loops(batch, "b") as bj:
+        ab = broadcast_index(bj, batch, sa[:-2]) if len(sa) > 2 else []
+        bb = broadcast_index(bj, batch, sb[:-2]) if len(sb) > 2 else []
+        with n.loops(sa[-2:-1], "i") as i, n.loops(sa[-1:], "k") as k, \
+                n.loops(sb[-1:] if len(sb) > 1 else (), "j") as j:
+            n.line(f"{n.out}[{index_text(bj + i + j)}] += "
+                   f"{a}[{index_text(ab + i + k)}] * {b}[{index_text(bb + k + j)}]")
+
+
+def _emit_matmul(n):
+    # BLAS through Numba's np.dot for large float products; loops otherwise.
+    (a, b), (sa, sb) = n.args, n.shapes
+    work = int(np.prod(n.shape, dtype=np.int64)) * sa[-1]
+    if work <= BLAS_THRESHOLD or n.dtype.kind not in "fc" or n.dtypes[0] != n.dtypes[1]:
+        _matmul_loops(n)
+        return
     if len(sa) <= 2 and len(sb) <= 2:
         n.line(f"{n.out} = np.dot({a}, {b})")
         return

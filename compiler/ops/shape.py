@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
-from compiler.codegen.emitters import Loop, broadcast_index, clamp
+from compiler.codegen.emitters import Loop, broadcast_index
 from compiler.errors import ShapeError
 from compiler.ops import Op
 
@@ -147,10 +147,11 @@ def _concat_index(n, idx):
     for k, start, size in reversed(parts):
         local = list(idx)
         local[axis] = j if start == 0 else f"({j} - {start})"
+        cond = n.within(j, start, start + size - 1)
         if len(parts) > 1:
-            local[axis] = clamp(local[axis], size)
+            local[axis] = n.clamp(local[axis], size, [cond])
         value = n.read(k, local)
-        expr = value if expr is None else f"({value} if {j} < {start + size} else {expr})"
+        expr = value if expr is None else f"({value} if {cond} else {expr})"
     return expr
 
 
