@@ -6,7 +6,7 @@ derived, interpreted); the static-mode step (backward cached; compiled when
 the backend is Numba) under each backend; the same step written by hand in
 NumPy (the floor); PyTorch's eager step when torch is installed.
 
-    python benchmarks/bench_eager.py [--repeat 200]
+    python benchmarks/bench_eager.py [--repeat 300]
 """
 import argparse
 import os
@@ -58,48 +58,44 @@ def numpy_step(w1, w2):
     return np.mean(r * r)
 
 
-def median_us(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def first_step_us(repeat):
     def fresh():
         autograd.clear_cache()  # and the traced fragments
         args = sg_setup()
-        start = time.perf_counter()
-        sg_step(*args)
-        return time.perf_counter() - start
+        return timed(lambda: sg_step(*args))
     return statistics.median(fresh() for _ in range(repeat)) * 1e6
 
 
-def interleaved_us(step, baseline, repeat):
-    """Medians of ``step`` and ``baseline`` timed alternately, so that a change
-    of load on a shared machine hits both alike."""
-    a, b = [], []
+def round_robin_us(steps, repeat):
+    """Median of each step, the steps timed in turn, so that a change of load
+    on a shared machine hits all alike."""
+    times = [[] for _ in steps]
     for _ in range(repeat):
-        a.append(median_us(step, 1))
-        b.append(median_us(baseline, 1))
-    return statistics.median(a), statistics.median(b)
+        for step, t in zip(steps, times):
+            t.append(timed(step))
+    return [statistics.median(t) * 1e6 for t in times]
 
 
-def static_step_us(backend, repeat, baseline):
+def static_step(backend):
+    """The static-mode step under ``backend``, past the compile threshold."""
     sg.config.backend = backend
     autograd.clear_cache()
     args = sg_setup()
-    for _ in range(3):  # past the compile threshold
+    for _ in range(3):
         sg_step(*args)
-    us, base = interleaved_us(lambda: sg_step(*args), baseline, repeat)
     info = autograd.cache_info()
     assert info.builds == 1 and info.compiles == 1, info
-    return us, base
+    return lambda: sg_step(*args)
 
 
-def torch_step_us(repeat):
+def torch_step():
+    """PyTorch's eager step (one thread), or None when torch is not installed."""
     try:
         import torch
     except ImportError:
@@ -117,25 +113,28 @@ def torch_step_us(repeat):
             w2 -= LR * w2.grad
             w1.grad.zero_()
             w2.grad.zero_()
+        return loss
     for _ in range(5):
         step()
-    return median_us(step, repeat)
+    return step
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=300)
     args = parser.parse_args()
     saved = sg.config.backend
     w1, w2 = W1_0.copy(), W2_0.copy()
+    baselines = [lambda: numpy_step(w1, w2)]
+    torch_fn = torch_step()
+    if torch_fn is not None:
+        baselines.append(torch_fn)
 
-    def baseline():
-        numpy_step(w1, w2)
-
-    # Each row is timed alternately with the hand-written NumPy step; the
-    # ratio is to that step measured alongside.
+    # Each static-mode row is timed in turn with the hand-written NumPy step
+    # and PyTorch's step; its ratios are to those measured alongside it.
     first = first_step_us(max(5, args.repeat // 20))
-    rows = [("first step (trace + derive + interpret)", first, median_us(baseline, 50))]
+    rows = [("first step (trace + derive + interpret)", first,
+             *round_robin_us(baselines, max(5, args.repeat // 20)))]
     backends = ["interpreter"]
     try:
         import compiler.codegen  # noqa: F401
@@ -143,20 +142,18 @@ def main():
     except ImportError:
         pass
     for backend in backends:
-        rows.append((f"static mode, {backend} backend", *static_step_us(backend, args.repeat,
-                                                                         baseline)))
+        rows.append((f"static mode, {backend} backend",
+                     *round_robin_us([static_step(backend)] + baselines, args.repeat)))
     sg.config.backend = saved
-    torch_us = torch_step_us(args.repeat)
     print(f"MLP training step, X {X.shape}, W1 {W1_0.shape}, W2 {W2_0.shape}, float32, one BLAS "
-          f"thread; median of {args.repeat} steps")
-    for name, us, base in rows:
-        print(f"  {name:40s} {us:9.1f} us  = {us / base:5.2f}x the NumPy step ({base:.1f} us)")
-    if torch_us is None:
-        print("  PyTorch is not installed: no PyTorch row")
-    else:
-        print(f"  {'PyTorch eager step':40s} {torch_us:9.1f} us")
-        for name, us, _ in rows[1:]:
-            print(f"  {name} / PyTorch: {us / torch_us:.2f}x")
+          f"thread; medians of {args.repeat} steps (first step: {max(5, args.repeat // 20)})")
+    for name, us, numpy_us, *torch_us in rows:
+        line = f"  {name:40s} {us:8.1f} us = {us / numpy_us:5.2f}x NumPy ({numpy_us:.1f} us)"
+        if torch_us:
+            line += f", {us / torch_us[0]:5.2f}x PyTorch ({torch_us[0]:.1f} us)"
+        print(line)
+    if torch_fn is None:
+        print("  PyTorch is not installed: no PyTorch column")
 
 
 if __name__ == "__main__":

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Sequence
+import operator
+from typing import Callable, Sequence
 
 import numpy as np
 
 from compiler.autodiff import vjp
 from compiler.interpreter import Interpreter
-from compiler.ir import Graph
+from compiler.ir import Graph, Value
 from compiler.passes import optimize
 from staticgrad import specialize
 from staticgrad.tensor import (_FRAGMENTS, Tensor, enable_grad, is_grad_enabled, no_grad,
@@ -59,9 +60,10 @@ class CacheInfo:
 @dataclasses.dataclass
 class _Entry:
     graph: Graph           # the optimised backward graph
+    used: list             # which (leaves + cotangents + recorded tensors) are its params
     present: list          # which requested gradients exist (the rest have no path)
-    interpreter: Any
-    compiled: Any = None
+    run: Callable          # list of param arrays -> gradients: interpreted, later compiled
+    compiled: bool = False
     sightings: int = 0
 
 
@@ -83,18 +85,6 @@ def clear_cache() -> None:
 
 
 # -- collecting what was recorded ----------------------------------------------------
-def _reachable(roots) -> list:
-    """Nodes reachable from the roots, in creation (= topological) order."""
-    seen, stack = set(), [r for r in roots if r is not None]
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.extend(e.node for e in node.edges if e.node is not None)
-    return sorted(seen, key=lambda n: n.seq)
-
-
 def _check_saved(node) -> None:
     """Raise as PyTorch when a value this node's backward reads is gone or changed."""
     positions, out_saved = node.fragment.saves
@@ -118,16 +108,33 @@ def _modified(data, now, seen, which, node) -> None:
 
 
 class _Recording:
-    """The recorded graph between some outputs and the leaves, as plain data."""
+    """The recorded graph between some outputs and the leaves, as plain data:
+    ``nodes`` in creation (= topological) order, ``leaves`` (uid -> (edge or
+    tensor, position)), and for each node where its operands come from
+    (``("n", node position)`` or ``("l", leaf position)``)."""
 
     def __init__(self, outputs: Sequence[Tensor]):
-        self.nodes = _reachable(t.grad_fn for t in outputs)
+        found, stack = set(), [t.grad_fn for t in outputs if t.grad_fn is not None]
+        while stack:
+            node = stack.pop()
+            if node not in found:
+                found.add(node)
+                stack.extend([e.node for e in node.edges if e.node is not None])
+        self.nodes = sorted(found, key=_creation)
         self.index = {node: k for k, node in enumerate(self.nodes)}
-        self.leaves: dict = {}   # uid -> (edge or tensor, position)
+        self.leaves: dict = {}
+        self.refs = []
         for node in self.nodes:
+            refs = []
             for e in node.edges:
-                if e.node is None and e.uid not in self.leaves:
-                    self.leaves[e.uid] = (e, len(self.leaves))
+                if e.node is not None:
+                    refs.append(("n", self.index[e.node]))
+                else:
+                    leaf = self.leaves.get(e.uid)
+                    if leaf is None:
+                        leaf = self.leaves[e.uid] = (e, len(self.leaves))
+                    refs.append(("l", leaf[1]))
+            self.refs.append(tuple(refs))
         for t in outputs:
             if t.grad_fn is None and t._uid not in self.leaves:
                 self.leaves[t._uid] = (t, len(self.leaves))
@@ -140,17 +147,17 @@ class _Recording:
         leaf = self.leaves.get(t._uid)
         return None if leaf is None else ("l", leaf[1])
 
-    def edge_ref(self, e):
-        return ("n", self.index[e.node]) if e.node is not None else ("l", self.leaves[e.uid][1])
-
     def leaf_arrays(self) -> list:
         return [source._array for source, _ in self.leaves.values()]
 
     def key(self, outputs: list, wrt: list) -> tuple:
-        return (tuple((n.fragment.key, tuple(self.edge_ref(e) for e in n.edges))
-                      for n in self.nodes),
-                tuple((a.shape, a.dtype.str) for a in self.leaf_arrays()),
+        """The structure: what the backward graph depends on, values aside."""
+        return (tuple([n.fragment.key for n in self.nodes]), tuple(self.refs),
+                tuple([(a.shape, a.dtype) for a in self.leaf_arrays()]),
                 tuple(outputs), tuple(wrt))
+
+
+_creation = operator.attrgetter("seq")
 
 
 def _derive(rec: _Recording, outputs: list, wrt: list) -> _Entry:
@@ -158,10 +165,9 @@ def _derive(rec: _Recording, outputs: list, wrt: list) -> _Entry:
     forward = Graph()
     leaf_ids = [forward.param(a.shape, a.dtype).node for a in rec.leaf_arrays()]
     node_ids = []
-    for node in rec.nodes:
+    for node, refs in zip(rec.nodes, rec.refs):
         frag = node.fragment.graph
-        local = {p: _resolve(rec.edge_ref(e), leaf_ids, node_ids)
-                 for p, e in zip(frag.params, node.edges)}
+        local = {p: _resolve(r, leaf_ids, node_ids) for p, r in zip(frag.params, refs)}
         for nid in frag.nodes():
             d = frag.node(nid)
             if d["op"] != "param":
@@ -169,31 +175,38 @@ def _derive(rec: _Recording, outputs: list, wrt: list) -> _Entry:
                                              d["attrs"], d["shape"], d["dtype"])
         node_ids.append(local[frag.outputs[0]])
     out_ids = [_resolve(r, leaf_ids, node_ids) for r in outputs]
-    cotangents = [forward.param(forward.shape(o), forward.dtype(o)) for o in out_ids]
+    cotangents = [forward.param(forward.shape(o), forward.dtype(o)).node for o in out_ids]
     wrt_ids = [_resolve(r, leaf_ids, node_ids) for r in wrt if r is not None]
-    grads = vjp(forward, out_ids, cotangents, wrt_ids)
+    grads = vjp(forward, out_ids, [Value(forward, c) for c in cotangents], wrt_ids)
+    # Cut: leaves, cotangents and recorded tensors become the params; those
+    # the optimised graph does not read are dropped (fewer arguments to pass).
+    bwd = optimize(_cut(forward, leaf_ids + cotangents + node_ids,
+                        [g.node for g in grads if g is not None]))
+    needed = bwd.needed()
+    used = [k for k, p in enumerate(bwd.params) if p in needed]
+    if len(used) < len(bwd.params):
+        bwd = _cut(bwd, [bwd.params[k] for k in used], bwd.outputs)
+    present = [k for k, g in enumerate(grads) if g is not None]
+    interpreter = Interpreter(bwd)
+    return _Entry(bwd, used, present, lambda args: interpreter(*args))
 
-    # Cut: leaves, cotangents and recorded tensors become the params.
-    bwd = Graph()
-    mapping = {}
-    for nid in leaf_ids + [c.node for c in cotangents] + node_ids:
-        mapping[nid] = bwd.param(forward.shape(nid), forward.dtype(nid)).node
-    roots = [g.node for g in grads if g is not None]
+
+def _cut(graph: Graph, sources: list, roots: list) -> Graph:
+    """A graph of ``roots`` (nodes of ``graph``) whose params are ``sources``."""
+    cut = Graph()
+    mapping = {nid: cut.param(graph.shape(nid), graph.dtype(nid)).node for nid in sources}
     needed, stack = set(), list(roots)
     while stack:
         nid = stack.pop()
-        if nid in needed or nid in mapping:
-            continue
-        needed.add(nid)
-        stack.extend(forward.inputs(nid))
+        if nid not in needed and nid not in mapping:
+            needed.add(nid)
+            stack.extend(graph.inputs(nid))
     for nid in sorted(needed):
-        d = forward.node(nid)
-        mapping[nid] = bwd._insert(d["op"], tuple(mapping[i] for i in d["inputs"]), d["attrs"],
+        d = graph.node(nid)
+        mapping[nid] = cut._insert(d["op"], tuple(mapping[i] for i in d["inputs"]), d["attrs"],
                                    d["shape"], d["dtype"])
-    bwd.outputs = [mapping[r] for r in roots]
-    bwd = optimize(bwd)
-    present = [k for k, g in enumerate(grads) if g is not None]
-    return _Entry(bwd, present, Interpreter(bwd))
+    cut.outputs = [mapping[r] for r in roots]
+    return cut
 
 
 def _resolve(ref, leaf_ids, node_ids) -> int:
@@ -231,19 +244,27 @@ def _replay(graph: Graph, bound: list) -> list:
     return [env[o] for o in graph.outputs]
 
 
-def _executable(entry: _Entry):
-    if entry.compiled is not None:
-        _INFO.reuses += 1
-        return entry.compiled
-    if entry.sightings >= specialize.config.eager_compile_threshold:
-        try:
-            entry.compiled = specialize.backend(entry.graph)
-        except Exception as error:  # the interpreter is always right, only slower
-            log.warning("staticgrad: eager backward not compiled (%s); interpreting it", error)
-            entry.compiled = entry.interpreter
-        _INFO.compiles += 1
-        return entry.compiled
-    return entry.interpreter
+def _compile(entry: _Entry) -> None:
+    """Swap the entry's interpreter for the backend's executable, called on its hot path."""
+    entry.compiled = True
+    _INFO.compiles += 1
+    try:
+        executable = specialize.backend(entry.graph)
+    except Exception as error:  # the interpreter is always right, only slower
+        log.warning("staticgrad: eager backward not compiled (%s); interpreting it", error)
+        return
+    make = getattr(executable, "caller", None)
+    if make is None:
+        entry.run = lambda args: executable(*args)
+        return
+    call = make(list)  # takes 0-d params as scalars, as a kernel does
+    scalars = [k for k, p in enumerate(entry.graph.params) if not entry.graph.shape(p)]
+
+    def run(args):
+        for k in scalars:
+            args[k] = args[k][()]
+        return call(*args)
+    entry.run = run
 
 
 def _gradients(outputs: list, cotangents: list, wrt: list, retain_graph: bool,
@@ -267,11 +288,16 @@ def _gradients(outputs: list, cotangents: list, wrt: list, retain_graph: bool,
     _INFO.sightings += 1
     if create_graph:
         cts = [c if isinstance(c, Tensor) else Tensor._make(c) for c in cotangents]
-        results = _replay(entry.graph, _bound_tensors(rec, cts))
+        bound = _bound_tensors(rec, cts)
+        results = _replay(entry.graph, [bound[k] for k in entry.used])
     else:
+        if entry.compiled:
+            _INFO.reuses += 1
+        elif entry.sightings >= specialize.config.eager_compile_threshold:
+            _compile(entry)
         args = (rec.leaf_arrays() + [c._array if isinstance(c, Tensor) else c for c in cotangents]
                 + [n.out_data for n in rec.nodes])
-        results = _executable(entry)(*args)
+        results = entry.run([args[k] for k in entry.used])
     if not retain_graph:
         for node in rec.nodes:
             node.freed = True

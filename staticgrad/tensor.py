@@ -28,6 +28,7 @@ import numpy as np
 import compiler.ops as O
 from compiler.ir import Graph, Value
 from staticgrad.errors import UnsupportedOperationError
+from staticgrad.numpy_api import FUNCTIONS, REDUCERS, UFUNCS
 from staticgrad.tracing import TraceContext, Tracer, to_value
 
 float32 = np.float32
@@ -119,12 +120,13 @@ class Fragment:
     is one or two NumPy calls, so per-call bookkeeping is what it costs.
     """
 
-    __slots__ = ("name", "graph", "_key", "_saves", "_env", "_steps", "_out", "_arity",
-                 "_single")
+    __slots__ = ("name", "graph", "node_class", "fresh", "_key", "_saves", "_env", "_steps",
+                 "_out", "_arity", "_direct")
 
     def __init__(self, name: str, graph: Graph):
         self.name = name
         self.graph = graph
+        self.node_class = _node_class(name)
         self._key = None
         self._saves = None
         slot = {p: k for k, p in enumerate(graph.params)}
@@ -143,20 +145,24 @@ class Fragment:
                                 d["attrs"], slot[nid]))
         self._out = slot[graph.outputs[0]]
         self._arity = len(graph.params)
-        self._single = None  # one op applied to the operands themselves
-        if len(self._steps) == 1 and len(self._env) == self._arity + 1:
-            self._single = self._steps[0][:3]
+        # The result may be a constant, a view or an operand (copied by _result)
+        # unless it comes from a ufunc, which always makes a new array.
+        self.fresh = isinstance(O.get_op(graph.op(graph.outputs[0])).impl, np.ufunc)
+        # One op applied to the operands in order (x + y, tanh(x), x ** 2): called as is.
+        self._direct = None
+        if (len(self._steps) == 1 and len(self._env) == self._arity + 1
+                and self._steps[0][1] == tuple(range(self._arity))):
+            self._direct = self._steps[0][0], self._steps[0][2]
 
+    @np.errstate(all="ignore")  # as a decorator it costs half what a with-block does
     def run(self, arrays: list) -> np.ndarray:
-        if self._single is not None:
-            impl, inputs, attrs = self._single
-            with np.errstate(all="ignore"):
-                return impl(*[arrays[i] for i in inputs], **attrs)
+        if self._direct is not None:
+            impl, attrs = self._direct
+            return impl(*arrays, **attrs)
         env = self._env.copy()
         env[:self._arity] = arrays
-        with np.errstate(all="ignore"):
-            for impl, inputs, attrs, out in self._steps:
-                env[out] = impl(*[env[i] for i in inputs], **attrs)
+        for impl, inputs, attrs, out in self._steps:
+            env[out] = impl(*[env[i] for i in inputs], **attrs)
         return env[self._out]
 
     @property
@@ -277,7 +283,8 @@ def _trace(name: str, fn: Callable, targs: tuple, tkwargs: dict, arrays: list):
     return Fragment(name, ctx.graph), ctx.env[node]
 
 
-_STATIC_SCALARS = (int, bool)
+# Arguments keyed by value without a template: static (ints, bools, None, strings).
+_STATIC_SCALARS = frozenset((int, bool, type(None), str))
 
 
 def _weak_floats(args: tuple) -> tuple:
@@ -297,29 +304,36 @@ def _call(name: str | Callable, fn: Callable, args: tuple, kwargs: dict | None =
     (the grad_fn's, or a function of nothing giving it) is needed only then.
     Python ints and bools are static (``x ** 2``); Python floats are operands.
     """
+    # The common case (Tensors, floats, static scalars) is keyed without a template.
+    key, floats = [fn], False
     for a in args:
-        if type(a) is float:
-            args = _weak_floats(args)
-            break
-    if not kwargs:  # the common case, keyed without building a template
-        key, operands = [fn], []
-        for a in args:
-            if isinstance(a, Tensor):
-                operands.append(a)
-                key.append((a._array.shape, a._array.dtype.char))
-            elif type(a) in _STATIC_SCALARS:
-                key.append((type(a), a))
-            else:
-                break
+        if isinstance(a, Tensor):
+            key.append((a._array.shape, a._array.dtype.char))
+        elif type(a) is float:
+            key.append(float)
+            floats = True
+        elif type(a) in _STATIC_SCALARS:
+            key.append((type(a), a))
         else:
-            frag = _FRAGMENTS.get(tuple(key))
-            if frag is not None:
-                return _result(frag, frag.run([t._array for t in operands]), operands)
-            return _call_slow(name, fn, args, kwargs, tuple(key))
-    return _call_slow(name, fn, args, kwargs, None)
+            return _call_slow(name, fn, args, kwargs, None)
+    if kwargs:
+        for k, v in kwargs.items():
+            if type(v) not in _STATIC_SCALARS:
+                return _call_slow(name, fn, args, kwargs, None)
+            key.append((k, type(v), v))
+    if floats:
+        args = _weak_floats(args)
+    key = tuple(key)
+    frag = _FRAGMENTS.get(key)
+    if frag is None:
+        return _call_slow(name, fn, args, kwargs, key)
+    operands = [a for a in args if isinstance(a, Tensor)]
+    return _result(frag, frag.run([t._array for t in operands]), operands)
 
 
 def _call_slow(name, fn, args, kwargs, fast_key):
+    if any(type(a) is float for a in args):
+        args = _weak_floats(args)
     operands: list[Tensor] = []
     targs = _template(tuple(args), operands)
     tkwargs = {k: _template(v, operands) for k, v in (kwargs or {}).items()}
@@ -346,18 +360,18 @@ def _call_slow(name, fn, args, kwargs, fast_key):
 
 
 def _result(frag: Fragment, out: np.ndarray, operands: list) -> "Tensor":
-    out = np.asarray(out)
+    out = np.asarray(out)  # a 0-d result may be a NumPy scalar
     # Results own their memory (views and constants are copied): an in-place
     # change of one must never reach another tensor behind its version counter.
-    if (out.base is not None or not out.flags.writeable
-            or any(out is t._array for t in operands)):
+    if not frag.fresh and (out.base is not None or not out.flags.writeable
+                           or any([out is t._array for t in operands])):
         out = out.copy()
     result = Tensor._make(out)
     if _GradMode.enabled and out.dtype.kind in "fc":
         for t in operands:
             if t._requires_grad:
                 result._requires_grad = True
-                result.grad_fn = _node_class(frag.name)(frag, operands, result)
+                result.grad_fn = frag.node_class(frag, operands, result)
                 break
     return result
 
@@ -421,7 +435,7 @@ class Node:
 
     def __init__(self, fragment: Fragment, operands: list, out: "Tensor"):
         self.fragment = fragment
-        self.edges = tuple(Edge(t) for t in operands)
+        self.edges = tuple(map(Edge, operands))
         self.seq = next(_SEQUENCE)
         self.out_data = out._array
         self.out_version = out._version
@@ -486,6 +500,9 @@ class Tensor:
     """An array with PyTorch/Paddle autograd semantics (see the module docstring)."""
 
     __array_priority__ = 1000
+    # Defaults until set on the tensor: a new tensor costs three attributes.
+    grad = grad_fn = None
+    _requires_grad = _retains_grad = False
 
     def __init__(self, data: Any = (), dtype: Any = None, requires_grad: bool = False):
         """``Tensor(array)`` wraps the array itself; ``Tensor([1, 2])`` is float32,
@@ -495,12 +512,8 @@ class Tensor:
         elif not isinstance(data, np.ndarray):
             data = _array(data, dtype or DEFAULT_FLOAT)
         self._array = data if dtype is None else data.astype(_as_dtype(dtype), copy=False)
-        self.grad = None
-        self.grad_fn = None
-        self._requires_grad = False
         self._version = _Version()
         self._uid = next(_UIDS)
-        self._retains_grad = False
         if requires_grad:
             self.requires_grad = True
 
@@ -508,12 +521,8 @@ class Tensor:
     def _make(cls, array: np.ndarray) -> "Tensor":
         t = cls.__new__(cls)
         t._array = array
-        t.grad = None
-        t.grad_fn = None
-        t._requires_grad = False
         t._version = _Version()
         t._uid = next(_UIDS)
-        t._retains_grad = False
         return t
 
     # -- autograd attributes ------------------------------------------------
@@ -673,9 +682,8 @@ class Tensor:
 
     # -- NumPy protocols: np.sin(t) and friends return Tensors ------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if any(isinstance(x, Tracer) for x in inputs):
+        if any([isinstance(x, Tracer) for x in inputs]):
             return NotImplemented
-        from staticgrad.numpy_api import REDUCERS, UFUNCS
         supported = (ufunc in UFUNCS if method == "__call__" else
                      method == "reduce" and ufunc in REDUCERS)
         if supported and "out" not in kwargs:
@@ -685,9 +693,8 @@ class Tensor:
                           getattr(ufunc, method), inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        if any(issubclass(t, Tracer) for t in types):
+        if any([issubclass(t, Tracer) for t in types]):
             return NotImplemented
-        from staticgrad.numpy_api import FUNCTIONS
         if func in FUNCTIONS and "out" not in kwargs:
             return _call(func.__name__.capitalize(), func, args, kwargs)
         return _untracked(f"np.{func.__name__}", func, args, kwargs)
