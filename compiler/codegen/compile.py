@@ -99,6 +99,7 @@ _HEADER = '''\
 # output(s). entry() is the interop form.
 import numpy as np
 import numba
+from compiler.codegen.blas import dot as blas_dot
 {consts}
 
 @numba.njit({options})

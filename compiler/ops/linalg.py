@@ -77,21 +77,21 @@ def _matmul_loops(n):
 
 
 def _emit_matmul(n):
-    # BLAS through Numba's np.dot for large float products; loops otherwise.
+    # BLAS (compiler/codegen/blas.py) for large float products; loops otherwise.
     (a, b), (sa, sb) = n.args, n.shapes
     work = int(np.prod(n.shape, dtype=np.int64)) * sa[-1]
     if work <= BLAS_THRESHOLD or n.dtype.kind not in "fc" or n.dtypes[0] != n.dtypes[1]:
         _matmul_loops(n)
         return
     if len(sa) <= 2 and len(sb) <= 2:
-        n.line(f"{n.out} = np.dot({a}, {b})")
+        n.line(f"{n.out} = blas_dot({a}, {b})")
         return
     batch = n.shape[:len(n.shape) - (len(sa) > 1) - (len(sb) > 1)]
     n.line(f"{n.out} = {n.empty()}")
     with n.loops(batch) as j:
         ai = f"{a}[{index_text(broadcast_index(j, batch, sa[:-2]))}]" if len(sa) > 2 else a
         bi = f"{b}[{index_text(broadcast_index(j, batch, sb[:-2]))}]" if len(sb) > 2 else b
-        n.line(f"{n.out}[{index_text(j)}] = np.dot({ai}, {bi})")
+        n.line(f"{n.out}[{index_text(j)}] = blas_dot({ai}, {bi})")
 
 
 matmul = Op("matmul", np.matmul, infer=_matmul_infer, vjp=_matmul_vjp, jvp=_matmul_jvp, cost=10,

@@ -29,6 +29,7 @@ plan says how to loop over it.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Callable
 
 import numpy as np
@@ -55,7 +56,7 @@ class Plan:
 
 
 def _size(shape) -> int:
-    return int(np.prod(shape, dtype=np.int64))
+    return math.prod(shape)
 
 
 def stored(graph: Graph, nodes: list, kinds: dict, cost: Callable[[int], int],
