@@ -332,7 +332,7 @@ def _cotangents(outputs: list, given, create_graph: bool) -> list:
         if g is None:
             if out._array.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            cts.append(np.ones(out.shape, out.dtype))
+            cts.append(np.array(1, out.dtype).reshape(out.shape))
             continue
         array = np.asarray(g._array if isinstance(g, Tensor) else g)
         if array.shape != out.shape:

@@ -323,10 +323,9 @@ def _call(name: str | Callable, fn: Callable, args: tuple, kwargs: dict | None =
             key.append((k, type(v), v))
     if floats:
         args = _weak_floats(args)
-    key = tuple(key)
-    frag = _FRAGMENTS.get(key)
+    frag = _FRAGMENTS.get(tuple(key))
     if frag is None:
-        return _call_slow(name, fn, args, kwargs, key)
+        return _call_slow(name, fn, args, kwargs, tuple(key))
     operands = [a for a in args if isinstance(a, Tensor)]
     return _result(frag, frag.run([t._array for t in operands]), operands)
 
@@ -366,7 +365,8 @@ def _result(frag: Fragment, out: np.ndarray, operands: list) -> "Tensor":
     if not frag.fresh and (out.base is not None or not out.flags.writeable
                            or any([out is t._array for t in operands])):
         out = out.copy()
-    result = Tensor._make(out)
+    result = Tensor.__new__(Tensor)  # Tensor._make, inlined on the hot path
+    result._array, result._version, result._uid = out, _Version(), next(_UIDS)
     if _GradMode.enabled and out.dtype.kind in "fc":
         for t in operands:
             if t._requires_grad:
@@ -398,10 +398,7 @@ class _Version:
     """A tensor's version counter, bumped by every in-place change; shared by
     ``detach()`` results, which share the array."""
 
-    __slots__ = ("value",)
-
-    def __init__(self):
-        self.value = 0
+    value = 0  # until the first change: made without an __init__ call
 
 
 class Edge:
@@ -790,9 +787,12 @@ class Tensor:
 
     def fill_(self, value) -> "Tensor":
         self._check_inplace()
-        if isinstance(value, Tensor) and value._requires_grad and _GradMode.enabled:
+        if not isinstance(value, Tensor):
+            self._array.fill(value)
+        elif value._requires_grad and _GradMode.enabled:
             return self._assign(_call("Fill", _fill_like, (self, value)))
-        self._array[...] = value._array if isinstance(value, Tensor) else value
+        else:
+            self._array[...] = value._array
         self._version.value += 1
         if self.grad_fn is not None:
             self.grad_fn = None
@@ -814,56 +814,51 @@ class Tensor:
         return _call(_index_name(key), _getitem, (self, key))
 
     # -- methods (PyTorch and Paddle spellings; NumPy's axis/keepdims too) ---------
-    def sum(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
-        axis = _axis(dim, axis)
-        return _call("Sum" + ("1" if axis is not None else "0"), np.sum, (self,),
-                     {"axis": axis, "keepdims": _keep(keepdim, keepdims),
-                      "dtype": _as_dtype(dtype)})
+    def _reduction(name, np_fn, numbered=True):
+        """A reduction in PyTorch's (dim, keepdim, dtype) and NumPy's (axis,
+        keepdims) spellings; ``numbered``: the grad_fn's name tells a full
+        reduction (SumBackward0) from one along dims (SumBackward1), as PyTorch's."""
+        def method(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
+            axis = _axis(dim, axis)
+            kwargs = {"axis": axis, "keepdims": _keep(keepdim, keepdims)}
+            if dtype is not None:
+                kwargs["dtype"] = _as_dtype(dtype)
+            return _call(name + ("1" if numbered and axis is not None else ""), np_fn, (self,),
+                         kwargs)
+        return method
 
-    def mean(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
-        axis = _axis(dim, axis)
-        return _call("Mean" + ("1" if axis is not None else "0"), np.mean, (self,),
-                     {"axis": axis, "keepdims": _keep(keepdim, keepdims),
-                      "dtype": _as_dtype(dtype)})
+    sum = _reduction("Sum", np.sum)
+    mean = _reduction("Mean", np.mean)
+    prod = _reduction("Prod", np.prod)
+    amax = _reduction("Amax", np.max, numbered=False)
+    amin = _reduction("Amin", np.min, numbered=False)
+    del _reduction
 
-    def prod(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _call("Prod", np.prod, (self,), {"axis": _axis(dim, axis),
+    def _spread(name, np_fn):
+        def method(self, dim=None, unbiased=True, keepdim=False, *, axis=None, keepdims=None,
+                   ddof=None):
+            ddof = (1 if unbiased else 0) if ddof is None else ddof
+            return _call(name, np_fn, (self,), {"axis": _axis(dim, axis), "ddof": ddof,
                                                 "keepdims": _keep(keepdim, keepdims)})
+        return method
 
-    def var(self, dim=None, unbiased=True, keepdim=False, *, axis=None, keepdims=None, ddof=None):
-        ddof = (1 if unbiased else 0) if ddof is None else ddof
-        return _call("Var", np.var, (self,), {"axis": _axis(dim, axis), "ddof": ddof,
-                                              "keepdims": _keep(keepdim, keepdims)})
+    var = _spread("Var", np.var)
+    std = _spread("Std", np.std)
+    del _spread
 
-    def std(self, dim=None, unbiased=True, keepdim=False, *, axis=None, keepdims=None, ddof=None):
-        ddof = (1 if unbiased else 0) if ddof is None else ddof
-        return _call("Std", np.std, (self,), {"axis": _axis(dim, axis), "ddof": ddof,
-                                              "keepdims": _keep(keepdim, keepdims)})
+    def _extreme(name, np_fn, arg_fn):
+        def method(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+            """Without ``dim`` the extreme value; with it ``(values, indices)`` as PyTorch."""
+            axis, keep = _axis(dim, axis), _keep(keepdim, keepdims)
+            values = _call(name, np_fn, (self,), {"axis": axis, "keepdims": keep})
+            if dim is None:
+                return values
+            return values, Tensor._make(arg_fn(self._array, axis=axis, keepdims=keep))
+        return method
 
-    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _call("Amax", np.max, (self,), {"axis": _axis(dim, axis),
-                                               "keepdims": _keep(keepdim, keepdims)})
-
-    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _call("Amin", np.min, (self,), {"axis": _axis(dim, axis),
-                                               "keepdims": _keep(keepdim, keepdims)})
-
-    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """Without ``dim`` the maximum; with it ``(values, indices)`` as PyTorch."""
-        axis = _axis(dim, axis)
-        values = _call("Max", np.max, (self,), {"axis": axis, "keepdims": _keep(keepdim, keepdims)})
-        if dim is None:
-            return values
-        indices = Tensor._make(np.argmax(self._array, axis=axis, keepdims=_keep(keepdim, keepdims)))
-        return values, indices
-
-    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        axis = _axis(dim, axis)
-        values = _call("Min", np.min, (self,), {"axis": axis, "keepdims": _keep(keepdim, keepdims)})
-        if dim is None:
-            return values
-        indices = Tensor._make(np.argmin(self._array, axis=axis, keepdims=_keep(keepdim, keepdims)))
-        return values, indices
+    max = _extreme("Max", np.max, np.argmax)
+    min = _extreme("Min", np.min, np.argmin)
+    del _extreme
 
     def argmax(self, dim=None, keepdim=False):
         return Tensor._make(np.argmax(self._array, axis=dim, keepdims=keepdim))
@@ -1391,8 +1386,12 @@ logsumexp = _values_fn("Logsumexp", lambda x, dim=None, keepdim=False:
 
 
 def _reduce(name: str, np_fn: Callable, shows: str) -> Callable:
+    method = getattr(Tensor, name)
+
     def fn(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None, *,
            axis: Any = None, keepdims: bool | None = None) -> Any:
+        if isinstance(x, Tensor):  # as the method: named as PyTorch's, no dispatch through NumPy
+            return method(x, dim, keepdim, dtype, axis=axis, keepdims=keepdims)
         kw = {"axis": _axis(dim, axis), "keepdims": _keep(keepdim, keepdims)}
         if dtype is not None:
             kw["dtype"] = _as_dtype(dtype)
