@@ -106,6 +106,23 @@ def test_unfused_kernel_matches_the_fused_one(k):
     _assert_same(unfused(*args), fused(*args))
 
 
+def test_loops_split_at_scatter_and_concatenate_bounds_match_the_interpreter():
+    # Long pieces (resolved conditions, no clamps) and leftover indices.
+    def h(x):
+        return (np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2)
+                + np.sum(np.cos(x[2:-3:3]) * x[5::3]) + np.sum(x[-1] * x[:50]))
+
+    def f(x, y):
+        return sg.grad(h)(x), np.concatenate([x[:40] * 2, np.sin(y), x[-3:]]), x[::-2] * y[0]
+
+    x, y = np.linspace(-1, 1, 101), np.linspace(0, 2, 30)
+    graph = sg.jit(f).lower(x, y).graph
+    compiled = compile_graph(graph, name="split loops")
+    assert "for i0 in range(40, 70):" in compiled.source          # a concatenated part
+    assert "for i0 in (0, 1, 2, 3, 4, 96, 97, 98, 99, 100):" in compiled.source  # leftovers
+    _assert_same(compiled(x, y), Interpreter(graph)(x, y))
+
+
 def test_identity_and_stop_gradient_compile():
     # Passes remove them from traced graphs; a hand-built graph keeps them.
     from compiler.ir import Graph

@@ -280,7 +280,10 @@ class Generator:
         pad = "    " * self.depth
         self.lines += [pad + s for s in before[0]]
         for start, stop in self._pieces(dom):
-            if dom:
+            if isinstance(start, tuple):   # the few leftover indices, conditions kept
+                self.lines.append(pad + f"for {here[0]} in {start!r}:")
+                start = stop = 0
+            elif dom:
                 bounds = f"{start}, {stop}" if start else f"{stop}"
                 self.lines.append(pad + f"for {here[0]} in range({bounds}):")
             for k in range(1, len(dom)):
@@ -299,8 +302,11 @@ class Generator:
     # else base", with the read clamped into bounds. When j is the outer loop
     # variable, the loop is split at the bounds so that in each piece every
     # such condition is a constant and the clamps disappear: the pieces are
-    # plain loops LLVM vectorises.
-    MAX_PIECES = 8
+    # plain loops LLVM vectorises. Pieces shorter than SHORT share one loop over
+    # their indices that keeps the conditions (the body is written once more,
+    # not once per piece: Numba's compile time grows with the code).
+    MAX_PIECES = 4
+    SHORT = 16
 
     def within(self, j: str, lo: int, hi: int) -> str:
         text = f"{lo} <= {j} <= {hi}"
@@ -328,10 +334,15 @@ class Generator:
         for lo, hi, _ in self.ranges.values():
             points |= {p for p in (lo, hi + 1) if 0 < p < dom[0]}
         points = sorted(points)
-        if len(points) - 1 > self.MAX_PIECES:
+        pieces = [(a, b) for a, b in zip(points, points[1:])] or [(0, 0)]
+        long = [(a, b) for a, b in pieces if b - a >= self.SHORT]
+        rest = tuple(i for a, b in pieces if b - a < self.SHORT for i in range(a, b))
+        if len(pieces) == 1:
+            return pieces
+        if not long or len(long) + bool(rest) > self.MAX_PIECES:
             self.ranges = {t: (None, None, text) for t, (lo, hi, text) in self.ranges.items()}
             return [(0, dom[0])]
-        return [(a, b) for a, b in zip(points, points[1:])] or [(0, 0)]
+        return long + ([(rest, None)] if rest else [])
 
     def _resolve(self, text: str, start: int, stop: int) -> str:
         import re
