@@ -169,7 +169,8 @@ class Transformed:
         ones as scalars). It returns the single output as an array, several
         outputs as a tuple (in the order of the flattened result), and 0-d
         outputs as Python floats; a failed guard raises ValueError naming the
-        guard's source line. ``.source`` is the generated module.
+        guard's source line. ``.source`` is the generated module;
+        ``.low_level_callable()`` wraps a scalar function for SciPy's C callbacks.
 
         >>> f = grad(lambda x: np.sum(x ** 2)).compile(np.ones(3))  # doctest: +SKIP
         >>> f.numba_function(np.ones(3))  # doctest: +SKIP

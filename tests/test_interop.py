@@ -67,3 +67,19 @@ def test_a_failed_guard_raises_inside_numba():
     np.testing.assert_allclose(compiled.numba_function(np.ones(3)), 2 * np.ones(3))
     with pytest.raises(ValueError, match="test_interop.py"):
         compiled.numba_function(-np.ones(3))
+
+
+def test_low_level_callables_for_scipy():
+    import scipy.integrate
+    import scipy.ndimage
+
+    gauss = sg.jit(lambda t, a: np.exp(-a * t * t)).compile(0.5, 2.0)
+    value, _ = scipy.integrate.quad(gauss.low_level_callable(), 0.0, 1.0, args=(2.0,))
+    np.testing.assert_allclose(value, scipy.integrate.quad(lambda t: np.exp(-2 * t * t), 0, 1)[0],
+                               rtol=1e-12)
+
+    stencil = sg.jit(lambda w: np.sum(w * np.array([1.0, -2.0, 1.0]) ** 2)).compile(np.ones(3))
+    signal = np.random.default_rng(0).random(50)
+    np.testing.assert_allclose(
+        scipy.ndimage.generic_filter(signal, stencil.low_level_callable(), size=3),
+        scipy.ndimage.generic_filter(signal, lambda w: w[0] + 4 * w[1] + w[2], size=3))

@@ -247,6 +247,38 @@ class Compiled:
             return result[1:]
         return (result,) if len(self.out_dtypes) == 1 else result
 
+    def low_level_callable(self):
+        """A ``scipy.LowLevelCallable`` for graphs of one float64 scalar output:
+        with float64 scalar parameters, ``double f(int n, double *x)`` (as
+        ``scipy.integrate.quad`` calls it); with one 1-D float64 parameter,
+        ``int f(double *x, intptr_t n, double *out, void *data)`` (as
+        ``scipy.ndimage.generic_filter`` calls it). Graphs with guards have
+        none: a C callback cannot ask for a retrace."""
+        import scipy
+
+        shapes = [s for s, _ in self.param_shapes]
+        dtypes = {d for _, d in self.param_shapes} | set(self.out_dtypes)
+        if self.status or self.out_dtypes != [np.dtype(np.float64)] or \
+                dtypes != {np.dtype(np.float64)} or \
+                not (all(s == () for s in shapes) or len(shapes) == 1 and len(shapes[0]) == 1):
+            raise UnsupportedOperationError(
+                f"{self.name}: a LowLevelCallable needs one float64 scalar output, no guards, "
+                "and float64 scalar parameters or one 1-D float64 parameter")
+        consts = "".join(f", K{k}" for k in range(len(self.consts)))
+        scope = {"numba": numba, "kernel": self.kernel,
+                 **{f"K{k}": c for k, c in enumerate(self.consts)}}
+        if shapes and shapes[0]:
+            signature = "intc(CPointer(float64), intp, CPointer(float64), voidptr)"
+            source = (f"def callback(x, n, out, data):\n"
+                      f"    out[0] = kernel(numba.carray(x, ({shapes[0][0]},)){consts})\n"
+                      f"    return 1\n")
+        else:
+            signature = "float64(intc, CPointer(float64))"
+            args = ", ".join(f"x[{k}]" for k in range(len(shapes)))
+            source = f"def callback(n, x):\n    return kernel({args}{consts})\n"
+        exec(source, scope)
+        return scipy.LowLevelCallable(numba.cfunc(signature)(scope["callback"]).ctypes)
+
     def caller(self, finish):
         """A function of the parameters (already of the right shapes and dtypes)
         that returns ``finish(outputs)``, 0-d outputs as NumPy scalars: the hot
