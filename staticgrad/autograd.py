@@ -108,53 +108,64 @@ def _modified(data, now, seen, which, node) -> None:
 
 
 class _Recording:
-    """The recorded graph between some outputs and the leaves, as plain data:
-    ``nodes`` in creation (= topological) order, ``leaves`` (uid -> (edge or
-    tensor, position)), and for each node where its operands come from
-    (``("n", node position)`` or ``("l", leaf position)``)."""
+    """The recorded graph between some outputs and the leaves, as plain data.
+
+    ``nodes`` in creation (= topological) order; ``sources``: the leaves in
+    order of first use (their Edge, or the Tensor itself for a leaf output).
+    A reference to a recorded tensor is an int: ``k`` for the k-th node's
+    output, ``~k`` for the k-th leaf. ``structure`` is everything the backward
+    graph depends on, values aside, in one pass: per node its fragment's key
+    and its operands' references, a leaf's shape and dtype before its first
+    use. Values saved for the backward are checked on the way.
+    """
 
     def __init__(self, outputs: Sequence[Tensor]):
-        found, stack = set(), [t.grad_fn for t in outputs if t.grad_fn is not None]
+        found, stack = set(), [t.grad_fn for t in outputs]
         while stack:
             node = stack.pop()
-            if node not in found:
+            if node is not None and node not in found:
                 found.add(node)
-                stack.extend([e.node for e in node.edges if e.node is not None])
+                for e in node.edges:
+                    stack.append(e.node)
         self.nodes = sorted(found, key=_creation)
         self.index = {node: k for k, node in enumerate(self.nodes)}
-        self.leaves: dict = {}
-        self.refs = []
+        self.leaves: dict = {}  # uid -> leaf position
+        self.sources: list = []
+        structure = []
         for node in self.nodes:
-            refs = []
+            _check_saved(node)
+            structure.append(node.fragment.key)
             for e in node.edges:
-                if e.node is not None:
-                    refs.append(("n", self.index[e.node]))
-                else:
-                    leaf = self.leaves.get(e.uid)
-                    if leaf is None:
-                        leaf = self.leaves[e.uid] = (e, len(self.leaves))
-                    refs.append(("l", leaf[1]))
-            self.refs.append(tuple(refs))
+                structure.append(self.index[e.node] if e.node is not None
+                                 else self._leaf(e.uid, e, structure))
         for t in outputs:
-            if t.grad_fn is None and t._uid not in self.leaves:
-                self.leaves[t._uid] = (t, len(self.leaves))
+            if t.grad_fn is None:
+                self._leaf(t._uid, t, structure)
+        self.structure = tuple(structure)
 
-    def ref(self, t: Tensor):
-        """Where ``t`` is in the recording: ("n", node) or ("l", leaf), or None."""
+    def _leaf(self, uid: int, source, structure: list) -> int:
+        k = self.leaves.get(uid)
+        if k is None:  # first use: its shape and dtype go before its reference
+            k = self.leaves[uid] = len(self.sources)
+            self.sources.append(source)
+            structure.append((source._array.shape, source._array.dtype))
+        return ~k
+
+    def ref(self, t: Tensor) -> int | None:
+        """Where ``t`` is in the recording (see the class docstring), or None."""
         if t.grad_fn is not None:
-            k = self.index.get(t.grad_fn)
-            return None if k is None else ("n", k)
-        leaf = self.leaves.get(t._uid)
-        return None if leaf is None else ("l", leaf[1])
+            return self.index.get(t.grad_fn)
+        k = self.leaves.get(t._uid)
+        return None if k is None else ~k
 
-    def leaf_arrays(self) -> list:
-        return [source._array for source, _ in self.leaves.values()]
+    def operand_refs(self, node) -> list:
+        return [self.index[e.node] if e.node is not None else ~self.leaves[e.uid]
+                for e in node.edges]
 
-    def key(self, outputs: list, wrt: list) -> tuple:
-        """The structure: what the backward graph depends on, values aside."""
-        return (tuple([n.fragment.key for n in self.nodes]), tuple(self.refs),
-                tuple([(a.shape, a.dtype) for a in self.leaf_arrays()]),
-                tuple(outputs), tuple(wrt))
+    def arrays(self) -> list:
+        """The leaves' arrays, then the recorded tensors' (how a backward graph's
+        params are bound, the output cotangents between them)."""
+        return [s._array for s in self.sources], [n.out_data for n in self.nodes]
 
 
 _creation = operator.attrgetter("seq")
@@ -163,11 +174,12 @@ _creation = operator.attrgetter("seq")
 def _derive(rec: _Recording, outputs: list, wrt: list) -> _Entry:
     """The optimised backward graph of a recording (see the module docstring)."""
     forward = Graph()
-    leaf_ids = [forward.param(a.shape, a.dtype).node for a in rec.leaf_arrays()]
+    leaf_ids = [forward.param(s._array.shape, s._array.dtype).node for s in rec.sources]
     node_ids = []
-    for node, refs in zip(rec.nodes, rec.refs):
+    for node in rec.nodes:
         frag = node.fragment.graph
-        local = {p: _resolve(r, leaf_ids, node_ids) for p, r in zip(frag.params, refs)}
+        local = {p: _resolve(r, leaf_ids, node_ids)
+                 for p, r in zip(frag.params, rec.operand_refs(node))}
         for nid in frag.nodes():
             d = frag.node(nid)
             if d["op"] != "param":
@@ -209,15 +221,14 @@ def _cut(graph: Graph, sources: list, roots: list) -> Graph:
     return cut
 
 
-def _resolve(ref, leaf_ids, node_ids) -> int:
-    kind, k = ref
-    return leaf_ids[k] if kind == "l" else node_ids[k]
+def _resolve(ref: int, leaf_ids: list, node_ids: list) -> int:
+    return leaf_ids[~ref] if ref < 0 else node_ids[ref]
 
 
 def _bound_tensors(rec: _Recording, cotangents: list) -> list:
     """The Tensors a create_graph replay binds to the backward graph's params."""
     leaves = []
-    for source, _ in rec.leaves.values():
+    for source in rec.sources:
         t = source if isinstance(source, Tensor) else source.ref()
         if t is None:  # the leaf itself is gone: a stand-in with its identity
             t = Tensor._make(source._array)
@@ -272,11 +283,9 @@ def _gradients(outputs: list, cotangents: list, wrt: list, retain_graph: bool,
     """Gradients of ``wrt`` (arrays, or Tensors when create_graph) or None where
     no path leads to them."""
     rec = rec or _Recording(outputs)
-    for node in rec.nodes:
-        _check_saved(node)
     out_refs = [rec.ref(t) for t in outputs]
     wrt_refs = [rec.ref(t) for t in wrt]
-    key = rec.key(out_refs, wrt_refs)
+    key = (rec.structure, tuple(out_refs), tuple(wrt_refs))
     entry = _CACHE.get(key)
     if entry is None:
         entry = _derive(rec, out_refs, wrt_refs)
@@ -295,8 +304,8 @@ def _gradients(outputs: list, cotangents: list, wrt: list, retain_graph: bool,
             _INFO.reuses += 1
         elif entry.sightings >= specialize.config.eager_compile_threshold:
             _compile(entry)
-        args = (rec.leaf_arrays() + [c._array if isinstance(c, Tensor) else c for c in cotangents]
-                + [n.out_data for n in rec.nodes])
+        leaves, recorded = rec.arrays()
+        args = leaves + [c._array if isinstance(c, Tensor) else c for c in cotangents] + recorded
         results = entry.run([args[k] for k in entry.used])
     if not retain_graph:
         for node in rec.nodes:
@@ -380,21 +389,18 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
 
 def _default_targets(rec: _Recording, outputs: list) -> list:
     """Leaves requiring grad, and non-leaves that retain their grad."""
-    targets, seen = [], set()
+    targets = []
+    for source in rec.sources:
+        if isinstance(source, Tensor):  # a leaf output
+            targets.append(source)
+        elif source.requires_grad:
+            leaf = source.ref()
+            if leaf is not None:
+                targets.append(leaf)
     for node in rec.nodes:
-        for e in node.edges:
-            if e.node is None and e.requires_grad and e.uid not in seen:
-                seen.add(e.uid)
-                leaf = e.ref()
-                if leaf is not None:
-                    targets.append(leaf)
         out = node.out_ref()
         if out is not None and out._retains_grad and out.grad_fn is node:
             targets.append(out)
-    for t in outputs:
-        if t.grad_fn is None and t._uid not in seen:
-            seen.add(t._uid)
-            targets.append(t)
     return targets
 
 
