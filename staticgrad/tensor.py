@@ -1247,24 +1247,23 @@ def _shape(size) -> tuple:
     return tuple(int(s) for s in size)
 
 
-def _factory(name: str, fill: Callable, example: str) -> Callable:
+def _factory(name: str, fill: Callable, what: str, example: str) -> Callable:
     def make(*size: int, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
         shape = _shape((kw["size"],) if "size" in kw else size)
         return tensor(fill(shape, _as_dtype(dtype) or DEFAULT_FLOAT), requires_grad=requires_grad)
     make.__name__ = make.__qualname__ = name
-    make.__doc__ = (f"A new float32 (or ``dtype``) tensor of the given size, as ``torch.{name}``; "
-                    f"the size is given as ints, a list or ``size=``.\n\n"
+    make.__doc__ = (f"A new float32 (or ``dtype``) tensor of {what}, as ``torch.{name}``; the "
+                    f"size is given as ints, a list or ``size=``.\n\n"
                     f"    >>> import staticgrad as sg\n{example}")
     return make
 
 
-empty = _factory("empty", np.empty, "    >>> sg.empty([3, 1]).shape\n    (3, 1)\n")
-zeros = _factory("zeros", np.zeros, "    >>> sg.zeros(2, 2)\n    tensor([[0., 0.],\n"
-                                    "            [0., 0.]])\n")
-ones = _factory("ones", np.ones, "    >>> sg.ones(2, requires_grad=True)\n"
-                                 "    tensor([1., 1.], requires_grad=True)\n")
-
-
+empty = _factory("empty", np.empty, "the given size",
+                 "    >>> sg.empty([3, 1]).shape\n    (3, 1)\n")
+zeros = _factory("zeros", np.zeros, "zeros", "    >>> sg.zeros(2, 2)\n    tensor([[0., 0.],\n"
+                                             "            [0., 0.]])\n")
+ones = _factory("ones", np.ones, "ones", "    >>> sg.ones(2, requires_grad=True)\n"
+                                         "    tensor([1., 1.], requires_grad=True)\n")
 def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``.
 
@@ -1276,24 +1275,17 @@ def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = Fa
     return tensor(np.full(_shape((size,)), fill_value, dtype), requires_grad=requires_grad)
 
 
-def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Zeros of ``t``'s shape and dtype.
+def _like(factory: Callable, example: str) -> Callable:
+    def like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return factory(np.shape(t), dtype=dtype or np.asarray(t).dtype, requires_grad=requires_grad)
+    like.__name__ = like.__qualname__ = f"{factory.__name__}_like"
+    like.__doc__ = (f"``{factory.__name__}`` of ``t``'s shape and dtype.\n\n"
+                    f"    >>> import staticgrad as sg\n    >>> sg.{like.__name__}{example}\n")
+    return like
 
-    >>> import staticgrad as sg
-    >>> sg.zeros_like(sg.ones(2))
-    tensor([0., 0.])
-    """
-    return zeros(np.shape(t), dtype=dtype or np.asarray(t).dtype, requires_grad=requires_grad)
 
-
-def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Ones of ``t``'s shape and dtype.
-
-    >>> import staticgrad as sg
-    >>> sg.ones_like(sg.zeros(2))
-    tensor([1., 1.])
-    """
-    return ones(np.shape(t), dtype=dtype or np.asarray(t).dtype, requires_grad=requires_grad)
+zeros_like = _like(zeros, "(sg.ones(2))\n    tensor([0., 0.])")
+ones_like = _like(ones, "(sg.zeros(2))\n    tensor([1., 1.])")
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
@@ -1328,29 +1320,12 @@ def manual_seed(seed: int) -> None:
 
 seed = manual_seed
 
-
-def rand(*size: int, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
-    """Uniform samples in [0, 1) of the given size (float32).
-
-    >>> import staticgrad as sg
-    >>> sg.rand(2, 3).shape
-    (2, 3)
-    """
-    shape = _shape((kw["size"],) if "size" in kw else size)
-    return tensor(_RNG.random(shape), dtype=_as_dtype(dtype) or DEFAULT_FLOAT,
-                  requires_grad=requires_grad)
-
-
-def randn(*size: int, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
-    """Standard normal samples of the given size (float32); ``size=()`` gives a 0-d tensor.
-
-    >>> import staticgrad as sg
-    >>> sg.randn(size=(), requires_grad=True).shape
-    ()
-    """
-    shape = _shape((kw["size"],) if "size" in kw else size)
-    return tensor(_RNG.standard_normal(shape), dtype=_as_dtype(dtype) or DEFAULT_FLOAT,
-                  requires_grad=requires_grad)
+# Drawn in float64 and rounded, so a seed gives the same numbers in every dtype.
+rand = _factory("rand", lambda shape, dtype: _RNG.random(shape).astype(dtype),
+                "uniform samples in [0, 1)", "    >>> sg.rand(2, 3).shape\n    (2, 3)\n")
+randn = _factory("randn", lambda shape, dtype: _RNG.standard_normal(shape).astype(dtype),
+                 "standard normal samples (``size=()``: 0-d)",
+                 "    >>> sg.randn(size=(), requires_grad=True).shape\n    ()\n")
 
 
 # -- module-level functions: Tensors, traced values and arrays alike --------------------
