@@ -305,13 +305,14 @@ def _call(name: str | Callable, fn: Callable, args: tuple, kwargs: dict | None =
     Python ints and bools are static (``x ** 2``); Python floats are operands.
     """
     # The common case (Tensors, floats, static scalars) is keyed without a template.
-    key, floats = [fn], False
+    key, operands = [fn], []
     for a in args:
         if isinstance(a, Tensor):
             key.append((a._array.shape, a._array.dtype.char))
+            operands.append(a)
         elif type(a) is float:
             key.append(float)
-            floats = True
+            operands.append(a)
         elif type(a) in _STATIC_SCALARS:
             key.append((type(a), a))
         else:
@@ -321,12 +322,11 @@ def _call(name: str | Callable, fn: Callable, args: tuple, kwargs: dict | None =
             if type(v) not in _STATIC_SCALARS:
                 return _call_slow(name, fn, args, kwargs, None)
             key.append((k, type(v), v))
-    if floats:
-        args = _weak_floats(args)
     frag = _FRAGMENTS.get(tuple(key))
     if frag is None:
         return _call_slow(name, fn, args, kwargs, tuple(key))
-    operands = [a for a in args if isinstance(a, Tensor)]
+    if float in key:
+        operands = _weak_floats(operands)
     return _result(frag, frag.run([t._array for t in operands]), operands)
 
 
