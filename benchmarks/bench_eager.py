@@ -3,8 +3,9 @@ in eager mode: X 256x64, W1 64x128, W2 128x10, float32.
 
 Rows: the first step of a new structure (fragments traced, the backward graph
 derived, interpreted); the static-mode step (backward cached; compiled when
-the backend is Numba) under each backend; the same step written by hand in
-NumPy (the floor); PyTorch's eager step when torch is installed.
+the backend is Numba) under each backend. Each row is timed in turn with the
+same step written by hand in NumPy (the floor) and PyTorch's eager step (when
+torch is installed), and given as a ratio to each.
 
     python benchmarks/bench_eager.py [--repeat 300]
 """
@@ -58,39 +59,47 @@ def numpy_step(w1, w2):
     return np.mean(r * r)
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def timer(step):
+    """A function timing one call of ``step``, in seconds."""
+    def timed():
+        start = time.perf_counter()
+        step()
+        return time.perf_counter() - start
+    return timed
 
 
-def first_step_us(repeat):
-    def fresh():
-        autograd.clear_cache()  # and the traced fragments
-        args = sg_setup()
-        return timed(lambda: sg_step(*args))
-    return statistics.median(fresh() for _ in range(repeat)) * 1e6
+def first_step():
+    """Seconds of one step of a new structure: the caches (backward graphs and
+    traced fragments) cleared and fresh tensors made beforehand, untimed."""
+    autograd.clear_cache()
+    args = sg_setup()
+    return timer(lambda: sg_step(*args))()
 
 
-def round_robin_us(steps, repeat):
-    """Median of each step, the steps timed in turn, so that a change of load
-    on a shared machine hits all alike."""
-    times = [[] for _ in steps]
+def round_robin_us(timers, repeat):
+    """Median microseconds of each timer, the timers run in turn, so that a
+    change of load on a shared machine hits all alike."""
+    times = [[] for _ in timers]
     for _ in range(repeat):
-        for step, t in zip(steps, times):
-            t.append(timed(step))
+        for time_one, t in zip(timers, times):
+            t.append(time_one())
     return [statistics.median(t) * 1e6 for t in times]
 
 
 def static_step(backend):
-    """The static-mode step under ``backend``, past the compile threshold."""
+    """The static-mode step under ``backend``, past the compile threshold (and
+    checked against the NumPy step: same weights after the same steps)."""
     sg.config.backend = backend
     autograd.clear_cache()
     args = sg_setup()
+    w1, w2 = W1_0.copy(), W2_0.copy()
     for _ in range(3):
         sg_step(*args)
+        numpy_step(w1, w2)
     info = autograd.cache_info()
     assert info.builds == 1 and info.compiles == 1, info
+    np.testing.assert_allclose(args[2].detach().numpy(), w1, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(args[3].detach().numpy(), w2, rtol=1e-4, atol=1e-6)
     return lambda: sg_step(*args)
 
 
@@ -125,16 +134,16 @@ def main():
     args = parser.parse_args()
     saved = sg.config.backend
     w1, w2 = W1_0.copy(), W2_0.copy()
-    baselines = [lambda: numpy_step(w1, w2)]
+    baselines = [timer(lambda: numpy_step(w1, w2))]
     torch_fn = torch_step()
     if torch_fn is not None:
-        baselines.append(torch_fn)
+        baselines.append(timer(torch_fn))
 
-    # Each static-mode row is timed in turn with the hand-written NumPy step
-    # and PyTorch's step; its ratios are to those measured alongside it.
-    first = first_step_us(max(5, args.repeat // 20))
-    rows = [("first step (trace + derive + interpret)", first,
-             *round_robin_us(baselines, max(5, args.repeat // 20)))]
+    # Each row is timed in turn with the hand-written NumPy step and PyTorch's
+    # step; its ratios are to those measured alongside it.
+    first_repeat = max(5, args.repeat // 20)
+    rows = [("first step (trace + derive + interpret)",
+             *round_robin_us([first_step] + baselines, first_repeat))]
     backends = ["interpreter"]
     try:
         import compiler.codegen  # noqa: F401
@@ -143,10 +152,10 @@ def main():
         pass
     for backend in backends:
         rows.append((f"static mode, {backend} backend",
-                     *round_robin_us([static_step(backend)] + baselines, args.repeat)))
+                     *round_robin_us([timer(static_step(backend))] + baselines, args.repeat)))
     sg.config.backend = saved
     print(f"MLP training step, X {X.shape}, W1 {W1_0.shape}, W2 {W2_0.shape}, float32, one BLAS "
-          f"thread; medians of {args.repeat} steps (first step: {max(5, args.repeat // 20)})")
+          f"thread; medians of {args.repeat} steps (first step: {first_repeat})")
     for name, us, numpy_us, *torch_us in rows:
         line = f"  {name:40s} {us:8.1f} us = {us / numpy_us:5.2f}x NumPy ({numpy_us:.1f} us)"
         if torch_us:
