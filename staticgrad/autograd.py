@@ -128,7 +128,7 @@ class _Recording:
                 for e in node.edges:
                     stack.append(e.node)
         self.nodes = sorted(found, key=_creation)
-        self.index = {node: k for k, node in enumerate(self.nodes)}
+        self.index = index = {node: k for k, node in enumerate(self.nodes)}
         self.leaves: dict = {}  # uid -> leaf position
         self.sources: list = []
         structure = []
@@ -136,8 +136,11 @@ class _Recording:
             _check_saved(node)
             structure.append(node.fragment.key)
             for e in node.edges:
-                structure.append(self.index[e.node] if e.node is not None
-                                 else self._leaf(e.uid, e, structure))
+                if e.node is not None:
+                    structure.append(index[e.node])
+                else:
+                    k = self.leaves.get(e.uid)
+                    structure.append(~k if k is not None else self._leaf(e.uid, e, structure))
         for t in outputs:
             if t.grad_fn is None:
                 self._leaf(t._uid, t, structure)
