@@ -259,7 +259,8 @@ def _replay(graph: Graph, bound: list) -> list:
 
 
 def _compile(entry: _Entry) -> None:
-    """Swap the entry's interpreter for the backend's executable, called on its hot path."""
+    """Swap the entry's interpreter for the backend's executable, called
+    through its hot path (``caller``) when it has one."""
     entry.compiled = True
     _INFO.compiles += 1
     try:
@@ -383,14 +384,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         if not targets:
             raise RuntimeError("backward: 'inputs' argument should not be empty")
     else:
-        targets = _default_targets(rec, outputs)
+        targets = _default_targets(rec)
     grads = _gradients(outputs, cts, targets, retain_graph, create_graph, rec)
     for t, g in zip(targets, grads):
         if g is not None:
             _accumulate(t, g, create_graph)
 
 
-def _default_targets(rec: _Recording, outputs: list) -> list:
+def _default_targets(rec: _Recording) -> list:
     """Leaves requiring grad, and non-leaves that retain their grad."""
     targets = []
     for source in rec.sources:
