@@ -1401,9 +1401,35 @@ def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, *,
     return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdim)
 
 
-exp, log, log1p, expm1 = np.exp, np.log, np.log1p, np.expm1
-sin, cos, tan, tanh, sinh, cosh = np.sin, np.cos, np.tan, np.tanh, np.sinh, np.cosh
-sqrt, abs, sign, square = np.sqrt, np.absolute, np.sign, np.square
+def _elementwise(name: str, ufunc: np.ufunc, example: str) -> Callable:
+    """``sg.exp`` and friends: on a Tensor its method (recorded, without the
+    detour through NumPy's ufunc protocol), otherwise the ufunc itself."""
+    method = getattr(Tensor, name)
+
+    def fn(x: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(x, Tensor) and not args and not kwargs:
+            return method(x)
+        return ufunc(x, *args, **kwargs)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"``np.{ufunc.__name__}`` of a Tensor (recorded), a traced value or an "
+                  f"array.\n\n    >>> import staticgrad as sg\n    >>> sg.{name}{example}\n")
+    return fn
+
+
+exp = _elementwise("exp", np.exp, "(sg.tensor([0.0]))\n    tensor([1.])")
+log = _elementwise("log", np.log, "(sg.tensor([1.0]))\n    tensor([0.])")
+log1p = _elementwise("log1p", np.log1p, "(sg.tensor([0.0]))\n    tensor([0.])")
+expm1 = _elementwise("expm1", np.expm1, "(sg.tensor([0.0]))\n    tensor([0.])")
+sin = _elementwise("sin", np.sin, "(sg.tensor([0.0]))\n    tensor([0.])")
+cos = _elementwise("cos", np.cos, "(sg.tensor([0.0]))\n    tensor([1.])")
+tan = _elementwise("tan", np.tan, "(sg.tensor([0.0]))\n    tensor([0.])")
+tanh = _elementwise("tanh", np.tanh, "(sg.tensor([0.0]))\n    tensor([0.])")
+sinh = _elementwise("sinh", np.sinh, "(sg.tensor([0.0]))\n    tensor([0.])")
+cosh = _elementwise("cosh", np.cosh, "(sg.tensor([0.0]))\n    tensor([1.])")
+sqrt = _elementwise("sqrt", np.sqrt, "(sg.tensor([4.0]))\n    tensor([2.])")
+abs = _elementwise("abs", np.absolute, "(sg.tensor([-2.0]))\n    tensor([2.])")
+sign = _elementwise("sign", np.sign, "(sg.tensor([-2.0]))\n    tensor([-1.])")
+square = _elementwise("square", np.square, "(sg.tensor([3.0]))\n    tensor([9.])")
 maximum, minimum, where = np.maximum, np.minimum, np.where
 dot, matmul, outer = np.dot, np.matmul, np.outer
 add, subtract, multiply, divide = np.add, np.subtract, np.multiply, np.true_divide
