@@ -74,7 +74,7 @@ def _pow_scalar_vjp(g, out, x, p):
     return (g * (p * pow_scalar(x, p=p - 1)),)
 
 
-pow_scalar = Op("pow_scalar", lambda x, p: np.power(x, p), vjp=_pow_scalar_vjp,
+pow_scalar = Op("pow_scalar", lambda x, p: x ** p, vjp=_pow_scalar_vjp,
                 emit="{0} ** {p}", elementwise=True, cost=2,
                 canon=lambda s, d, a: {"p": getattr(a["p"], "item", lambda: a["p"])()})
 

@@ -59,7 +59,7 @@ def _highest(dtype):
 
 # The Numba backend accumulates reductions in the loop producing their operand;
 # max and min propagate NaN as NumPy does (x != x holds only for NaN).
-SUM = Op("sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims),
+SUM = Op("sum", lambda x, axes, keepdims: np.add.reduce(x, axis=axes, keepdims=keepdims),
          canon=_reduce_canon, infer=_reduce_infer(np.sum), linear=True,
          emit=Accumulate(0, "{acc} + {x}"),
          vjp=lambda g, out, x, axes, keepdims: (_expand(g, x, axes, keepdims),))
