@@ -101,8 +101,8 @@ def main() -> None:
     options = parser.parse_args()
 
     available = peers.available()
-    head = ["workload", "staticgrad", "hand-written Numba", "ratio"]
-    head += [f"{p} (ratio)" for p in available]
+    head = ["workload", "staticgrad", "hand-written Numba", "ratio (staticgrad / Numba)"]
+    head += [f"{p} (staticgrad / it)" for p in available]
     if not options.quick:
         head += ["cold first call", "warm-cache first call"]
     rows = []
@@ -120,8 +120,8 @@ def main() -> None:
         row = [w.name, fmt(ours), fmt(ref), f"{ours / ref:.2f}"]
         for p in available:
             fn = peers.gradient(p, w)
-            row.append("n/a" if fn is None else
-                       f"{fmt(median_time(fn, args))} ({ours / median_time(fn, args):.2f})")
+            peer = None if fn is None else median_time(fn, args)
+            row.append("n/a" if fn is None else f"{fmt(peer)} ({ours / peer:.2f})")
         if not options.quick:
             with tempfile.TemporaryDirectory() as cache:
                 cold = first_call(index, cache)

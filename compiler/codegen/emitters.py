@@ -140,7 +140,7 @@ class NodeEmitter:
 
     def const(self, array: np.ndarray) -> str:
         """A kernel argument holding ``array`` (constants are never globals)."""
-        return self._gen.const_arg(np.asarray(array))
+        return self._gen.const_arg(np.ascontiguousarray(array), by_content=True)
 
     def lit(self, value, dtype=None) -> str:
         return literal(value, self.dtype if dtype is None else dtype)

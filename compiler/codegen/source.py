@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 
 import numpy as np
 
@@ -173,8 +174,11 @@ class Generator:
         finally:
             self.depth = start
 
-    def const_arg(self, array: np.ndarray) -> str:
-        key = id(array)
+    def const_arg(self, array: np.ndarray, by_content: bool = False) -> str:
+        # Graph constants are the same objects on every read; arrays emitters
+        # compute (index coordinates) are recomputed per read, so compare bytes.
+        key = id(array) if not by_content else \
+            (array.dtype.str, array.shape, hashlib.sha1(array.tobytes()).hexdigest())
         if key not in self.const_names:
             self.const_names[key] = f"k{len(self.consts)}"
             self.consts.append(array)
