@@ -185,3 +185,17 @@ def test_compiled_call_checks_shapes():
     compiled = f.compile(np.ones(3))
     with pytest.raises(sg.ShapeError, match=r"\(4,\)"):
         compiled(np.ones(4))
+
+
+def test_hot_path_handles_layouts_scalars_and_zero_d_arrays():
+    f = sg.grad(lambda x, a: np.sum(a * x ** 3))
+    x = np.linspace(0.5, 2.0, 12).reshape(3, 4)
+    f(x, 2.0)
+    np.testing.assert_allclose(f(x, 2.0), 6 * x ** 2)                    # fast path
+    np.testing.assert_allclose(f(np.asfortranarray(x), 2.0), 6 * x ** 2)   # same key, F layout
+    assert f.cache_info().hits == 2
+    np.testing.assert_allclose(f(x, np.array(2.0)), 6 * x ** 2)          # 0-d array: a scalar
+    np.testing.assert_allclose(f(x, np.array(2.0)), 6 * x ** 2)
+    np.testing.assert_allclose(f(x[:, ::2], 2.0), 6 * x[:, ::2] ** 2)     # strided view
+    np.testing.assert_allclose(f(x[:, ::2], 2.0), 6 * x[:, ::2] ** 2)
+    assert f.cache_info().hits == 4
