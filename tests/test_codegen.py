@@ -199,3 +199,12 @@ def test_hot_path_handles_layouts_scalars_and_zero_d_arrays():
     np.testing.assert_allclose(f(x[:, ::2], 2.0), 6 * x[:, ::2] ** 2)     # strided view
     np.testing.assert_allclose(f(x[:, ::2], 2.0), 6 * x[:, ::2] ** 2)
     assert f.cache_info().hits == 4
+
+
+def test_large_tanh_and_exp_run_numpys_loops_and_match_the_interpreter():
+    f = sg.value_and_grad(lambda w, x: np.sum(np.tanh(x @ w) ** 2) + np.sum(np.exp(x)), argnums=(0, 1))
+    w, x = np.linspace(-1, 1, 64 * 16).reshape(64, 16), np.linspace(-2, 2, 2048 * 64).reshape(2048, 64)
+    graph = f.lower(w, x).graph
+    compiled = compile_graph(graph, name="numpy ufuncs")
+    assert compiled.source.count("numba.objmode") == 2     # tanh of a product, exp of an argument
+    _assert_same(compiled(w, x), Interpreter(graph)(w, x))

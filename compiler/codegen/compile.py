@@ -43,7 +43,7 @@ _memory: dict = {}
 _lock = threading.Lock()
 _private_fallback: str | None = None
 
-NJIT_OPTIONS = 'cache=True, nogil=True, error_model="numpy"'
+NJIT_OPTIONS = 'cache=True, nogil={nogil}, error_model="numpy"'
 
 
 # -- the cache directory -------------------------------------------------------
@@ -128,10 +128,11 @@ def module_text(kernel: Kernel, name: str, key: str, n_params: int, n_outputs: i
     if not kernel.guards:
         result = "r"
     args = ", ".join([f"a{k}" for k in range(n_params)] + [f"K{k}" for k in range(len(kernel.consts))])
+    options = NJIT_OPTIONS.format(nogil=not kernel.object_mode)
     return (_HEADER.format(name=name.replace("\n", " "), key=key, consts=consts,
-                           options=NJIT_OPTIONS)
+                           options=options)
             + kernel.source
-            + _ENTRY.format(options=NJIT_OPTIONS, params=params, args=args, checks=checks,
+            + _ENTRY.format(options=options, params=params, args=args, checks=checks,
                             result=result if n_outputs else "None"))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import math
 
 import numpy as np
 
@@ -34,6 +35,7 @@ class Kernel:
     guards: list                # (site, node) per status code - 1
     scalar_params: list         # which parameters are 0-d (passed as scalars)
     plan: fusion.Plan
+    object_mode: bool = False   # holds object-mode blocks (which need the GIL)
 
 
 def _format_attr(value):
@@ -91,6 +93,7 @@ class Generator:
         self.loopvars: dict = {}
         self.plan = fusion.Plan(set(), [], {})
         self.kinds: dict = {}
+        self.ufuncs: set = set()
         for n in self.nodes:
             self.kinds[n] = self._kind(n)
         self.aliases = self._aliases()
@@ -102,6 +105,9 @@ class Generator:
         if op.name in ("param", "const"):
             return SOURCE
         if isinstance(rule, str) and op.elementwise:
+            if self._numpy_ufunc(n, op):
+                self.ufuncs.add(n)
+                return STATEMENT
             return ELEMENTWISE
         if isinstance(rule, Accumulate):
             return REDUCE
@@ -116,6 +122,27 @@ class Generator:
         if callable(rule):
             return STATEMENT
         raise UnsupportedOperationError(f"the Numba backend has no emitter for op {op.name!r}")
+
+    # Numba evaluates transcendental functions one element at a time through
+    # libm; NumPy's own float64 loops for some are SIMD (AVX2/AVX-512). Measured
+    # here on large arrays: tanh 12x faster, exp and log ~3x (sin and cos: no
+    # gain). Over large arrays the kernel hands tanh to NumPy in an object-mode
+    # block and fuses everything around it; exp and log only when their operand
+    # is an array anyway (storing it just for NumPy costs more memory traffic
+    # than it saves: the fused chain benchmark ran 10% slower).
+    UFUNC_THRESHOLD = 1 << 14
+    NUMPY_SIMD = (np.tanh,)
+    NUMPY_SIMD_ON_ARRAYS = (np.exp, np.log, np.log1p, np.expm1)
+
+    def _numpy_ufunc(self, n: int, op) -> bool:
+        g = self.g
+        ins = g.inputs(n)
+        if not (self.fuse and len(ins) == 1 and g.shape(ins[0]) == g.shape(n)
+                and g.dtype(n).kind == "f" and g.dtype(ins[0]) == g.dtype(n)
+                and math.prod(g.shape(n)) >= self.UFUNC_THRESHOLD):
+            return False
+        return op.impl in self.NUMPY_SIMD or (op.impl in self.NUMPY_SIMD_ON_ARRAYS
+                                              and self.kinds[ins[0]] in (SOURCE, STATEMENT))
 
     def _aliases(self) -> dict:
         """Views only statements consume, with a no-copy form: statements too."""
@@ -401,6 +428,14 @@ class Generator:
                 self.emit_group(unit)
                 continue
             rule = O.get_op(self.g.op(unit)).emit
+            if unit in self.ufuncs:
+                out, (arg,) = self.var(unit), [self.var(i) for i in self.g.inputs(unit)]
+                self.line(f"{out} = np.empty({self.g.shape(unit)!r}, "
+                          f"{np_dtype(self.g.dtype(unit))})")
+                self.line("with numba.objmode():  # NumPy's SIMD loop")
+                self.line(f"    np.{O.get_op(self.g.op(unit)).impl.__name__}({arg}, out={out})"
+                          f"  # {self.g.op(unit)}")
+                continue
             if unit in self.aliases:
                 self.line(f"{self.var(unit)} = {self.aliases[unit]}  # {self.g.op(unit)}")
                 continue
@@ -422,7 +457,8 @@ class Generator:
         body = "\n".join(self.lines)
         scalar = [not self.g.shape(p) for p in self.g.params]
         source = _MODULE.format(name=name, args=args, body=body)
-        return Kernel(source, list(self.consts), list(self.guards), scalar, plan)
+        return Kernel(source, list(self.consts), list(self.guards), scalar, plan,
+                      bool(self.ufuncs))
 
 
 _MODULE = '''\
