@@ -4,7 +4,7 @@
     python -m benchmarks.run --quick    # skip the fresh-process timings
 
 For each workload (``benchmarks/workloads.py``): the steady-state call (median
-of calibrated samples), the first call in a fresh process with an empty
+of calibrated samples, interleaved with the reference's), the first call in a fresh process with an empty
 kernel cache (trace + passes + codegen + Numba compile), and the first call
 in a fresh process with a warm cache; ratios against the hand-written Numba
 gradient. JAX ``jit(grad)``, PyTorch and HIPS autograd columns appear when
@@ -38,8 +38,8 @@ peers.single_thread()
 from benchmarks.workloads import WORKLOADS, staticgrad_function  # noqa: E402
 
 
-def median_time(fn, args, min_sample: float = 0.05, samples: int = 7) -> float:
-    """Median seconds per call over ``samples`` batches of >= ``min_sample`` s each."""
+def _batch(fn, args, min_sample: float) -> int:
+    """Calls per sample so that one sample lasts at least ``min_sample`` s."""
     fn(*args)
     number = 1
     while True:
@@ -47,15 +47,22 @@ def median_time(fn, args, min_sample: float = 0.05, samples: int = 7) -> float:
         for _ in range(number):
             fn(*args)
         if time.perf_counter() - start >= min_sample:
-            break
+            return number
         number *= 2
-    times = []
+
+
+def median_times(fns, args, min_sample: float = 0.05, samples: int = 9) -> list:
+    """Median seconds per call of each function; their samples interleave, so
+    that a load on the machine weighs on all of them alike."""
+    numbers = [_batch(fn, args, min_sample) for fn in fns]
+    times = [[] for _ in fns]
     for _ in range(samples):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn(*args)
-        times.append((time.perf_counter() - start) / number)
-    return float(np.median(times))
+        for fn, number, out in zip(fns, numbers, times):
+            start = time.perf_counter()
+            for _ in range(number):
+                fn(*args)
+            out.append((time.perf_counter() - start) / number)
+    return [float(np.median(t)) for t in times]
 
 
 FIRST_CALL = """
@@ -116,11 +123,11 @@ def main() -> None:
             (want if isinstance(want, tuple) else (want,))
         for a, b in zip(got, want):
             np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9, err_msg=w.name)
-        ours, ref = median_time(f, args), median_time(w.reference, args)
+        ours, ref = median_times([f, w.reference], args)
         row = [w.name, fmt(ours), fmt(ref), f"{ours / ref:.2f}"]
         for p in available:
             fn = peers.gradient(p, w)
-            peer = None if fn is None else median_time(fn, args)
+            peer = None if fn is None else median_times([fn], args)[0]
             row.append("n/a" if fn is None else f"{fmt(peer)} ({ours / peer:.2f})")
         if not options.quick:
             with tempfile.TemporaryDirectory() as cache:

@@ -6,7 +6,12 @@ or k when the k-th guard failed (the outputs are then empty placeholders);
 one without returns its single output, or the tuple of several. 0-d values are
 Numba scalars throughout. The loop structure comes from
 :mod:`compiler.passes.fusion`; each op contributes its ``emit`` rule (see
-:mod:`compiler.codegen.emitters`).
+:mod:`compiler.codegen.emitters`). Beyond that plan the generator
+
+- splits a loop at the bounds of the scatters and concatenations it reads
+  through, so each piece is a plain loop without conditions;
+- hands large ``tanh`` (and ``exp``/``log`` of arrays) to NumPy's SIMD loops;
+- writes views only statements consume (``x.T`` into BLAS) without copying.
 """
 from __future__ import annotations
 
