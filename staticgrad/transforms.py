@@ -59,9 +59,10 @@ class Transformed:
         self.__doc__ = getattr(fun, "__doc__", None)
         self.__wrapped__ = fun
         self._cache = Specializer(name)
-        # The hot path: plain positional arrays/floats -> the specialisations of
-        # their shapes and dtypes (the same lists the full signature keys hold).
-        self._fast: dict[tuple, list] = {}
+        # The hot path: plain positional arrays/floats, keyed by their shapes and
+        # dtypes -> the call of the specialisation last used for them.
+        self._fast: dict[tuple, Callable] = {}
+        self._fast_hits = 0
 
     def __repr__(self) -> str:
         return f"<staticgrad {self.__name__}>"
@@ -75,14 +76,14 @@ class Transformed:
             key = ()
             for a in args:  # _fast_key, inlined: this is the hot path
                 key += ((a.shape, a.dtype) if type(a) is _ndarray else type(a),)
-            specs = self._fast.get(key)
-            if specs:
+            call = self._fast.get(key)
+            if call is not None:
                 try:
-                    result = specs[0].call(*args)
+                    result = call(*args)
                 except GuardFailure:
                     pass    # another path: the full lookup below tries them all
                 else:
-                    self._cache.info.hits += 1
+                    self._fast_hits += 1
                     return result
         ctx = find_context((args, kwargs))
         if ctx is not None:
@@ -104,7 +105,7 @@ class Transformed:
         if kwargs or self.static_argnums or not all(
                 type(a) in (float, int, bool) or type(a) is np.ndarray and a.ndim for a in args):
             return
-        self._fast[_fast_key(args)] = self._cache.table[key]
+        self._fast[_fast_key(args)] = self._cache.table[key][0].call
 
     def _split(self, args: tuple):
         n = len(args)
@@ -195,6 +196,8 @@ class Transformed:
 
     def cache_info(self):
         """Specialisations, hits, traces and the reason of every retrace."""
+        self._cache.info.hits += self._fast_hits
+        self._fast_hits = 0
         return self._cache.info
 
 
