@@ -1,0 +1,456 @@
+"""Property-based tests: random NumPy programs, broadcasting, retraces.
+
+Hypothesis draws small straight-line NumPy programs (``programs``) over one
+to three inputs of mutually broadcastable shapes, and the values to run them
+on. For every draw:
+
+- ``sg.jit`` of the program on the interpreter equals the program on NumPy;
+- its derivatives (``sg.grad`` of a weighted sum, ``jvp``, ``vjp``) equal
+  central finite differences, away from the points where they do not exist;
+- the Numba kernel of value and gradient equals the interpreter on the same graph;
+- the gradient of ``sum(x op y)`` has each input's shape (broadcasting reversed);
+- guards send every call down the path NumPy takes, tracing each
+  (signature, path) once.
+
+Runs are reproducible (``derandomize=True``); a failure prints the program
+as the NumPy source it runs.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import os
+import tempfile
+from typing import Callable
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+os.environ.setdefault("STATICGRAD_CACHE_DIR",
+                      os.path.join(tempfile.gettempdir(), f"staticgrad-tests-{os.getuid()}"))
+
+import staticgrad as sg  # noqa: E402
+from compiler.codegen import compile_graph  # noqa: E402
+from compiler.interpreter import Interpreter  # noqa: E402
+
+# Every intermediate value of a drawn program stays below this in magnitude,
+# so finite differences (step ~6e-6 |x|) keep about five correct digits.
+BOUND = 100.0
+# Finite differences are checked only where every kink (maximum, where, clip,
+# max reduction) is at least this far away: no step crosses one.
+KINK_MARGIN = 1e-3
+
+
+@contextlib.contextmanager
+def backend(name: str):
+    saved = sg.config.backend
+    sg.config.backend = name
+    try:
+        yield
+    finally:
+        sg.config.backend = saved
+
+
+# -- programs -----------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """``v_n = fun(*operands)``: plain NumPy, so it runs on arrays and on traced values."""
+
+    text: str                     # the NumPy source, with {0}, {1}, ... for the operands
+    fun: Callable
+    operands: tuple[int, ...]     # variable numbers (inputs first, then steps)
+    kink: Callable | None = None  # operands -> distance to the nearest non-differentiable point
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    shapes: tuple[tuple[int, ...], ...]   # of the inputs
+    steps: tuple[Step, ...]
+
+    def __call__(self, *xs):
+        env = list(xs)
+        for step in self.steps:
+            env.append(step.fun(*(env[i] for i in step.operands)))
+        return env[-1]
+
+    def kink_distance(self, *xs) -> float:
+        """How far the NumPy run of the program stays from every kink."""
+        env, distance = list(xs), math.inf
+        for step in self.steps:
+            operands = [env[i] for i in step.operands]
+            if step.kink is not None:
+                distance = min(distance, float(step.kink(*operands)))
+            env.append(step.fun(*operands))
+        return distance
+
+    def __repr__(self) -> str:
+        n = len(self.shapes)
+        lines = [f"def program({', '.join(f'v{i}' for i in range(n))}):  # shapes {self.shapes}"]
+        for k, step in enumerate(self.steps):
+            lines.append(f"    v{n + k} = " + step.text.format(*(f"v{i}" for i in step.operands)))
+        lines.append(f"    return v{n + len(self.steps) - 1}")
+        return "\n".join(lines)
+
+
+@dataclasses.dataclass(frozen=True)
+class Var:
+    shape: tuple[int, ...]
+    bound: float                  # of |value|
+
+
+def _gap(a, b) -> float:
+    return float(np.min(np.abs(a - b), initial=math.inf))
+
+
+def _top_two_gap(a, axis: int) -> float:
+    if a.shape[axis] < 2:
+        return math.inf
+    top = np.sort(a, axis=axis)
+    return float(np.min(np.take(top, -1, axis) - np.take(top, -2, axis)))
+
+
+UNARY = [  # (text, fun, bound of the result given the operand's, kink)
+    ("np.sin({0})", np.sin, lambda b: 1.0, None),
+    ("np.cos({0})", np.cos, lambda b: 1.0, None),
+    ("np.tanh({0})", np.tanh, lambda b: 1.0, None),
+    ("np.exp(np.clip({0}, -3.0, 3.0))", lambda a: np.exp(np.clip(a, -3.0, 3.0)),
+     lambda b: math.exp(min(b, 3.0)), lambda a: min(_gap(a, 3.0), _gap(a, -3.0))),
+    ("np.log1p({0} * {0})", lambda a: np.log1p(a * a), lambda b: math.log1p(b * b), None),
+    ("np.sqrt({0} * {0} + 1.0)", lambda a: np.sqrt(a * a + 1.0),
+     lambda b: math.sqrt(b * b + 1.0), None),
+    ("-{0}", lambda a: -a, lambda b: b, None),
+]
+
+BINARY = [  # the same, with two operands
+    ("{0} + {1}", lambda a, b: a + b, lambda p, q: p + q, None),
+    ("{0} - {1}", lambda a, b: a - b, lambda p, q: p + q, None),
+    ("{0} * {1}", lambda a, b: a * b, lambda p, q: p * q, None),
+    ("{0} / (1.0 + {1} * {1})", lambda a, b: a / (1.0 + b * b), lambda p, q: p, None),
+    ("np.maximum({0}, {1})", np.maximum, max, _gap),
+    ("np.minimum({0}, {1})", np.minimum, max, _gap),
+]
+
+REDUCTIONS = [  # (name, bound given the operand's and the axis length, kink given the axis)
+    ("sum", lambda b, n: b * n, None),
+    ("mean", lambda b, n: b, None),
+    ("max", lambda b, n: b, lambda axis: lambda a: _top_two_gap(a, axis)),
+]
+
+STEP_KINDS = ["unary", "binary", "where", "reduce", "matmul", "index", "transpose"]
+
+
+def _broadcasts(*shapes) -> bool:
+    try:
+        np.broadcast_shapes(*shapes)
+        return True
+    except ValueError:
+        return False
+
+
+def _matmul_shape(p, q):
+    try:
+        return np.matmul(np.zeros(p), np.zeros(q)).shape
+    except ValueError:
+        return None
+
+
+@st.composite
+def _step(draw, env: list[Var]) -> tuple[Step, Var] | None:
+    """One step on the newest variable (and others); None when the drawn kind
+    does not apply to it (the caller applies tanh instead)."""
+    last = len(env) - 1
+    a = env[last]
+    kind = draw(st.sampled_from(STEP_KINDS))
+    # Variables broadcasting with ``a`` (``a`` itself always does).
+    partners = [i for i, v in enumerate(env) if _broadcasts(a.shape, v.shape)]
+
+    if kind == "unary":
+        text, fun, bound, kink = draw(st.sampled_from(UNARY))
+        return Step(text, fun, (last,), kink), Var(a.shape, bound(a.bound))
+
+    if kind == "binary":
+        text, fun, bound, kink = draw(st.sampled_from(BINARY))
+        j = draw(st.sampled_from(partners))
+        b = env[j]
+        result = Var(np.broadcast_shapes(a.shape, b.shape), bound(a.bound, b.bound))
+        return (Step(text, fun, (last, j), kink), result) if result.bound <= BOUND else None
+
+    if kind == "where":
+        j, k = draw(st.sampled_from(partners)), draw(st.sampled_from(partners))
+        if not _broadcasts(a.shape, env[j].shape, env[k].shape):
+            return None
+        shape = np.broadcast_shapes(a.shape, env[j].shape, env[k].shape)
+        step = Step("np.where({0} > {1}, {0}, {2})", lambda p, q, r: np.where(p > q, p, r),
+                    (last, j, k), lambda p, q, r: _gap(p, q))
+        return step, Var(shape, max(a.bound, env[k].bound))
+
+    if kind == "reduce":
+        if not a.shape:
+            return None
+        name, bound, kink = draw(st.sampled_from(REDUCTIONS))
+        axis = draw(st.integers(-len(a.shape), len(a.shape) - 1))
+        keepdims = draw(st.booleans())
+        reduce = getattr(np, name)
+        shape = np.sum(np.empty(a.shape), axis=axis, keepdims=keepdims).shape
+        step = Step(f"np.{name}({{0}}, axis={axis}, keepdims={keepdims})",
+                    lambda p: reduce(p, axis=axis, keepdims=keepdims), (last,),
+                    kink and kink(axis))
+        result = Var(shape, bound(a.bound, a.shape[axis]))
+        return (step, result) if result.bound <= BOUND else None
+
+    if kind == "matmul":
+        if not a.shape:
+            return None
+        candidates = [j for j, v in enumerate(env) if _matmul_shape(a.shape, v.shape) is not None]
+        choice = draw(st.sampled_from(candidates + ["constant"]))
+        if choice == "constant":  # a matrix captured from the enclosing scope
+            w = draw(hnp.arrays(np.float64, (a.shape[-1], draw(st.integers(1, 3))),
+                                elements=st.floats(-1, 1, allow_subnormal=False)))
+            step = Step(f"{{0}} @ np.array({w.tolist()})", lambda p: p @ w, (last,))
+            result = Var(_matmul_shape(a.shape, w.shape), a.bound * a.shape[-1])
+        else:
+            b = env[choice]
+            step = Step("{0} @ {1}", lambda p, q: p @ q, (last, choice))
+            result = Var(_matmul_shape(a.shape, b.shape), a.bound * b.bound * a.shape[-1])
+        return (step, result) if result.bound <= BOUND else None
+
+    if kind == "index":
+        if not a.shape:
+            return None
+        index = []
+        for n in a.shape[:draw(st.integers(1, len(a.shape)))]:
+            if draw(st.integers(0, 4)) == 0:
+                index.append(draw(st.integers(-n, n - 1)))
+            else:
+                index.append(draw(st.slices(n).filter(lambda s: len(range(*s.indices(n))) > 0)))
+        index = tuple(index)
+        shape = np.empty(a.shape)[index].shape
+        return Step(f"{{0}}[{index!r}]", lambda p: p[index], (last,)), Var(shape, a.bound)
+
+    # transpose
+    if len(a.shape) < 2:
+        return None
+    axes = tuple(draw(st.permutations(range(len(a.shape)))))
+    shape = tuple(a.shape[i] for i in axes)
+    return (Step(f"np.transpose({{0}}, {axes})", lambda p: np.transpose(p, axes), (last,)),
+            Var(shape, a.bound))
+
+
+TANH = Step("np.tanh({0})", np.tanh, (0,))
+
+
+@st.composite
+def programs(draw, max_inputs: int = 3) -> Program:
+    count = draw(st.integers(1, max_inputs))
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=count, min_dims=0, max_dims=3,
+                                                    min_side=1, max_side=4)).input_shapes
+    env = [Var(s, 2.0) for s in shapes]
+    steps = []
+    for _ in range(draw(st.integers(3, 8))):
+        drawn = draw(_step(env))
+        if drawn is None:
+            drawn = dataclasses.replace(TANH, operands=(len(env) - 1,)), Var(env[-1].shape, 1.0)
+        steps.append(drawn[0])
+        env.append(drawn[1])
+    return Program(tuple(shapes), tuple(steps))
+
+
+def values(shape, lo: float = -2.0, hi: float = 2.0, distinct: bool = False):
+    """float64 arrays in [lo, hi]. Hypothesis repeats values (ties at every
+    maximum and where) unless ``distinct``: every element drawn on its own."""
+    return hnp.arrays(np.float64, shape, elements=st.floats(lo, hi, allow_subnormal=False),
+                      fill=st.nothing() if distinct else None)
+
+
+@st.composite
+def program_and_inputs(draw, distinct: bool = False):
+    program = draw(programs())
+    args = tuple(draw(values(s, distinct=distinct)) for s in program.shapes)
+    out_shape = np.shape(program(*args))
+    weights = draw(values(out_shape, -1.0, 1.0, distinct=True))
+    return program, args, weights
+
+
+def _loss(program, weights):
+    return lambda *xs: np.sum(program(*xs) * weights)
+
+
+def _assert_close(got, want, rtol=1e-9, atol=1e-12, what="value"):
+    assert np.shape(got) == np.shape(want), (what, np.shape(got), np.shape(want))
+    assert np.asarray(got).dtype == np.asarray(want).dtype, (what, np.asarray(got).dtype)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=what)
+
+
+# -- 1. random programs ---------------------------------------------------------
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(program_and_inputs())
+def test_jit_of_a_random_program_equals_numpy(case):
+    program, args, _ = case
+    with backend("interpreter"):
+        got = sg.jit(program)(*args)
+    _assert_close(got, program(*args))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(program_and_inputs(distinct=True))
+def test_derivatives_of_a_random_program_equal_finite_differences(case):
+    program, args, weights = case
+    assume(program.kink_distance(*args) > KINK_MARGIN)
+    argnums = tuple(range(len(args)))
+    with backend("interpreter"):
+        sg.check_grads(program, args, order=1)            # jvp and vjp, random directions
+        grads = sg.grad(_loss(program, weights), argnums=argnums)(*args)
+        _, pullback = sg.vjp(program, *args)
+        # The weighted sum's gradient is the pullback of its weights.
+        for k, (g, v) in enumerate(zip(grads, pullback(weights))):
+            _assert_close(g, v, what=f"gradient {k}")
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(program_and_inputs())
+def test_compiled_random_program_equals_the_interpreter(case):
+    program, args, weights = case
+    argnums = tuple(range(len(args)))
+
+    def value_and_gradient(*xs):
+        return program(*xs), sg.grad(_loss(program, weights), argnums=argnums)(*xs)
+
+    graph = sg.jit(value_and_gradient).lower(*args).graph
+    want = Interpreter(graph)(*args)
+    got = compile_graph(graph, name="random program")(*args)
+    assert len(got) == len(want) == 1 + len(args)
+    _assert_close(want[0], program(*args))
+    for k, (g, w) in enumerate(zip(got, want)):
+        _assert_close(g, w, what=f"output {k}")
+
+
+# -- 2. broadcasting reversed ---------------------------------------------------
+
+BROADCASTING_OPS = {  # name: (fun, domain of each argument)
+    "add": (lambda x, y: x + y, ((-2, 2), (-2, 2))),
+    "sub": (lambda x, y: x - y, ((-2, 2), (-2, 2))),
+    "mul": (lambda x, y: x * y, ((-2, 2), (-2, 2))),
+    "div": (lambda x, y: x / y, ((-2, 2), (0.5, 2))),
+    "pow": (lambda x, y: x ** y, ((0.5, 2), (-2, 2))),
+    "maximum": (np.maximum, ((-2, 2), (-2, 2))),
+    "minimum": (np.minimum, ((-2, 2), (-2, 2))),
+    "arctan2": (np.arctan2, ((0.5, 2), (0.5, 2))),
+    "where": (lambda c, x, y: np.where(c > 0, x, y), ((0.5, 2), (-2, 2), (-2, 2))),
+}
+
+
+@st.composite
+def broadcasting_cases(draw):
+    name = draw(st.sampled_from(sorted(BROADCASTING_OPS)))
+    fun, domains = BROADCASTING_OPS[name]
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=len(domains), min_dims=0,
+                                                    max_dims=4, min_side=1, max_side=3))
+    args = []
+    for shape, (lo, hi) in zip(shapes.input_shapes, domains):
+        elements = st.floats(lo, hi, allow_subnormal=False)
+        if name in ("maximum", "minimum") and args:  # ties with the first operand
+            elements |= st.sampled_from(sorted(set(args[0].flat)))
+        x = draw(hnp.arrays(np.float64, shape, elements=elements))
+        if name == "where" and not args:   # a condition of both signs, never 0
+            x = x * draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 1.0])))
+        args.append(x)
+    return name, fun, tuple(args)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(broadcasting_cases())
+def test_gradient_of_a_broadcasting_op_has_each_inputs_shape(case):
+    name, fun, args = case
+    # Equal operands of maximum/minimum split the gradient evenly, as central
+    # differences do; only near-ties would put a kink inside the step.
+    if name in ("maximum", "minimum"):
+        gap = np.abs(args[0] - args[1])
+        assume(np.all((gap == 0) | (gap > KINK_MARGIN)))
+    argnums = tuple(range(len(args)))
+    with backend("interpreter"):
+        grads = sg.grad(lambda *xs: np.sum(fun(*xs)), argnums=argnums)(*args)
+        for x, g in zip(args, grads):
+            assert np.shape(g) == x.shape and np.asarray(g).dtype == np.float64
+        sg.check_grads(lambda *xs: np.sum(fun(*xs)), args, order=1, modes=("rev",))
+        sg.check_grads(fun, args, order=1)   # a random cotangent over the broadcast shape
+
+
+# -- 3. retraces ------------------------------------------------------------------
+
+def _branches(t):
+    """f(x, t) with a Python branch on a traced value, and its gradient by hand."""
+    def f(x, t=t):
+        if np.sum(x) > t:
+            return np.sum(np.sin(x) * x)
+        return np.sum(np.cos(x) ** 2)
+
+    def gradient(x):
+        if np.sum(x) > t:
+            return np.cos(x) * x + np.sin(x)
+        return -2 * np.cos(x) * np.sin(x)
+    return f, gradient
+
+
+SHAPES = [(3,), (2, 2)]
+
+
+@st.composite
+def call_sequences(draw, thresholds: int):
+    """Interleaved calls ``(x, t)``: x of one of two shapes, t among a few
+    thresholds drawn between the sums of the xs (so both branches are taken)."""
+    xs = draw(st.lists(st.sampled_from(SHAPES).flatmap(values), min_size=2, max_size=8))
+    sums = [float(np.sum(x)) for x in xs]
+    ts = draw(st.lists(st.floats(min(sums), max(sums)), min_size=thresholds,
+                       max_size=thresholds))
+    return [(x, draw(st.sampled_from(ts))) for x in xs]
+
+
+def _check_calls(g, calls, key, closed_over=False):
+    """Every result equals the NumPy gradient of the path NumPy takes; one
+    trace per (signature, path) seen."""
+    seen = set()
+    for x, t in calls:
+        _, gradient = _branches(t)
+        np.testing.assert_allclose(g(x) if closed_over else g(x, t), gradient(x),
+                                   rtol=1e-12, atol=1e-14)
+        seen.add((key(x, t), bool(np.sum(x) > t)))
+    info = g.cache_info()
+    assert info.traces == info.specializations == len(seen), (str(info), seen)
+    assert info.hits == len(calls) - len(seen)
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(call_sequences(thresholds=1))
+def test_branch_on_a_closed_over_threshold_follows_numpy(calls):
+    t = calls[0][1]
+    f, _ = _branches(t)
+    with backend("interpreter"):
+        g = sg.grad(lambda x: f(x))
+        _check_calls(g, calls, lambda x, t: x.shape, closed_over=True)
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(call_sequences(thresholds=3))
+def test_branch_on_a_static_threshold_follows_numpy(calls):
+    f, _ = _branches(None)
+    with backend("interpreter"):
+        g = sg.jit(sg.grad(f), static_argnums=1)
+        _check_calls(g, calls, lambda x, t: (x.shape, t))
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(call_sequences(thresholds=3))
+def test_compiled_branch_on_a_traced_threshold_follows_numpy(calls):
+    # t traced: the kernels do not depend on its value, so four kernels (two
+    # shapes, two paths) serve every example, from the disk cache after the first run.
+    f, _ = _branches(None)
+    with backend("numba"):
+        g = sg.grad(f)
+        _check_calls(g, calls, lambda x, t: x.shape)
