@@ -107,13 +107,6 @@ def _gap(a, b) -> float:
     return float(np.min(np.abs(a - b), initial=math.inf))
 
 
-def _top_two_gap(a, axis: int) -> float:
-    if a.shape[axis] < 2:
-        return math.inf
-    top = np.sort(a, axis=axis)
-    return float(np.min(np.take(top, -1, axis) - np.take(top, -2, axis)))
-
-
 UNARY = [  # (text, fun, bound of the result given the operand's, kink)
     ("np.sin({0})", np.sin, lambda b: 1.0, None),
     ("np.cos({0})", np.cos, lambda b: 1.0, None),
@@ -135,13 +128,22 @@ BINARY = [  # the same, with two operands
     ("np.minimum({0}, {1})", np.minimum, max, _gap),
 ]
 
-REDUCTIONS = [  # (name, bound given the operand's and the axis length, kink given the axis)
+REDUCTIONS = [  # (name, bound given the operand's and the reduced size, kink of the values)
     ("sum", lambda b, n: b * n, None),
     ("mean", lambda b, n: b, None),
-    ("max", lambda b, n: b, lambda axis: lambda a: _top_two_gap(a, axis)),
+    ("max", lambda b, n: b, lambda top: top[-1] - top[-2]),
 ]
 
-STEP_KINDS = ["unary", "binary", "where", "reduce", "matmul", "index", "transpose"]
+SCALAR = [  # (text with {c} the constant, fun, bound given the operand's and |c|)
+    ("{0} * {c}", lambda a, c: a * c, lambda b, c: b * c),
+    ("{0} + {c}", lambda a, c: a + c, lambda b, c: b + c),
+    ("{c} - {0}", lambda a, c: c - a, lambda b, c: b + c),
+    ("{c} / (1.0 + {0} * {0})", lambda a, c: c / (1.0 + a * a), lambda b, c: c),
+    ("{0} ** 2", lambda a, c: a ** 2, lambda b, c: b ** 2),
+    ("{0} ** 3", lambda a, c: a ** 3, lambda b, c: b ** 3),
+]
+
+COMPARISONS = {">": np.greater, "<": np.less, ">=": np.greater_equal, "<=": np.less_equal}
 
 
 def _broadcasts(*shapes) -> bool:
@@ -159,104 +161,208 @@ def _matmul_shape(p, q):
         return None
 
 
+def setitem(p, index, r):
+    """``p`` with ``p[index] = r``, on a copy (the functional form traced code uses)."""
+    q = p.copy()
+    q[index] = r
+    return q
+
+
+def _bounded(step: Step, result: Var):
+    return (step, result) if result.bound <= BOUND else None
+
+
 @st.composite
-def _step(draw, env: list[Var]) -> tuple[Step, Var] | None:
-    """One step on the newest variable (and others); None when the drawn kind
-    does not apply to it (the caller applies tanh instead)."""
-    last = len(env) - 1
-    a = env[last]
-    kind = draw(st.sampled_from(STEP_KINDS))
-    # Variables broadcasting with ``a`` (``a`` itself always does).
-    partners = [i for i, v in enumerate(env) if _broadcasts(a.shape, v.shape)]
+def _slice(draw, n: int) -> slice:
+    """A non-empty slice of range(n), either direction, bounds maybe negative."""
+    i, j = sorted(draw(st.lists(st.integers(0, n), min_size=2, max_size=2, unique=True)))
+    step = draw(st.sampled_from([1, 2, -1, -2]))
+    start, stop = (i, j) if step > 0 else (j - 1, i - 1 if i else None)
+    if draw(st.booleans()):  # the same bounds counted from the end
+        start, stop = (v - n if v is not None and 0 <= v < n else v for v in (start, stop))
+    return slice(start, stop, step)
 
-    if kind == "unary":
-        text, fun, bound, kink = draw(st.sampled_from(UNARY))
-        return Step(text, fun, (last,), kink), Var(a.shape, bound(a.bound))
 
-    if kind == "binary":
-        text, fun, bound, kink = draw(st.sampled_from(BINARY))
-        j = draw(st.sampled_from(partners))
-        b = env[j]
-        result = Var(np.broadcast_shapes(a.shape, b.shape), bound(a.bound, b.bound))
-        return (Step(text, fun, (last, j), kink), result) if result.bound <= BOUND else None
+@st.composite
+def _basic_index(draw, shape: tuple) -> tuple:
+    index = []
+    for n in shape[:draw(st.integers(1, len(shape)))]:
+        index.append(draw(st.integers(-n, n - 1) if draw(st.integers(0, 3)) == 0 else _slice(n)))
+    return tuple(index)
 
-    if kind == "where":
-        j, k = draw(st.sampled_from(partners)), draw(st.sampled_from(partners))
-        if not _broadcasts(a.shape, env[j].shape, env[k].shape):
-            return None
-        shape = np.broadcast_shapes(a.shape, env[j].shape, env[k].shape)
-        step = Step("np.where({0} > {1}, {0}, {2})", lambda p, q, r: np.where(p > q, p, r),
-                    (last, j, k), lambda p, q, r: _gap(p, q))
-        return step, Var(shape, max(a.bound, env[k].bound))
 
-    if kind == "reduce":
-        if not a.shape:
-            return None
-        name, bound, kink = draw(st.sampled_from(REDUCTIONS))
-        axis = draw(st.integers(-len(a.shape), len(a.shape) - 1))
-        keepdims = draw(st.booleans())
-        reduce = getattr(np, name)
-        shape = np.sum(np.empty(a.shape), axis=axis, keepdims=keepdims).shape
-        step = Step(f"np.{name}({{0}}, axis={axis}, keepdims={keepdims})",
-                    lambda p: reduce(p, axis=axis, keepdims=keepdims), (last,),
-                    kink and kink(axis))
-        result = Var(shape, bound(a.bound, a.shape[axis]))
-        return (step, result) if result.bound <= BOUND else None
+# Each builder makes a step on variable ``env[i]`` (and maybe others), or
+# returns None when it does not apply to it.
 
-    if kind == "matmul":
-        if not a.shape:
-            return None
-        candidates = [j for j, v in enumerate(env) if _matmul_shape(a.shape, v.shape) is not None]
-        choice = draw(st.sampled_from(candidates + ["constant"]))
-        if choice == "constant":  # a matrix captured from the enclosing scope
-            w = draw(hnp.arrays(np.float64, (a.shape[-1], draw(st.integers(1, 3))),
-                                elements=st.floats(-1, 1, allow_subnormal=False)))
-            step = Step(f"{{0}} @ np.array({w.tolist()})", lambda p: p @ w, (last,))
-            result = Var(_matmul_shape(a.shape, w.shape), a.bound * a.shape[-1])
-        else:
-            b = env[choice]
-            step = Step("{0} @ {1}", lambda p, q: p @ q, (last, choice))
-            result = Var(_matmul_shape(a.shape, b.shape), a.bound * b.bound * a.shape[-1])
-        return (step, result) if result.bound <= BOUND else None
+def _unary(draw, env, i):
+    text, fun, bound, kink = draw(st.sampled_from(UNARY))
+    return _bounded(Step(text, fun, (i,), kink), Var(env[i].shape, bound(env[i].bound)))
 
-    if kind == "index":
-        if not a.shape:
-            return None
-        index = []
-        for n in a.shape[:draw(st.integers(1, len(a.shape)))]:
-            if draw(st.integers(0, 4)) == 0:
-                index.append(draw(st.integers(-n, n - 1)))
-            else:
-                index.append(draw(st.slices(n).filter(lambda s: len(range(*s.indices(n))) > 0)))
-        index = tuple(index)
-        shape = np.empty(a.shape)[index].shape
-        return Step(f"{{0}}[{index!r}]", lambda p: p[index], (last,)), Var(shape, a.bound)
 
-    # transpose
+def _partners(env, *shapes):
+    """Variables broadcasting with all of ``shapes`` (a variable does with its own)."""
+    return [i for i, v in enumerate(env) if _broadcasts(v.shape, *shapes)]
+
+
+def _binary(draw, env, i):
+    text, fun, bound, kink = draw(st.sampled_from(BINARY))
+    a = env[i]
+    j = draw(st.sampled_from(_partners(env, a.shape)))
+    result = Var(np.broadcast_shapes(a.shape, env[j].shape), bound(a.bound, env[j].bound))
+    # An operand against itself (np.maximum(v, v)) has no kink to cross.
+    return _bounded(Step(text, fun, (i, j), kink if i != j else None), result)
+
+
+def _scalar(draw, env, i):
+    text, fun, bound = draw(st.sampled_from(SCALAR))
+    c = draw(st.floats(-2, 2, allow_subnormal=False))
+    step = Step(text.replace("{c}", repr(c)), lambda a: fun(a, c), (i,))
+    return _bounded(step, Var(env[i].shape, bound(env[i].bound, abs(c))))
+
+
+def _where(draw, env, i):
+    a = env[i]
+    symbol = draw(st.sampled_from(sorted(COMPARISONS)))
+    compare = COMPARISONS[symbol]
+    j = draw(st.sampled_from(_partners(env, a.shape)))
+    k = draw(st.sampled_from(_partners(env, a.shape, env[j].shape)))
+    shape = np.broadcast_shapes(a.shape, env[j].shape, env[k].shape)
+    step = Step(f"np.where({{0}} {symbol} {{1}}, {{0}}, {{2}})",
+                lambda p, q, r: np.where(compare(p, q), p, r), (i, j, k),
+                (lambda p, q, r: _gap(p, q)) if i != j else None)
+    return step, Var(shape, max(a.bound, env[k].bound))
+
+
+def _reduce(draw, env, i):
+    a = env[i]
+    if not a.shape:
+        return None
+    name, bound, kink = draw(st.sampled_from(REDUCTIONS))
+    axis = draw(st.none() | st.integers(-len(a.shape), len(a.shape) - 1))
+    keepdims = draw(st.booleans())
+    size = math.prod(a.shape) if axis is None else a.shape[axis]
+    options = f"axis={axis}, keepdims={keepdims}"
+    if draw(st.booleans()):  # the method spelling
+        text, reduce = f"{{0}}.{name}({options})", lambda p: getattr(p, name)(axis=axis,
+                                                                               keepdims=keepdims)
+    else:
+        text, reduce = f"np.{name}({{0}}, {options})", lambda p: getattr(np, name)(
+            p, axis=axis, keepdims=keepdims)
+
+    def kink_of(p):  # the gap between the two largest values of every reduced slice
+        if size < 2:
+            return math.inf
+        top = np.sort(p.reshape(-1) if axis is None else np.moveaxis(p, axis, 0), axis=0)
+        return float(np.min(kink(top)))
+
+    shape = np.sum(np.zeros(a.shape), axis=axis, keepdims=keepdims).shape
+    step = Step(text, reduce, (i,), kink_of if kink else None)
+    return _bounded(step, Var(shape, bound(a.bound, size)))
+
+
+def _matmul(draw, env, i):
+    a = env[i]
+    if not a.shape:
+        return None
+    candidates = [j for j, v in enumerate(env) if _matmul_shape(a.shape, v.shape) is not None]
+    choice = draw(st.sampled_from(candidates + ["constant"]))
+    if choice == "constant":  # a matrix captured from the enclosing scope
+        w = draw(hnp.arrays(np.float64, (a.shape[-1], draw(st.integers(1, 3))),
+                            elements=st.floats(-1, 1, allow_subnormal=False)))
+        step = Step(f"{{0}} @ np.array({w.tolist()})", lambda p: p @ w, (i,))
+        return _bounded(step, Var(_matmul_shape(a.shape, w.shape), a.bound * a.shape[-1]))
+    b = env[choice]
+    step = Step("{0} @ {1}", lambda p, q: p @ q, (i, choice))
+    return _bounded(step, Var(_matmul_shape(a.shape, b.shape), a.bound * b.bound * a.shape[-1]))
+
+
+def _index(draw, env, i):
+    a = env[i]
+    if not a.shape:
+        return None
+    if draw(st.integers(0, 3)) == 0:  # an integer array (repeats allowed) on the first axis
+        n = a.shape[0]
+        rows = np.array(draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=4)))
+        text, index = f"{{0}}[np.array({rows.tolist()})]", rows
+    else:
+        index = draw(_basic_index(a.shape))
+        text = f"{{0}}[{index!r}]"
+    return Step(text, lambda p: p[index], (i,)), Var(np.zeros(a.shape)[index].shape,
+                                                                   a.bound)
+
+
+def _setitem(draw, env, i):
+    a = env[i]
+    if not a.shape:
+        return None
+    index = draw(_basic_index(a.shape))
+    target = np.zeros(a.shape)[index].shape
+    fits = [j for j, v in enumerate(env)
+            if _broadcasts(v.shape, target) and np.broadcast_shapes(v.shape, target) == target]
+    if not fits:
+        return None
+    j = draw(st.sampled_from(fits))
+    step = Step(f"setitem({{0}}, {index!r}, {{1}})", lambda p, r: setitem(p, index, r),
+                (i, j))
+    return step, Var(a.shape, max(a.bound, env[j].bound))
+
+
+def _concatenate(draw, env, i):
+    a = env[i]
+    if not a.shape:
+        return None
+    axis = draw(st.integers(-len(a.shape), len(a.shape) - 1))
+    rest = lambda s: s[:axis % len(s)] + s[axis % len(s) + 1:]  # noqa: E731
+    fits = [j for j, v in enumerate(env) if len(v.shape) == len(a.shape)
+            and rest(v.shape) == rest(a.shape)]
+    j = draw(st.sampled_from(fits))
+    shape = np.concatenate([np.zeros(a.shape), np.zeros(env[j].shape)], axis=axis).shape
+    step = Step(f"np.concatenate([{{0}}, {{1}}], axis={axis})",
+                lambda p, q: np.concatenate([p, q], axis=axis), (i, j))
+    return step, Var(shape, max(a.bound, env[j].bound))
+
+
+def _transpose(draw, env, i):
+    a = env[i]
     if len(a.shape) < 2:
         return None
+    if draw(st.booleans()):
+        return Step("{0}.T", lambda p: p.T, (i,)), Var(a.shape[::-1], a.bound)
     axes = tuple(draw(st.permutations(range(len(a.shape)))))
-    shape = tuple(a.shape[i] for i in axes)
-    return (Step(f"np.transpose({{0}}, {axes})", lambda p: np.transpose(p, axes), (last,)),
-            Var(shape, a.bound))
+    return (Step(f"np.transpose({{0}}, {axes})", lambda p: np.transpose(p, axes), (i,)),
+            Var(tuple(a.shape[i] for i in axes), a.bound))
 
 
-TANH = Step("np.tanh({0})", np.tanh, (0,))
+BUILDERS = [_unary, _binary, _scalar, _where, _reduce, _matmul, _index, _setitem,
+            _concatenate, _transpose]
+
+
+@st.composite
+def _step(draw, env: list[Var]):
+    """A step on some variable, the newest most often (shrinks towards it)."""
+    for _ in range(4):
+        i = draw(st.sampled_from(range(len(env) - 1, -1, -1)))
+        built = draw(st.sampled_from(BUILDERS))(draw, env, i)
+        if built is not None:
+            return built
+    return Step("np.tanh({0})", np.tanh, (len(env) - 1,)), Var(env[-1].shape, 1.0)
 
 
 @st.composite
 def programs(draw, max_inputs: int = 3) -> Program:
-    count = draw(st.integers(1, max_inputs))
-    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=count, min_dims=0, max_dims=3,
-                                                    min_side=1, max_side=4)).input_shapes
+    # One input of a drawn shape, the others broadcasting with it (hypothesis
+    # alone favours tiny shapes).
+    first = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4))
+    others = draw(hnp.mutually_broadcastable_shapes(
+        num_shapes=max_inputs - 1, base_shape=first, min_dims=0, max_dims=3, min_side=1,
+        max_side=4)).input_shapes
+    shapes = (first,) + others[:draw(st.integers(0, max_inputs - 1))]
     env = [Var(s, 2.0) for s in shapes]
     steps = []
     for _ in range(draw(st.integers(3, 8))):
-        drawn = draw(_step(env))
-        if drawn is None:
-            drawn = dataclasses.replace(TANH, operands=(len(env) - 1,)), Var(env[-1].shape, 1.0)
-        steps.append(drawn[0])
-        env.append(drawn[1])
+        step, var = draw(_step(env))
+        steps.append(step)
+        env.append(var)
     return Program(tuple(shapes), tuple(steps))
 
 
@@ -306,7 +412,11 @@ def test_derivatives_of_a_random_program_equal_finite_differences(case):
     argnums = tuple(range(len(args)))
     with backend("interpreter"):
         sg.check_grads(program, args, order=1)            # jvp and vjp, random directions
-        grads = sg.grad(_loss(program, weights), argnums=argnums)(*args)
+        gradient = sg.grad(_loss(program, weights), argnums=argnums)
+        grads = gradient(*args)
+        # Second order: the gradient function's own jvp (Hessian-vector
+        # products) and vjp, against differences of gradients.
+        sg.check_grads(gradient, args, order=1)
         _, pullback = sg.vjp(program, *args)
         # The weighted sum's gradient is the pullback of its weights.
         for k, (g, v) in enumerate(zip(grads, pullback(weights))):
