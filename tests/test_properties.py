@@ -25,7 +25,6 @@ import tempfile
 from typing import Callable
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -95,6 +94,9 @@ class Program:
             lines.append(f"    v{n + k} = " + step.text.format(*(f"v{i}" for i in step.operands)))
         lines.append(f"    return v{n + len(self.steps) - 1}")
         return "\n".join(lines)
+
+    def _repr_pretty_(self, printer, cycle):  # hypothesis reports the source, not the fields
+        printer.text(repr(self))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -330,7 +332,7 @@ def _transpose(draw, env, i):
         return Step("{0}.T", lambda p: p.T, (i,)), Var(a.shape[::-1], a.bound)
     axes = tuple(draw(st.permutations(range(len(a.shape)))))
     return (Step(f"np.transpose({{0}}, {axes})", lambda p: np.transpose(p, axes), (i,)),
-            Var(tuple(a.shape[i] for i in axes), a.bound))
+            Var(tuple(a.shape[k] for k in axes), a.bound))
 
 
 BUILDERS = [_unary, _binary, _scalar, _where, _reduce, _matmul, _index, _setitem,
@@ -403,6 +405,25 @@ def test_jit_of_a_random_program_equals_numpy(case):
     _assert_close(got, program(*args))
 
 
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(program_and_inputs(), st.data())
+def test_mixed_precision_program_keeps_numpys_dtypes(case, data):
+    # float32 and float64 inputs: NumPy's promotion (python floats keep
+    # float32) for values, each input's own dtype for its gradient.
+    program, args, weights = case
+    dtypes = [data.draw(st.sampled_from([np.float32, np.float64])) for _ in args]
+    mixed = tuple(a.astype(d) for a, d in zip(args, dtypes))
+    argnums = tuple(range(len(args)))
+    with backend("interpreter"):
+        _assert_close(sg.jit(program)(*mixed), program(*mixed), rtol=1e-4, atol=1e-4)
+        grads = sg.grad(_loss(program, weights), argnums=argnums)(*mixed)
+        wide = sg.grad(_loss(program, weights), argnums=argnums)(
+            *(a.astype(np.float64) for a in mixed))
+    for k, (g, w, d) in enumerate(zip(grads, wide, dtypes)):
+        assert np.asarray(g).dtype == d, (k, np.asarray(g).dtype, d)
+        np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-3, err_msg=f"gradient {k}")
+
+
 @settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(program_and_inputs(distinct=True))
@@ -439,6 +460,28 @@ def test_compiled_random_program_equals_the_interpreter(case):
     _assert_close(want[0], program(*args))
     for k, (g, w) in enumerate(zip(got, want)):
         _assert_close(g, w, what=f"output {k}")
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(program_and_inputs())
+def test_eager_backward_of_a_random_program_equals_grad(case):
+    # The same program on Tensors: recorded, then (second run) replayed by the
+    # compiled backward of the static mode.
+    program, args, weights = case
+    with backend("interpreter"):
+        want = sg.grad(_loss(program, weights), argnums=tuple(range(len(args))))(*args)
+        before = sg.autograd.cache_info()
+        for _ in range(2):
+            leaves = [sg.tensor(a, requires_grad=True) for a in args]
+            out = program(*leaves)
+            _assert_close(out.detach().numpy(), np.asarray(program(*args)))
+            (out * weights).sum().backward()
+            for k, (x, g) in enumerate(zip(leaves, want)):
+                # An input the program never reads gets no .grad (PyTorch's None).
+                got = np.zeros_like(g) if x.grad is None else x.grad.numpy()
+                _assert_close(got, g, what=f"gradient {k}")
+        after = sg.autograd.cache_info()
+        assert after.compiles + after.reuses > before.compiles + before.reuses
 
 
 # -- 2. broadcasting reversed ---------------------------------------------------
@@ -494,18 +537,18 @@ def test_gradient_of_a_broadcasting_op_has_each_inputs_shape(case):
 
 # -- 3. retraces ------------------------------------------------------------------
 
-def _branches(t):
-    """f(x, t) with a Python branch on a traced value, and its gradient by hand."""
-    def f(x, t=t):
-        if np.sum(x) > t:
-            return np.sum(np.sin(x) * x)
-        return np.sum(np.cos(x) ** 2)
+def branchy(x, t):
+    """A Python branch on a traced value: a guard in the graph."""
+    if np.sum(x) > t:
+        return np.sum(np.sin(x) * x)
+    return np.sum(np.cos(x) ** 2)
 
-    def gradient(x):
-        if np.sum(x) > t:
-            return np.cos(x) * x + np.sin(x)
-        return -2 * np.cos(x) * np.sin(x)
-    return f, gradient
+
+def branchy_gradient(x, t):
+    """The gradient of the path NumPy takes, by hand."""
+    if np.sum(x) > t:
+        return np.cos(x) * x + np.sin(x)
+    return -2 * np.cos(x) * np.sin(x)
 
 
 SHAPES = [(3,), (2, 2)]
@@ -514,7 +557,8 @@ SHAPES = [(3,), (2, 2)]
 @st.composite
 def call_sequences(draw, thresholds: int):
     """Interleaved calls ``(x, t)``: x of one of two shapes, t among a few
-    thresholds drawn between the sums of the xs (so both branches are taken)."""
+    thresholds drawn between the sums of the xs (both branches are taken
+    unless all sums are equal)."""
     xs = draw(st.lists(st.sampled_from(SHAPES).flatmap(values), min_size=2, max_size=8))
     sums = [float(np.sum(x)) for x in xs]
     ts = draw(st.lists(st.floats(min(sums), max(sums)), min_size=thresholds,
@@ -523,12 +567,11 @@ def call_sequences(draw, thresholds: int):
 
 
 def _check_calls(g, calls, key, closed_over=False):
-    """Every result equals the NumPy gradient of the path NumPy takes; one
-    trace per (signature, path) seen."""
+    """Every result is the gradient of the path NumPy takes; one trace per
+    (signature, path) seen, every other call a cache hit."""
     seen = set()
     for x, t in calls:
-        _, gradient = _branches(t)
-        np.testing.assert_allclose(g(x) if closed_over else g(x, t), gradient(x),
+        np.testing.assert_allclose(g(x) if closed_over else g(x, t), branchy_gradient(x, t),
                                    rtol=1e-12, atol=1e-14)
         seen.add((key(x, t), bool(np.sum(x) > t)))
     info = g.cache_info()
@@ -540,18 +583,16 @@ def _check_calls(g, calls, key, closed_over=False):
 @given(call_sequences(thresholds=1))
 def test_branch_on_a_closed_over_threshold_follows_numpy(calls):
     t = calls[0][1]
-    f, _ = _branches(t)
     with backend("interpreter"):
-        g = sg.grad(lambda x: f(x))
+        g = sg.grad(lambda x: branchy(x, t))
         _check_calls(g, calls, lambda x, t: x.shape, closed_over=True)
 
 
 @settings(max_examples=50, deadline=None, derandomize=True)
 @given(call_sequences(thresholds=3))
 def test_branch_on_a_static_threshold_follows_numpy(calls):
-    f, _ = _branches(None)
     with backend("interpreter"):
-        g = sg.jit(sg.grad(f), static_argnums=1)
+        g = sg.jit(sg.grad(branchy), static_argnums=1)
         _check_calls(g, calls, lambda x, t: (x.shape, t))
 
 
@@ -560,7 +601,6 @@ def test_branch_on_a_static_threshold_follows_numpy(calls):
 def test_compiled_branch_on_a_traced_threshold_follows_numpy(calls):
     # t traced: the kernels do not depend on its value, so four kernels (two
     # shapes, two paths) serve every example, from the disk cache after the first run.
-    f, _ = _branches(None)
     with backend("numba"):
-        g = sg.grad(f)
+        g = sg.grad(branchy)
         _check_calls(g, calls, lambda x, t: x.shape)
