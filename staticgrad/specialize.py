@@ -49,15 +49,35 @@ config = Config()
 def _leaf_signature(x: Any) -> tuple:
     if isinstance(x, np.ndarray):
         return (x.shape, x.dtype.str, x.flags.c_contiguous)
+    if isinstance(x, np.generic):  # before float: np.float64 is a float subclass
+        return ((), x.dtype.str, True)
     if isinstance(x, (bool, int, float, complex)):
         return (type(x).__name__,)
-    if isinstance(x, np.generic):
-        return ((), x.dtype.str, True)
     array = np.asarray(x)
     if array.dtype == object:
         raise TypeError(f"argument of type {type(x).__name__} is not an array; "
                         "pass an array or mark it static (static_argnums)")
     return ("list", array.shape, array.dtype.str)
+
+
+def _signature_change(old: tuple, new: tuple) -> str:
+    """Why a key is new, e.g. "new signature: argument 0 (3,) float64 -> (4,) float64"."""
+    (old_tree, old_static, old_sig), (new_tree, new_static, new_sig) = old, new
+    if old_tree != new_tree or len(old_sig) != len(new_sig):
+        return "new signature: different argument structure"
+    if old_static != new_static:
+        return f"new signature: static arguments {old_static!r} -> {new_static!r}"
+    changes = [f"argument {k} {_show(a)} -> {_show(b)}"
+               for k, (a, b) in enumerate(zip(old_sig, new_sig)) if a != b]
+    return "new signature: " + "; ".join(changes)
+
+
+def _show(leaf_sig: tuple) -> str:
+    if len(leaf_sig) == 1:
+        return f"Python {leaf_sig[0]}"
+    shape, dtype = leaf_sig[-3:-1] if leaf_sig[0] != "list" else leaf_sig[1:]
+    layout = "" if len(leaf_sig) < 3 or leaf_sig[0] == "list" or leaf_sig[2] else " non-contiguous"
+    return f"{shape} {np.dtype(dtype).name}{layout}"
 
 
 def signature(leaves: list) -> tuple:
@@ -156,7 +176,11 @@ class Specializer:
         specs = self.table.get(key, [])
         self.info.traces += 1
         if failure is None:
-            log.info("staticgrad: tracing %s for a new signature", self.name)
+            known = list(self.table)
+            reason = _signature_change(known[-1], key) if known else "first call"
+            if known:
+                self.info.retraces.append(reason)
+            log.info("staticgrad: tracing %s: %s", self.name, reason)
             return None
         f, spec = failure
         kind = spec.graph.attrs(f.node).get("kind", "branch") if f.node in spec.graph else "branch"
