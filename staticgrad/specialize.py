@@ -84,7 +84,7 @@ def signature(leaves: list) -> tuple:
     return tuple(_leaf_signature(x) for x in leaves)
 
 
-def backend(graph, name: str = "kernel"):
+def backend(graph, name: str = "kernel", disk: bool = True):
     """The executable of an optimised graph: compiled, or the interpreter.
 
     A graph holding an op form the Numba backend has no emitter for runs on
@@ -93,7 +93,7 @@ def backend(graph, name: str = "kernel"):
     if config.backend == "numba":
         from compiler.codegen import compile_graph
         try:
-            return compile_graph(graph, name=name)
+            return compile_graph(graph, name=name, disk=disk)
         except UnsupportedOperationError as e:
             log.warning("staticgrad: %s runs on the interpreter: %s", name, e)
     return Interpreter(graph)

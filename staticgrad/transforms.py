@@ -21,7 +21,7 @@ from compiler.passes import optimize
 from staticgrad import pytree
 from staticgrad.errors import NonScalarOutputError, ShapeError, UnsupportedOperationError
 from compiler.errors import GuardFailure
-from staticgrad.specialize import Specialization, Specializer, backend, signature
+from staticgrad.specialize import CacheInfo, Specialization, Specializer, backend, signature
 from staticgrad.tracing import TraceContext, Tracer, find_context
 
 Build = Callable[[TraceContext, tuple, dict], Any]
@@ -49,8 +49,10 @@ class Traced:
 class Transformed:
     """A function made from a build, cached per signature and guard path."""
 
-    def __init__(self, fun: Callable, build: Build, name: str, static_argnums: Sequence[int] = ()):
+    def __init__(self, fun: Callable, build: Build, name: str, static_argnums: Sequence[int] = (),
+                 disk_cache: bool = True):
         self.fun = fun
+        self.disk_cache = disk_cache
         self._build = build
         self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
                                else tuple(static_argnums))
@@ -142,7 +144,8 @@ class Transformed:
         ctx.graph.outputs = nodes
         concrete = [ctx.env[n] for n in nodes]
         graph = optimize(ctx.graph)
-        return Specialization(ctx.graph, graph, backend(graph, self.__name__), out_tree), concrete
+        run = backend(graph, self.__name__, disk=self.disk_cache)
+        return Specialization(ctx.graph, graph, run, out_tree), concrete
 
     # -- inspection -----------------------------------------------------
     def trace(self, *args: Any, **kwargs: Any) -> Traced:
@@ -181,7 +184,7 @@ class Transformed:
 
         _, leaves, treedef = self._key(args, kwargs)
         graph = self._optimised(args, kwargs, leaves, treedef)
-        return compile_graph(graph, name=self.__name__)
+        return compile_graph(graph, name=self.__name__, disk=self.disk_cache)
 
     def _optimised(self, args, kwargs, leaves, treedef):
         ctx = TraceContext(self.__name__)
@@ -194,7 +197,7 @@ class Transformed:
         ctx.graph.outputs = [ctx.lift(o).node for o in out_leaves]
         return optimize(ctx.graph)
 
-    def cache_info(self):
+    def cache_info(self) -> CacheInfo:
         """Specialisations, hits, traces and the reason of every retrace."""
         self._cache.info.hits += self._fast_hits
         self._fast_hits = 0
@@ -247,8 +250,11 @@ def _zeros_like(ctx: TraceContext, t: Tracer) -> Tracer:
 
 # -- jit ------------------------------------------------------------------
 def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
-        cache: bool = True):
+        cache: bool = True) -> Transformed | Callable[[Callable], Transformed]:
     """Compile ``fun`` per input signature; usable as ``@jit`` and ``@jit(static_argnums=1)``.
+
+    ``cache=False`` keeps its kernels out of the on-disk cache (they are still
+    reused within the process).
 
     >>> f = jit(lambda x: np.sum(np.sin(x) ** 2))
     >>> f(np.ones(3))  # doctest: +SKIP
@@ -256,7 +262,7 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums, cache=cache)
     return Transformed(fun, lambda ctx, args, kwargs: fun(*args, **kwargs),
-                       f"jit({_name(fun)})", static_argnums)
+                       f"jit({_name(fun)})", static_argnums, disk_cache=cache)
 
 
 # -- reverse mode ---------------------------------------------------------
@@ -296,7 +302,8 @@ def _grad_build(fun: Callable, argnums, has_aux: bool, with_value: bool, what: s
     return build
 
 
-def grad(fun: Callable, argnums: int | Sequence[int] = 0, *, has_aux: bool = False):
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, *,
+         has_aux: bool = False) -> Transformed:
     """The gradient of a scalar function; ``argnums`` int -> one gradient, tuple -> a tuple.
 
     >>> grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
@@ -306,7 +313,8 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, *, has_aux: bool = Fal
     return Transformed(fun, _grad_build(fun, argnums, has_aux, False, name), name)
 
 
-def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, *, has_aux: bool = False):
+def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, *,
+                   has_aux: bool = False) -> Transformed:
     """``(value, gradient)`` in one fused evaluation.
 
     >>> value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
@@ -336,7 +344,7 @@ def _check_like(what: str, given: Any, expected: Any, role: str) -> None:
                          f"has shape {expected.shape}")
 
 
-def vjp(fun: Callable, *primals: Any):
+def vjp(fun: Callable, *primals: Any) -> tuple[Any, Callable[[Any], tuple]]:
     """``(out, vjp_fn)``; ``vjp_fn(cotangent)`` returns one gradient per primal,
     the cotangent weighting the outputs as ``grad_tensors`` does in PyTorch.
 
@@ -373,7 +381,7 @@ def vjp(fun: Callable, *primals: Any):
     return out, (lambda cotangent: backward(*primals, cotangent))
 
 
-def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]):
+def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """``(out, tangent_out)``: forward mode, the tangents pushed through ``fun``.
 
     >>> jvp(np.sin, (np.zeros(2),), (np.ones(2),))
@@ -427,7 +435,7 @@ def _jacobian_of(ctx: TraceContext, y: Tracer, x: Tracer) -> Tracer:
     return Tracer(ctx, O.reshape(O.stack(cols, axis=-1), y.shape + x.shape).node)
 
 
-def jacobian(fun: Callable, argnums: int | Sequence[int] = 0):
+def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
     """The Jacobian, shape ``out.shape + x.shape`` (a tuple of them for tuple argnums).
 
     >>> jacobian(lambda x: x ** 2)(np.array([1.0, 2.0]))
@@ -452,7 +460,7 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0):
     return Transformed(fun, build, name)
 
 
-def hessian(fun: Callable, argnums: int | Sequence[int] = 0):
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
     """The Hessian: ``jacobian(grad(fun))``, shape ``x.shape + x.shape``.
 
     >>> hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
@@ -462,7 +470,7 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0):
     return jacobian(grad(fun, argnums), argnums)
 
 
-def hvp(fun: Callable, argnums: int = 0):
+def hvp(fun: Callable, argnums: int = 0) -> Transformed:
     """``hvp(f)(*args, v)``: the Hessian-vector product, forward over reverse,
     without forming the Hessian.
 

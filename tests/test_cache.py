@@ -147,3 +147,18 @@ def numba_backend():
     sg.config.backend = "numba"
     yield
     sg.config.backend = saved
+
+
+def test_jit_without_disk_cache_writes_nothing_there(tmp_path, monkeypatch):
+    monkeypatch.setenv("STATICGRAD_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(sg.config, "backend", "numba")
+    offset = 0.123456789  # a constant no other test uses: a kernel of its own
+
+    @sg.jit(cache=False)
+    def f(x):
+        return np.tanh(x) * offset
+
+    x = np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(f(x), np.tanh(x) * offset)
+    kernels = tmp_path / "kernels"
+    assert not kernels.exists() or not any(p.suffix == ".py" for p in kernels.iterdir())

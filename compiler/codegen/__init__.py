@@ -7,11 +7,11 @@ so the op definitions can import :mod:`compiler.codegen.emitters` cheaply.
 from __future__ import annotations
 
 
-def compile_graph(graph, name: str = "kernel", fuse: bool = True):
+def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True):
     """Generate, cache and compile the kernel of ``graph`` (see ``compile.py``)."""
     from compiler.codegen.compile import compile_graph as compile_
 
-    return compile_(graph, name=name, fuse=fuse)
+    return compile_(graph, name=name, fuse=fuse, disk=disk)
 
 
 def generate_source(graph, fuse: bool = True) -> str:

@@ -42,6 +42,7 @@ stats = {"compilations": 0, "disk_hits": 0, "memory_hits": 0}
 _memory: dict = {}
 _lock = threading.Lock()
 _private_fallback: str | None = None
+_scratch: "tempfile.TemporaryDirectory | None" = None
 
 NJIT_OPTIONS = 'cache=True, nogil={nogil}, error_model="numpy"'
 
@@ -142,10 +143,17 @@ def _guard_message(site: str) -> str:
 
 
 # -- loading -------------------------------------------------------------------
-def _load(text: str, consts: list):
-    """Import the module of ``text`` from the disk cache, writing it if needed."""
+def _scratch_dir() -> str:
+    """A private directory for kernels that must not persist (``jit(cache=False)``)."""
+    global _scratch
+    if _scratch is None:
+        _scratch = tempfile.TemporaryDirectory(prefix="staticgrad-nocache-")
+    return _scratch.name
+
+
+def _load(text: str, consts: list, directory: str):
+    """Import the module of ``text`` from ``directory``, writing it if needed."""
     digest = hashlib.sha256(text.encode()).hexdigest()[:32]
-    directory = cache_dir()
     path = os.path.join(directory, f"sg_{digest}.py")
     data_path = path[:-3] + ".npz"
     intact = False
@@ -322,8 +330,9 @@ def _compile(dispatcher, signature, name: str) -> None:
     dispatcher.compile(signature)
 
 
-def compile_graph(graph, name: str = "kernel", fuse: bool = True) -> Compiled:
-    """Generate, cache and compile the kernel of ``graph``."""
+def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True) -> Compiled:
+    """Generate, cache and compile the kernel of ``graph``; ``disk=False`` keeps
+    the kernel out of the on-disk cache (it lives in a temporary directory)."""
     key = graph.structural_key()
     with _lock:
         hit = _memory.get((key, fuse))
@@ -332,7 +341,7 @@ def compile_graph(graph, name: str = "kernel", fuse: bool = True) -> Compiled:
             return hit
         kernel = generate(graph, fuse=fuse)
         text = module_text(kernel, name, key, len(graph.params), len(graph.outputs))
-        module = _load(text, kernel.consts)
+        module = _load(text, kernel.consts, cache_dir() if disk else _scratch_dir())
         dispatcher = module.kernel
         signature = tuple(_numba_type(graph.shape(p), graph.dtype(p)) for p in graph.params) \
             + tuple(numba.typeof(c) for c in kernel.consts)
