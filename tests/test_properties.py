@@ -362,10 +362,11 @@ def programs(draw, max_inputs: int = 3) -> Program:
     # One input of a drawn shape, the others broadcasting with it (hypothesis
     # alone favours tiny shapes).
     first = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4))
-    others = draw(hnp.mutually_broadcastable_shapes(
-        num_shapes=max_inputs - 1, base_shape=first, min_dims=0, max_dims=3, min_side=1,
+    count = draw(st.integers(1, max_inputs))
+    others = () if count == 1 else draw(hnp.mutually_broadcastable_shapes(
+        num_shapes=count - 1, base_shape=first, min_dims=0, max_dims=3, min_side=1,
         max_side=4)).input_shapes
-    shapes = (first,) + others[:draw(st.integers(0, max_inputs - 1))]
+    shapes = (first,) + others
     env = [Var(s, 2.0) for s in shapes]
     steps = []
     for _ in range(draw(st.integers(3, 8))):
