@@ -125,6 +125,7 @@ UNARY = [  # (text, fun, bound of the result given the operand's, kink)
     ("np.sqrt({0} * {0} + 1.0)", lambda a: np.sqrt(a * a + 1.0),
      lambda b: math.sqrt(b * b + 1.0), None),
     ("-{0}", lambda a: -a, lambda b: b, None),
+    ("np.abs({0})", np.abs, lambda b: b, lambda a: _gap(a, 0.0)),
 ]
 
 BINARY = [  # the same, with two operands
@@ -139,7 +140,9 @@ BINARY = [  # the same, with two operands
 REDUCTIONS = [  # (name, bound given the operand's and the reduced size, kink of the values)
     ("sum", lambda b, n: b * n, None),
     ("mean", lambda b, n: b, None),
+    ("prod", lambda b, n: b ** n, None),
     ("max", lambda b, n: b, lambda top: top[-1] - top[-2]),
+    ("min", lambda b, n: b, lambda top: top[1] - top[0]),
 ]
 
 SCALAR = [  # (text with {c} the constant, fun, bound given the operand's and |c|)
@@ -257,7 +260,7 @@ def _reduce(draw, env, i):
         text, reduce = f"np.{name}({{0}}, {options})", lambda p: getattr(np, name)(
             p, axis=axis, keepdims=keepdims)
 
-    def kink_of(p):  # the gap between the two largest values of every reduced slice
+    def kink_of(p):  # the gap between the two extreme values of every reduced slice
         if size < 2:
             return math.inf
         top = np.sort(p.reshape(-1) if axis is None else np.moveaxis(p, axis, 0), axis=0)
@@ -342,8 +345,30 @@ def _transpose(draw, env, i):
             Var(tuple(a.shape[k] for k in axes), a.bound))
 
 
+def _reshape(draw, env, i):
+    a = env[i]
+    size = math.prod(a.shape)
+    shapes = [s for s in _shapes_of_size(size) if s != a.shape]
+    if not shapes:
+        return None
+    shape = draw(st.sampled_from(shapes))
+    if len(shape) == 1:  # the method spelling
+        return Step("{0}.reshape(-1)", lambda p: p.reshape(-1), (i,)), Var(shape, a.bound)
+    return Step(f"np.reshape({{0}}, {shape})", lambda p: np.reshape(p, shape), (i,)), Var(
+        shape, a.bound)
+
+
+def _shapes_of_size(size: int, dims: int = 3) -> list[tuple]:
+    """Every shape of up to ``dims`` axes holding ``size`` elements."""
+    shapes = [()] if size == 1 else []
+    for n in range(1, size + 1):
+        if size % n == 0 and dims:
+            shapes += [(n,) + rest for rest in _shapes_of_size(size // n, dims - 1)]
+    return shapes
+
+
 BUILDERS = [_unary, _binary, _scalar, _where, _reduce, _matmul, _index, _setitem,
-            _concatenate, _transpose]
+            _concatenate, _transpose, _reshape]
 
 
 @st.composite
