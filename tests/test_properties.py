@@ -1,9 +1,10 @@
 """Property-based tests: random NumPy programs, broadcasting, retraces.
 
-Hypothesis draws small straight-line NumPy programs (``programs``: 3-8 steps
-of elementwise, scalar, where, reduction, matmul, indexing, setitem,
-concatenate and transpose steps) over one to three inputs of mutually
-broadcastable shapes, and the values to run them on. For every draw:
+Hypothesis draws small NumPy programs (``programs``: 3-8 steps, each an
+elementwise op, an op with a Python scalar, where, a reduction, matmul,
+indexing, setitem, concatenate, transpose, reshape or a Python branch) over
+one to three inputs of mutually broadcastable shapes, and the values to run
+them on. For every draw:
 
 - ``sg.jit`` of the program on the interpreter equals the program on NumPy,
   also in NumPy's dtypes when inputs mix float32 and float64;
@@ -345,6 +346,17 @@ def _transpose(draw, env, i):
             Var(tuple(a.shape[k] for k in axes), a.bound))
 
 
+def _branch(draw, env, i):
+    """A Python branch on a traced value: a guard in the traced graph."""
+    c = draw(st.floats(-2, 2, allow_subnormal=False))
+
+    def branch(p):
+        return np.sin(p) if np.sum(p) > c else np.cos(p)
+    step = Step(f"np.sin({{0}}) if np.sum({{0}}) > {c!r} else np.cos({{0}})", branch, (i,),
+                lambda p: abs(float(np.sum(p)) - c))
+    return step, Var(env[i].shape, 1.0)
+
+
 def _reshape(draw, env, i):
     a = env[i]
     size = math.prod(a.shape)
@@ -368,7 +380,7 @@ def _shapes_of_size(size: int, dims: int = 3) -> list[tuple]:
 
 
 BUILDERS = [_unary, _binary, _scalar, _where, _reduce, _matmul, _index, _setitem,
-            _concatenate, _transpose, _reshape]
+            _concatenate, _transpose, _reshape, _branch]
 
 
 @st.composite
