@@ -46,8 +46,9 @@ from compiler.interpreter import Interpreter  # noqa: E402
 # Every intermediate value of a drawn program stays below this in magnitude,
 # so finite differences (step ~6e-6 |x|) keep about five correct digits.
 BOUND = 100.0
-# Finite differences are checked only where every kink (maximum, where, clip,
-# max reduction) is at least this far away: no step crosses one.
+# Finite differences are checked only where every kink (maximum, minimum,
+# where, clip, abs, max/min reductions, branches) is at least this far away:
+# no step crosses one.
 KINK_MARGIN = 1e-3
 
 
