@@ -457,6 +457,9 @@ def test_mixed_precision_program_keeps_numpys_dtypes(case, data):
     # float32 and float64 inputs: NumPy's promotion (python floats keep
     # float32) for values, each input's own dtype for its gradient.
     program, args, weights = case
+    # float32 rounding may flip a branch or a kink that float64 resolves the
+    # other way (a threshold of 1e-121 is -0.0 in float32): keep clear of them.
+    assume(program.kink_distance(*args) > KINK_MARGIN)
     dtypes = [data.draw(st.sampled_from([np.float32, np.float64])) for _ in args]
     mixed = tuple(a.astype(d) for a, d in zip(args, dtypes))
     argnums = tuple(range(len(args)))
