@@ -29,7 +29,7 @@ import compiler.ops as O
 from compiler.ir import Graph, Value
 from staticgrad.errors import UnsupportedOperationError
 from staticgrad.numpy_api import FUNCTIONS, REDUCERS, UFUNCS
-from staticgrad.tracing import TraceContext, Tracer, to_value
+from staticgrad.tracing import TraceContext, Tracer, install_operators, to_value
 
 float32 = np.float32
 float64 = np.float64
@@ -696,36 +696,7 @@ class Tensor:
             return _call(func.__name__.capitalize(), func, args, kwargs)
         return _untracked(f"np.{func.__name__}", func, args, kwargs)
 
-    # -- operators ------------------------------------------------------------------
-    def _binary(ufunc, reflected=False):
-        def method(self, other):
-            if isinstance(other, Tracer):
-                return NotImplemented
-            args = (other, self) if reflected else (self, other)
-            return _call(lambda: _ufunc_name(ufunc, args), ufunc, args)
-        return method
-
-    __add__ = _binary(np.add)
-    __radd__ = _binary(np.add, True)
-    __sub__ = _binary(np.subtract)
-    __rsub__ = _binary(np.subtract, True)
-    __mul__ = _binary(np.multiply)
-    __rmul__ = _binary(np.multiply, True)
-    __truediv__ = _binary(np.true_divide)
-    __rtruediv__ = _binary(np.true_divide, True)
-    __pow__ = _binary(np.power)
-    __rpow__ = _binary(np.power, True)
-    __matmul__ = _binary(np.matmul)
-    __rmatmul__ = _binary(np.matmul, True)
-    __gt__ = _binary(np.greater)
-    __ge__ = _binary(np.greater_equal)
-    __lt__ = _binary(np.less)
-    __le__ = _binary(np.less_equal)
-    __eq__ = _binary(np.equal)
-    __ne__ = _binary(np.not_equal)
-    __and__ = _binary(np.logical_and)
-    __or__ = _binary(np.logical_or)
-    del _binary
+    # -- operators: installed below the class (install_operators) -------------------
 
     def __neg__(self):
         return _call("Neg", np.negative, (self,))
@@ -1025,6 +996,18 @@ class Tensor:
 
 
 # -- builders of fragments that have no single NumPy spelling ---------------------
+def _tensor_operator(ufunc: np.ufunc, reflected: bool):
+    def method(self, other):
+        if isinstance(other, Tracer):
+            return NotImplemented
+        args = (other, self) if reflected else (self, other)
+        return _call(lambda: _ufunc_name(ufunc, args), ufunc, args)
+    return method
+
+
+install_operators(Tensor, _tensor_operator)
+
+
 def _getitem(x, key):
     return x[key]
 

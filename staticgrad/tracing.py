@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import networkx as nx
 import numpy as np
@@ -251,36 +251,6 @@ class Tracer:
                                     "supported; index it instead")
 
     # -- operators ------------------------------------------------------
-    def _binary(ufunc, reflected=False):
-        def method(self, other):
-            from staticgrad.numpy_api import apply_ufunc
-            if isinstance(other, (str, bytes)) or (other is not None and not _arraylike(other)):
-                return NotImplemented
-            args = (other, self) if reflected else (self, other)
-            return apply_ufunc(ufunc, "__call__", args, {})
-        return method
-
-    __add__ = _binary(np.add)
-    __radd__ = _binary(np.add, True)
-    __sub__ = _binary(np.subtract)
-    __rsub__ = _binary(np.subtract, True)
-    __mul__ = _binary(np.multiply)
-    __rmul__ = _binary(np.multiply, True)
-    __truediv__ = _binary(np.true_divide)
-    __rtruediv__ = _binary(np.true_divide, True)
-    __pow__ = _binary(np.power)
-    __rpow__ = _binary(np.power, True)
-    __matmul__ = _binary(np.matmul)
-    __rmatmul__ = _binary(np.matmul, True)
-    __gt__ = _binary(np.greater)
-    __ge__ = _binary(np.greater_equal)
-    __lt__ = _binary(np.less)
-    __le__ = _binary(np.less_equal)
-    __eq__ = _binary(np.equal)
-    __ne__ = _binary(np.not_equal)
-    __and__ = _binary(np.logical_and)
-    __or__ = _binary(np.logical_or)
-    del _binary
 
     def __neg__(self):
         return np.negative(self)
@@ -352,6 +322,38 @@ class Tracer:
     def __getattr__(self, name):
         from staticgrad.numpy_api import method
         return method(self, name)
+
+
+def _traced_operator(ufunc: np.ufunc, reflected: bool):
+    def method(self, other):
+        from staticgrad.numpy_api import apply_ufunc
+        if isinstance(other, (str, bytes)) or (other is not None and not _arraylike(other)):
+            return NotImplemented
+        args = (other, self) if reflected else (self, other)
+        return apply_ufunc(ufunc, "__call__", args, {})
+    return method
+
+
+#: Python's binary operators and the ufunc each one is; the arithmetic ones
+#: also have a reflected form (__radd__ ...).
+ARITHMETIC_OPERATORS = {"add": np.add, "sub": np.subtract, "mul": np.multiply,
+                        "truediv": np.true_divide, "pow": np.power, "matmul": np.matmul}
+COMPARISON_OPERATORS = {"gt": np.greater, "ge": np.greater_equal, "lt": np.less,
+                        "le": np.less_equal, "eq": np.equal, "ne": np.not_equal,
+                        "and": np.logical_and, "or": np.logical_or}
+
+
+def install_operators(cls: type, make: Callable[[np.ufunc, bool], Callable]) -> type:
+    """Give ``cls`` Python's binary operators, each ``make(ufunc, reflected)``."""
+    for name, ufunc in ARITHMETIC_OPERATORS.items():
+        setattr(cls, f"__{name}__", make(ufunc, False))
+        setattr(cls, f"__r{name}__", make(ufunc, True))
+    for name, ufunc in COMPARISON_OPERATORS.items():
+        setattr(cls, f"__{name}__", make(ufunc, False))
+    return cls
+
+
+install_operators(Tracer, _traced_operator)
 
 
 def _arraylike(x: Any) -> bool:
