@@ -14,7 +14,7 @@ import numpy as np
 import compiler.ops as O
 from compiler.ir import Value
 from staticgrad.errors import UnsupportedOperationError
-from staticgrad.tracing import Tracer, find_context, to_tracer, to_value
+from staticgrad.tracing import Tracer, find_context, first, to_tracer, to_value
 
 UFUNCS: dict[np.ufunc, Callable] = {
     np.add: O.add, np.subtract: O.sub, np.multiply: O.mul, np.true_divide: O.div,
@@ -39,14 +39,8 @@ REDUCERS = {np.add: O.sum, np.multiply: O.prod, np.maximum: O.amax, np.minimum: 
 
 def _graph(args) -> Any:
     """The graph of the first Value found in (nested lists of) arguments."""
-    if isinstance(args, Value):
-        return args.graph
-    if isinstance(args, (list, tuple)):
-        for a in args:
-            g = _graph(a)
-            if g is not None:
-                return g
-    return None
+    value = first(args, Value)
+    return None if value is None else value.graph
 
 
 def _values(graph, xs):

@@ -113,17 +113,23 @@ def to_tracer(ctx: TraceContext, x: Any) -> Any:
     return x
 
 
-def find_context(args: Any) -> TraceContext | None:
-    if isinstance(args, Tracer):
-        return args.ctx
+def first(args: Any, kind: type) -> Any:
+    """The first instance of ``kind`` in (nested lists, tuples and dicts of) args."""
+    if isinstance(args, kind):
+        return args
+    if isinstance(args, dict):
+        args = list(args.values())
     if isinstance(args, (list, tuple)):
         for a in args:
-            ctx = find_context(a)
-            if ctx is not None:
-                return ctx
-    if isinstance(args, dict):
-        return find_context(list(args.values()))
+            found = first(a, kind)
+            if found is not None:
+                return found
     return None
+
+
+def find_context(args: Any) -> TraceContext | None:
+    tracer = first(args, Tracer)
+    return None if tracer is None else tracer.ctx
 
 
 class Tracer:

@@ -34,10 +34,10 @@ def _name(fun: Callable) -> str:
 class Traced:
     """The result of ``f.trace(*args)``: the joint graph of one specialisation."""
 
-    def __init__(self, spec: Specialization):
-        self.ir = spec.graph          # the optimised compiler.ir.Graph
-        self.raw = spec.raw           # as traced, before the passes
-        self.graph = spec.graph.nx    # networkx.DiGraph of forward + adjoint
+    def __init__(self, raw, optimised):
+        self.ir = optimised           # the optimised compiler.ir.Graph
+        self.raw = raw                # as traced, before the passes
+        self.graph = optimised.nx     # networkx.DiGraph of forward + adjoint
 
     def to_dot(self) -> str:
         return self.ir.to_dot()
@@ -131,28 +131,35 @@ class Transformed:
         leaves = [np.asarray(x) if isinstance(x, list) else x for x in leaves]
         return (treedef, statics, signature(leaves)), leaves, treedef
 
-    def _specialize(self, args: tuple, kwargs: dict, leaves: list, treedef):
+    def _trace(self, args: tuple, kwargs: dict, leaves: list, treedef):
+        """Trace for these arguments: the context (its graph's outputs set) and
+        the structure of the result."""
         ctx = TraceContext(self.__name__)
-        tracers = [ctx.param(x) for x in leaves]
-        dynamic, kw = pytree.unflatten(treedef, tracers)
+        dynamic, kw = pytree.unflatten(treedef, [ctx.param(x) for x in leaves])
         static = self._split(args)
         it = iter(dynamic)
         full = tuple(args[i] if i in static else next(it) for i in range(len(args)))
-        out = self._build(ctx, full, kw)
-        out_leaves, out_tree = pytree.flatten(out)
-        nodes = [ctx.lift(o).node for o in out_leaves]
-        ctx.graph.outputs = nodes
-        concrete = [ctx.env[n] for n in nodes]
+        out_leaves, out_tree = pytree.flatten(self._build(ctx, full, kw))
+        ctx.graph.outputs = [ctx.lift(o).node for o in out_leaves]
+        return ctx, out_tree
+
+    def _specialize(self, args: tuple, kwargs: dict, leaves: list, treedef):
+        ctx, out_tree = self._trace(args, kwargs, leaves, treedef)
+        concrete = [ctx.env[n] for n in ctx.graph.outputs]
         graph = optimize(ctx.graph)
         run = backend(graph, self.__name__, disk=self.disk_cache)
         return Specialization(ctx.graph, graph, run, out_tree), concrete
 
     # -- inspection -----------------------------------------------------
     def trace(self, *args: Any, **kwargs: Any) -> Traced:
-        """Trace for these arguments (no caching) and return the graph."""
+        """Trace for these arguments (nothing is cached or compiled) and return the graph.
+
+        >>> grad(lambda x: np.sum(x ** 2)).trace(np.ones(3)).graph  # doctest: +SKIP
+        <networkx.classes.digraph.DiGraph object at ...>
+        """
         _, leaves, treedef = self._key(args, kwargs)
-        spec, _ = self._specialize(args, kwargs, leaves, treedef)
-        return Traced(spec)
+        ctx, _ = self._trace(args, kwargs, leaves, treedef)
+        return Traced(ctx.graph, optimize(ctx.graph))
 
     def lower(self, *args: Any, **kwargs: Any) -> "Lowered":
         """The generated Numba source for these arguments (nothing is compiled).
@@ -187,15 +194,7 @@ class Transformed:
         return compile_graph(graph, name=self.__name__, disk=self.disk_cache)
 
     def _optimised(self, args, kwargs, leaves, treedef):
-        ctx = TraceContext(self.__name__)
-        tracers = [ctx.param(x) for x in leaves]
-        dynamic, kw = pytree.unflatten(treedef, tracers)
-        static = self._split(args)
-        it = iter(dynamic)
-        full = tuple(args[i] if i in static else next(it) for i in range(len(args)))
-        out_leaves, _ = pytree.flatten(self._build(ctx, full, kw))
-        ctx.graph.outputs = [ctx.lift(o).node for o in out_leaves]
-        return optimize(ctx.graph)
+        return optimize(self._trace(args, kwargs, leaves, treedef)[0].graph)
 
     def cache_info(self) -> CacheInfo:
         """Specialisations, hits, traces and the reason of every retrace."""
