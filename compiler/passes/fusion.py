@@ -32,7 +32,7 @@ import dataclasses
 import math
 from typing import Callable
 
-import numpy as np
+import networkx as nx
 
 from compiler.ir import Graph
 
@@ -96,26 +96,20 @@ def group(graph: Graph, nodes: list, kinds: dict, keep: set, domain: Callable[[i
     """Group the stored loopable values into loop groups; return the units in
     a topological emission order (LoopGroup or statement node id)."""
     units: list = []
-    deps: list[set] = []
+    order = nx.DiGraph()   # unit -> the units that read its values
     unit_of: dict[int, int] = {}
 
-    def reaches(start: int, target: int) -> bool:
-        stack, seen = [start], {start}
-        while stack:
-            u = stack.pop()
-            if u == target:
-                return True
-            for d in deps[u] - seen:
-                seen.add(d)
-                stack.append(d)
-        return False
+    def new_unit(unit, reads_from) -> int:
+        units.append(unit)
+        u = len(units) - 1
+        order.add_node(u)
+        order.add_edges_from((d, u) for d in reads_from)
+        return u
 
     for n in nodes:
         kind = kinds[n]
         if kind == STATEMENT:
-            units.append(n)
-            deps.append({unit_of[i] for i in graph.inputs(n) if i in unit_of})
-            unit_of[n] = len(units) - 1
+            unit_of[n] = new_unit(n, {unit_of[i] for i in graph.inputs(n) if i in unit_of})
             continue
         if n not in keep or kind == SOURCE:
             continue
@@ -129,38 +123,17 @@ def group(graph: Graph, nodes: list, kinds: dict, keep: set, domain: Callable[[i
                 g = units[u]
                 if not isinstance(g, LoopGroup) or g.domain != dom:
                     continue
+                # n may join u if it reads u's values only at this iteration,
+                # and nothing it reads comes from a unit that depends on u.
                 if all((kinds[m] != REDUCE and idx == here) if unit_of.get(m) == u
-                       else not (m in unit_of and reaches(unit_of[m], u)) for m, idx in read):
+                       else not (m in unit_of and nx.has_path(order, u, unit_of[m]))
+                       for m, idx in read):
                     chosen = u
                     break
         if chosen is None:
-            units.append(LoopGroup(dom, []))
-            deps.append(set())
-            chosen = len(units) - 1
+            chosen = new_unit(LoopGroup(dom, []), ())
         units[chosen].roots.append(n)
         unit_of[n] = chosen
-        deps[chosen] |= read_units - {chosen}
-    return [units[u] for u in _topological(deps)]
-
-
-def _topological(deps: list) -> list:
-    """Kahn's order, earliest-created unit first among the ready ones."""
-    import heapq
-
-    waiting = [len(d) for d in deps]
-    users: list[list] = [[] for _ in deps]
-    for u, d in enumerate(deps):
-        for v in d:
-            users[v].append(u)
-    ready = [u for u, w in enumerate(waiting) if w == 0]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        u = heapq.heappop(ready)
-        order.append(u)
-        for v in users[u]:
-            waiting[v] -= 1
-            if waiting[v] == 0:
-                heapq.heappush(ready, v)
-    assert len(order) == len(deps), "fusion made a cycle"
-    return order
+        order.add_edges_from((d, chosen) for d in read_units - {chosen})
+    # Earliest-created unit first among the ready ones: a stable emission order.
+    return [units[u] for u in nx.lexicographical_topological_sort(order)]
