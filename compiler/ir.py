@@ -130,17 +130,11 @@ class Graph:
     def dtype(self, nid: int) -> np.dtype:
         return self.nx.nodes[nid]["dtype"]
 
-    def users(self, nid: int) -> list[int]:
-        return sorted(self.nx.successors(nid))
-
     def is_const(self, nid: int) -> bool:
         return self.op(nid) == "const"
 
     def const_value(self, nid: int) -> np.ndarray:
         return self.attrs(nid)["value"]
-
-    def guards(self) -> list[int]:
-        return [n for n in self.nodes() if self.op(n) == "guard"]
 
     def needed(self, roots: Iterable[int] | None = None) -> set[int]:
         """Nodes the outputs (and guards) depend on, themselves included."""

@@ -101,12 +101,6 @@ def _reduction(op):
     return fn
 
 
-def _mean(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-    _no({"out": out, **kw}, "mean")
-    r = O.mean(a, axis=axis, keepdims=keepdims)
-    return O.cast(r, dtype) if dtype is not None else r
-
-
 def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
     _no({"out": out, **kw}, "var")
     return O.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
@@ -232,7 +226,7 @@ FUNCTIONS: dict[Callable, tuple[Callable, bool]] = {
     np.min: (_reduction(O.amin), False),
     np.amax: (_reduction(O.amax), False),
     np.amin: (_reduction(O.amin), False),
-    np.mean: (_mean, False),
+    np.mean: (_reduction(O.mean), False),
     np.var: (_var, False),
     np.std: (_std, False),
     np.dot: (_dot, False),
@@ -295,15 +289,8 @@ def _const_arrays(graph, x):
 
 
 def index(x: Tracer, key):
-    graph = x.ctx.graph
-    if isinstance(key, Tracer) or (isinstance(key, tuple) and any(isinstance(k, Tracer)
-                                                                  for k in key)):
-        keys = key if isinstance(key, tuple) else (key,)
-        for k in keys:
-            if isinstance(k, Tracer) and k.dtype == np.bool_:
-                raise UnsupportedOperationError(
-                    "boolean-mask indexing with a traced mask has a data-dependent shape; "
-                    "use np.where(mask, x, 0) instead")
+    # (a traced boolean mask is refused by compiler.ops.index_spec: its result
+    # has a data-dependent shape)
     result = O.index(x.value, to_value(key))
     basic = all(not isinstance(k, (Tracer, np.ndarray, list))
                 for k in (key if isinstance(key, tuple) else (key,)))

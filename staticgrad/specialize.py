@@ -115,8 +115,8 @@ def caller(run, out_tree):
 
 @dataclasses.dataclass
 class Specialization:
-    raw: Any              # the traced joint graph, before passes
-    graph: Any            # the optimised graph that runs
+    graph: Any            # the optimised graph that runs (the traced one, with every
+                          # concrete value of the trace, is not kept)
     run: Callable         # executable: leaves -> list of arrays; raises GuardFailure
     out_tree: Any
     value_guards: int = 0  # value-guard retraces that led here

@@ -22,18 +22,17 @@ from compiler.ir import Graph, Value
 from staticgrad.errors import (InPlaceMutationError, IntegerInputError, TracerConversionError,
                                UnsupportedOperationError)
 
-_LIBRARY_DIRS = tuple(os.path.dirname(os.path.dirname(os.path.abspath(m.__file__)))
-                      for m in (O,)) + (os.path.dirname(os.path.abspath(__file__)),
-                                        os.path.dirname(np.__file__))
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LIBRARY_DIRS = tuple(os.path.join(d, "") for d in (
+    os.path.join(_ROOT, "compiler"), os.path.join(_ROOT, "staticgrad"), os.path.dirname(np.__file__)))
 
 
 def user_site() -> str:
     """``file:line`` of the innermost frame outside staticgrad, compiler and NumPy."""
     frame = sys._getframe(1)
-    lib = (os.path.join(_LIBRARY_DIRS[0], "compiler"),) + _LIBRARY_DIRS[1:]
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(lib):
+        if not filename.startswith(_LIBRARY_DIRS):
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     return "<unknown>"
@@ -95,13 +94,13 @@ class TraceContext:
             (nx.ancestors(self.graph.nx, nid) | {nid}) & self.sensitive)
 
 
-def to_value(x: Any, graph: Graph | None = None) -> Any:
+def to_value(x: Any) -> Any:
     """Tracer -> Value, recursively through lists and tuples; others unchanged."""
     if isinstance(x, Tracer):
         x.check_fresh()
         return x.value
     if isinstance(x, (list, tuple)):
-        return type(x)(to_value(v, graph) for v in x)
+        return type(x)(to_value(v) for v in x)
     return x
 
 

@@ -148,7 +148,7 @@ class Transformed:
         concrete = [ctx.env[n] for n in ctx.graph.outputs]
         graph = optimize(ctx.graph)
         run = backend(graph, self.__name__, disk=self.disk_cache)
-        return Specialization(ctx.graph, graph, run, out_tree), concrete
+        return Specialization(graph, run, out_tree), concrete
 
     # -- inspection -----------------------------------------------------
     def trace(self, *args: Any, **kwargs: Any) -> Traced:
