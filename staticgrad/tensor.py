@@ -182,17 +182,9 @@ class Fragment:
 
 def _saved_values(frag: Graph) -> tuple:
     from compiler.autodiff import vjp
-    g = Graph()
-    mapping = {}
-    for nid in frag.nodes():
-        d = frag.node(nid)
-        if d["op"] == "param":
-            mapping[nid] = g.param(d["shape"], d["dtype"]).node
-        else:
-            mapping[nid] = g._insert(d["op"], tuple(mapping[i] for i in d["inputs"]),
-                                     d["attrs"], d["shape"], d["dtype"])
-    out = mapping[frag.outputs[0]]
-    params = [mapping[p] for p in frag.params]
+    from compiler.passes import rebuild
+    g = rebuild(frag)  # a copy: vjp adds to the graph it differentiates
+    out, params = g.outputs[0], list(g.params)  # before the cotangent joins them
     if g.dtype(out).kind not in "fc":
         return frozenset(), False
     ct = g.param(g.shape(out), g.dtype(out))
