@@ -215,7 +215,6 @@ class Compiled:
         self.guards = list(kernel.guards)
         self.plan = kernel.plan
         self.param_shapes = [(graph.shape(p), graph.dtype(p)) for p in graph.params]
-        self.scalar_params = [not s for s, _ in self.param_shapes]
         self.out_dtypes = [graph.dtype(o) if not graph.shape(o) else None for o in graph.outputs]
         self.status = bool(self.guards)   # does the kernel return a status first?
 

@@ -38,7 +38,6 @@ class Kernel:
     source: str                 # the module text (kernel, and the interop entry)
     consts: list                # arrays passed after the parameters
     guards: list                # (site, node) per status code - 1
-    scalar_params: list         # which parameters are 0-d (passed as scalars)
     plan: fusion.Plan
     object_mode: bool = False   # holds object-mode blocks (which need the GIL)
 
@@ -426,7 +425,7 @@ class Generator:
                            else literal(0, dtype))
         return f"return {len(self.guards)}, " + ", ".join(dummies)
 
-    def kernel(self, name: str) -> Kernel:
+    def kernel(self) -> Kernel:
         plan = self.plan_loops()
         for unit in plan.units:
             if isinstance(unit, LoopGroup):
@@ -460,10 +459,8 @@ class Generator:
         params = [f"a{k}" for k in range(len(self.g.params))]
         args = ", ".join(params + [f"k{k}" for k in range(len(self.consts))])
         body = "\n".join(self.lines)
-        scalar = [not self.g.shape(p) for p in self.g.params]
-        source = _MODULE.format(name=name, args=args, body=body)
-        return Kernel(source, list(self.consts), list(self.guards), scalar, plan,
-                      bool(self.ufuncs))
+        source = _MODULE.format(args=args, body=body)
+        return Kernel(source, list(self.consts), list(self.guards), plan, bool(self.ufuncs))
 
 
 _MODULE = '''\
@@ -472,6 +469,6 @@ def kernel({args}):
 '''
 
 
-def generate(graph: Graph, name: str = "kernel", fuse: bool = True) -> Kernel:
+def generate(graph: Graph, fuse: bool = True) -> Kernel:
     """The kernel source of ``graph`` (fused loops, or one loop per node)."""
-    return Generator(graph, fuse).kernel(name)
+    return Generator(graph, fuse).kernel()
