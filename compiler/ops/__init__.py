@@ -133,7 +133,10 @@ class Op:
                 total = broadcast_to(total, out.shape)
             return total
         if self.linear:
-            filled = [t if t is not None else zeros_like(x) for t, x in zip(tangents, xs)]
+            # Linear in its floating operands; integer operands (index arrays)
+            # are parameters of the map and pass through unchanged.
+            filled = [t if t is not None else zeros_like(x) if x.dtype.kind in "fc" else x
+                      for t, x in zip(tangents, xs)]
             return self(*filled, **attrs)
         raise UnsupportedOperationError(f"op {self.name} has no JVP rule")
 

@@ -243,9 +243,7 @@ INDEX = Op("index", lambda x, *arrays, spec: x[spec_to_index(spec, arrays)],
            emit=Loop(_index_map, _index_statement),
            infer=_index_infer, linear=True,
            vjp=lambda g, out, x, *arrays, spec:
-               (scatter_add(O.zeros_like(x), g, arrays, spec),) + (None,) * len(arrays),
-           jvp=lambda ts, out, x, *arrays, spec:
-               INDEX(ts[0], *arrays, spec=spec) if ts[0] is not None else None, cost=0)
+               (scatter_add(O.zeros_like(x), g, arrays, spec),) + (None,) * len(arrays), cost=0)
 
 
 def index(x, key):
@@ -273,10 +271,7 @@ SCATTER_ADD = Op("scatter_add", _scatter_add_impl, infer=_update_infer("scatter_
                  linear=True, emit=Loop(_update_index(lambda b, u: f"({b} + {u})"),
                                         _update_statement("+=")),
                  vjp=lambda g, out, base, upd, *arrays, spec:
-                     (g, INDEX(g, *arrays, spec=spec)) + (None,) * len(arrays),
-                 jvp=lambda ts, out, base, upd, *arrays, spec: SCATTER_ADD(
-                     ts[0] if ts[0] is not None else O.zeros_like(base),
-                     ts[1] if ts[1] is not None else O.zeros_like(upd), *arrays, spec=spec))
+                     (g, INDEX(g, *arrays, spec=spec)) + (None,) * len(arrays))
 
 
 def scatter_add(base, update, arrays, spec):
@@ -315,10 +310,7 @@ def _only_kept_writes(read, base, arrays, spec):
 
 SETITEM = Op("setitem", _setitem_impl, infer=_update_infer("setitem"), linear=True,
              emit=Loop(_update_index(lambda b, u: u), _update_statement("=")),
-             vjp=_setitem_vjp,
-             jvp=lambda ts, out, base, upd, *arrays, spec: SETITEM(
-                 ts[0] if ts[0] is not None else O.zeros_like(base),
-                 ts[1] if ts[1] is not None else O.zeros_like(upd), *arrays, spec=spec))
+             vjp=_setitem_vjp)
 
 
 def setitem(x, key, value):
