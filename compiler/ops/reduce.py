@@ -69,30 +69,30 @@ def sum(x, axis=None, keepdims=False):
     return SUM(x, axes=axis, keepdims=keepdims)
 
 
-def _extremum_rules():
-    def mask_and_count(out, x, axes, keepdims):
-        mask = O.equal(x, _expand(out, x, axes, keepdims))
-        count = SUM(O.cast(mask, x.dtype), axes=axes, keepdims=True)
-        return mask, count
+def _ties(out, x, axes, keepdims):
+    """Where x attains the extremum, and how many elements tie for it."""
+    mask = O.equal(x, _expand(out, x, axes, keepdims))
+    return mask, SUM(O.cast(mask, x.dtype), axes=axes, keepdims=True)
 
-    def vjp(g, out, x, axes, keepdims):
-        mask, count = mask_and_count(out, x, axes, keepdims)
-        return (O.where(mask, _expand(g, x, axes, keepdims) / count, 0),)
 
-    def jvp(ts, out, x, axes, keepdims):
-        mask, count = mask_and_count(out, x, axes, keepdims)
-        return SUM(O.where(mask, ts[0], 0) / count, axes=axes, keepdims=keepdims)
-    return vjp, jvp
+def _extremum_vjp(g, out, x, axes, keepdims):
+    mask, count = _ties(out, x, axes, keepdims)
+    return (O.where(mask, _expand(g, x, axes, keepdims) / count, 0),)
+
+
+def _extremum_jvp(ts, out, x, axes, keepdims):
+    mask, count = _ties(out, x, axes, keepdims)
+    return SUM(O.where(mask, ts[0], 0) / count, axes=axes, keepdims=keepdims)
 
 
 AMAX = Op("max", lambda x, axes, keepdims: np.max(x, axis=axes, keepdims=keepdims),
-          canon=_reduce_canon, infer=_reduce_infer(np.max), vjp=_extremum_rules()[0],
+          canon=_reduce_canon, infer=_reduce_infer(np.max), vjp=_extremum_vjp,
           emit=Accumulate(_lowest, "({x} if {x} > {acc} or {x} != {x} else {acc})"),
-          jvp=_extremum_rules()[1])
+          jvp=_extremum_jvp)
 AMIN = Op("min", lambda x, axes, keepdims: np.min(x, axis=axes, keepdims=keepdims),
-          canon=_reduce_canon, infer=_reduce_infer(np.min), vjp=_extremum_rules()[0],
+          canon=_reduce_canon, infer=_reduce_infer(np.min), vjp=_extremum_vjp,
           emit=Accumulate(_highest, "({x} if {x} < {acc} or {x} != {x} else {acc})"),
-          jvp=_extremum_rules()[1])
+          jvp=_extremum_jvp)
 
 
 def amax(x, axis=None, keepdims=False):
