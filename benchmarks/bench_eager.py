@@ -32,10 +32,11 @@ W2_0 = (rng.standard_normal((128, 10)) * 0.1).astype(np.float32)
 LR = 0.01
 
 
-def sg_step(x, y, w1, w2):
-    loss = sg.mean((sg.tanh(x @ w1) @ w2 - y) ** 2)
+def train_step(lib, x, y, w1, w2):
+    """One step in PyTorch's spelling, which staticgrad shares: ``lib`` is ``sg`` or ``torch``."""
+    loss = lib.mean((lib.tanh(x @ w1) @ w2 - y) ** 2)
     loss.backward()
-    with sg.no_grad():
+    with lib.no_grad():
         w1 -= LR * w1.grad
         w2 -= LR * w2.grad
         w1.grad.zero_()
@@ -73,7 +74,7 @@ def first_step():
     traced fragments) cleared and fresh tensors made beforehand, untimed."""
     autograd.clear_cache()
     args = sg_setup()
-    return timer(lambda: sg_step(*args))()
+    return timer(lambda: train_step(sg, *args))()
 
 
 def round_robin_us(timers, repeat):
@@ -94,13 +95,13 @@ def static_step(backend):
     args = sg_setup()
     w1, w2 = W1_0.copy(), W2_0.copy()
     for _ in range(3):
-        sg_step(*args)
+        train_step(sg, *args)
         numpy_step(w1, w2)
     info = autograd.cache_info()
     assert info.builds == 1 and info.compiles == 1, info
     np.testing.assert_allclose(args[2].detach().numpy(), w1, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(args[3].detach().numpy(), w2, rtol=1e-4, atol=1e-6)
-    return lambda: sg_step(*args)
+    return lambda: train_step(sg, *args)
 
 
 def torch_step():
@@ -113,19 +114,9 @@ def torch_step():
     x, y = torch.from_numpy(X), torch.from_numpy(Y)
     w1 = torch.tensor(W1_0, requires_grad=True)
     w2 = torch.tensor(W2_0, requires_grad=True)
-
-    def step(w1=w1, w2=w2):  # parameters, as sg_step's: ``w1 -= ...`` rebinds a local
-        loss = torch.mean((torch.tanh(x @ w1) @ w2 - y) ** 2)
-        loss.backward()
-        with torch.no_grad():
-            w1 -= LR * w1.grad
-            w2 -= LR * w2.grad
-            w1.grad.zero_()
-            w2.grad.zero_()
-        return loss
     for _ in range(5):
-        step()
-    return step
+        train_step(torch, x, y, w1, w2)
+    return lambda: train_step(torch, x, y, w1, w2)
 
 
 def main():
