@@ -1222,23 +1222,28 @@ def _shape(size) -> tuple:
     return tuple(int(s) for s in size)
 
 
+def _public(fn: Callable, name: str, summary: str, example: str) -> Callable:
+    """``fn`` named ``name``, its docstring ``summary`` and the doctest
+    ``sg.<example>`` (the call, then what it prints on indented lines)."""
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"{summary}\n\n    >>> import staticgrad as sg\n    >>> sg.{example}\n"
+    return fn
+
+
 def _factory(name: str, fill: Callable, what: str, example: str) -> Callable:
     def make(*size: int, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
         shape = _shape((kw["size"],) if "size" in kw else size)
         return tensor(fill(shape, _as_dtype(dtype) or DEFAULT_FLOAT), requires_grad=requires_grad)
-    make.__name__ = make.__qualname__ = name
-    make.__doc__ = (f"A new float32 (or ``dtype``) tensor of {what}, as ``torch.{name}``; the "
-                    f"size is given as ints, a list or ``size=``.\n\n"
-                    f"    >>> import staticgrad as sg\n{example}")
-    return make
+    return _public(make, name, f"A new float32 (or ``dtype``) tensor of {what}, as "
+                   f"``torch.{name}``; the size is given as ints, a list or ``size=``.",
+                   name + example)
 
 
-empty = _factory("empty", np.empty, "the given size",
-                 "    >>> sg.empty([3, 1]).shape\n    (3, 1)\n")
-zeros = _factory("zeros", np.zeros, "zeros", "    >>> sg.zeros(2, 2)\n    tensor([[0., 0.],\n"
-                                             "            [0., 0.]])\n")
-ones = _factory("ones", np.ones, "ones", "    >>> sg.ones(2, requires_grad=True)\n"
-                                         "    tensor([1., 1.], requires_grad=True)\n")
+empty = _factory("empty", np.empty, "the given size", "([3, 1]).shape\n    (3, 1)")
+zeros = _factory("zeros", np.zeros, "zeros", "(2, 2)\n    tensor([[0., 0.],\n"
+                                             "            [0., 0.]])")
+ones = _factory("ones", np.ones, "ones", "(2, requires_grad=True)\n"
+                                         "    tensor([1., 1.], requires_grad=True)")
 def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``.
 
@@ -1253,10 +1258,9 @@ def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = Fa
 def _like(factory: Callable, example: str) -> Callable:
     def like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         return factory(np.shape(t), dtype=dtype or np.asarray(t).dtype, requires_grad=requires_grad)
-    like.__name__ = like.__qualname__ = f"{factory.__name__}_like"
-    like.__doc__ = (f"``{factory.__name__}`` of ``t``'s shape and dtype.\n\n"
-                    f"    >>> import staticgrad as sg\n    >>> sg.{like.__name__}{example}\n")
-    return like
+    name = f"{factory.__name__}_like"
+    return _public(like, name, f"``{factory.__name__}`` of ``t``'s shape and dtype.",
+                   name + example)
 
 
 zeros_like = _like(zeros, "(sg.ones(2))\n    tensor([0., 0.])")
@@ -1297,10 +1301,10 @@ seed = manual_seed
 
 # Drawn in float64 and rounded, so a seed gives the same numbers in every dtype.
 rand = _factory("rand", lambda shape, dtype: _RNG.random(shape).astype(dtype),
-                "uniform samples in [0, 1)", "    >>> sg.rand(2, 3).shape\n    (2, 3)\n")
+                "uniform samples in [0, 1)", "(2, 3).shape\n    (2, 3)")
 randn = _factory("randn", lambda shape, dtype: _RNG.standard_normal(shape).astype(dtype),
                  "standard normal samples (``size=()``: 0-d)",
-                 "    >>> sg.randn(size=(), requires_grad=True).shape\n    ()\n")
+                 "(size=(), requires_grad=True).shape\n    ()")
 
 
 # -- module-level functions: Tensors, traced values and arrays alike --------------------
@@ -1316,10 +1320,9 @@ def _values_fn(name: str, rule: Callable, example: str) -> Callable:
         if isinstance(x, Tensor):
             return _call(name, build, (x,) + args)
         return _call(name, build, (Tensor(np.asarray(x)),) + args)._array
-    fn.__name__ = fn.__qualname__ = public = example.split("(")[0]
-    fn.__doc__ = (f"``{public}`` of a Tensor (recorded), a traced value or an array.\n\n"
-                  f"    >>> import staticgrad as sg\n    >>> sg.{example}\n")
-    return fn
+    public = example.split("(")[0]
+    return _public(fn, public, f"``{public}`` of a Tensor (recorded), a traced value or an array.",
+                   example)
 
 
 sigmoid = _values_fn("Sigmoid", O.sigmoid, "sigmoid(sg.tensor([0.0]))\n    tensor([0.5000])")
@@ -1346,12 +1349,9 @@ def _reduce(name: str, np_fn: Callable, shows: str) -> Callable:
         if dtype is not None:
             kw["dtype"] = _as_dtype(dtype)
         return np_fn(x, **kw)
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = (f"``{name}`` over ``dim`` (PyTorch) or ``axis`` (NumPy, Paddle) of a Tensor, "
-                  "a traced value or an array.\n\n"
-                  "    >>> import staticgrad as sg\n"
-                  f"    >>> sg.{name}(sg.tensor([[1., 2.], [3., 4.]]), dim=0)\n    {shows}\n")
-    return fn
+    return _public(fn, name, f"``{name}`` over ``dim`` (PyTorch) or ``axis`` (NumPy, Paddle) of "
+                   "a Tensor, a traced value or an array.",
+                   f"{name}(sg.tensor([[1., 2.], [3., 4.]]), dim=0)\n    {shows}")
 
 
 sum = _reduce("sum", np.sum, "tensor([4., 6.])")
@@ -1385,10 +1385,8 @@ def _elementwise(name: str, ufunc: np.ufunc, example: str) -> Callable:
         if isinstance(x, Tensor) and not args and not kwargs:
             return method(x)
         return ufunc(x, *args, **kwargs)
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = (f"``np.{ufunc.__name__}`` of a Tensor (recorded), a traced value or an "
-                  f"array.\n\n    >>> import staticgrad as sg\n    >>> sg.{name}{example}\n")
-    return fn
+    return _public(fn, name, f"``np.{ufunc.__name__}`` of a Tensor (recorded), a traced value or "
+                   "an array.", name + example)
 
 
 exp = _elementwise("exp", np.exp, "(sg.tensor([0.0]))\n    tensor([1.])")
