@@ -239,19 +239,25 @@ class Generator:
             text = literal(value.flat[0], value.dtype)
         elif self.is_stored(n):
             text = self.var(n) + (f"[{index_text(idx)}]" if idx else "")
-        elif kind == ELEMENTWISE:
-            args = [self.read(i, broadcast_index(idx, g.shape(n), g.shape(i)))
-                    for i in g.inputs(n)]
-            attrs = {k: _format_attr(v) for k, v in g.attrs(n).items()}
-            temp = f"t{n}" if idx == canonical(g.shape(n)) else self.fresh(f"t{n}")
-            self.line(f"{temp} = {O.get_op(g.op(n)).emit.format(*args, **attrs)}  # {g.op(n)}")
-            text = temp
-        elif kind == VIEW:
-            text = self.index_map(n, idx, self.read)
+        elif kind in (ELEMENTWISE, VIEW):
+            text = self.compute(n, idx)
         else:
             raise AssertionError(f"node {n} ({g.op(n)}) read before it is computed")
         self.memo[key] = text
         return text
+
+    def compute(self, n: int, idx: tuple) -> str:
+        """The value of node n at index expressions idx, computed (a stored
+        value is not read back): a view's expression, or the temporary an
+        elementwise op's line assigns."""
+        g = self.g
+        if self.kinds[n] == VIEW:
+            return self.index_map(n, idx, self.read)
+        args = [self.read(i, broadcast_index(idx, g.shape(n), g.shape(i))) for i in g.inputs(n)]
+        attrs = {k: _format_attr(v) for k, v in g.attrs(n).items()}
+        temp = f"t{n}" if idx == canonical(g.shape(n)) else self.fresh(f"t{n}")
+        self.line(f"{temp} = {O.get_op(g.op(n)).emit.format(*args, **attrs)}  # {g.op(n)}")
+        return temp
 
     def index_map(self, n: int, idx, read, dry: bool = False):
         e = NodeEmitter(self, n, read)
@@ -302,7 +308,7 @@ class Generator:
                                         f"{np_dtype(g.dtype(r))})")
                 self.line(f"{acc} = {rule.update.format(acc=acc, x=x)}  # {g.op(r)}")
             else:
-                value = self._compute(r, here)
+                value = self.compute(r, here)
                 if dom:
                     before[0].insert(0, f"{out} = np.empty({dom!r}, {np_dtype(g.dtype(r))})")
                     self.line(f"{out}[{index_text(here)}] = {value}")
@@ -403,17 +409,6 @@ class Generator:
         while "__R" in text or "__C" in text:
             text = re.sub(r"__[RC]\d+__", sub, text)
         return text
-
-    def _compute(self, r: int, here: tuple) -> str:
-        """The value of root r at the loop index, computed (not read back)."""
-        g = self.g
-        if self.kinds[r] == VIEW:
-            return self.index_map(r, here, self.read)
-        args = [self.read(i, broadcast_index(here, g.shape(r), g.shape(i))) for i in g.inputs(r)]
-        attrs = {k: _format_attr(v) for k, v in g.attrs(r).items()}
-        temp = f"t{r}"
-        self.line(f"{temp} = {O.get_op(g.op(r)).emit.format(*args, **attrs)}  # {g.op(r)}")
-        return temp
 
     def fail(self, n: int) -> str:
         """The early return of the guard at node n (status = its position + 1)."""
