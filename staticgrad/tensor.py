@@ -688,16 +688,11 @@ class Tensor:
             return _call(func.__name__.capitalize(), func, args, kwargs)
         return _untracked(f"np.{func.__name__}", func, args, kwargs)
 
-    # -- operators: installed below the class (install_operators) -------------------
-
-    def __neg__(self):
-        return _call("Neg", np.negative, (self,))
+    # -- operators: binary ones installed below the class (install_operators);
+    # -x and abs(x) are neg and abs among the unary methods -------------------------
 
     def __pos__(self):
         return self
-
-    def __abs__(self):
-        return _call("Abs", np.absolute, (self,))
 
     def __invert__(self):
         return _call("Not", np.logical_not, (self,))
@@ -875,8 +870,8 @@ class Tensor:
     asin = arcsin = _unary("Asin", np.arcsin)
     acos = arccos = _unary("Acos", np.arccos)
     atan = arctan = _unary("Atan", np.arctan)
-    abs = _unary("Abs", np.absolute)
-    neg = negative = _unary("Neg", np.negative)
+    __abs__ = abs = _unary("Abs", np.absolute)
+    __neg__ = neg = negative = _unary("Neg", np.negative)
     sign = _unary("Sign", np.sign)
     square = _unary("Square", np.square)
     reciprocal = _unary("Reciprocal", np.reciprocal)
