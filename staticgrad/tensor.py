@@ -262,7 +262,7 @@ def _trace(name: str, fn: Callable, targs: tuple, tkwargs: dict, arrays: list):
     ctx = TraceContext(name)
     tracers = [ctx.param(a) for a in arrays]
     with np.errstate(all="ignore"):
-        result = fn(*_fill(targs, tracers), **_fill(tkwargs, tracers))
+        result = fn(*_fill(targs, tracers), **{k: _fill(v, tracers) for k, v in tkwargs.items()})
     if isinstance(result, Value):
         result = Tracer(ctx, result.node)
     if not isinstance(result, Tracer):
