@@ -95,7 +95,7 @@ class Generator:
         self.ranges: dict = {}
         self.clamps: dict = {}
         self.loopvars: dict = {}
-        self.plan = fusion.Plan(set(), [], {})
+        self.plan = fusion.Plan(set(), [])
         self.kinds: dict = {}
         self.ufuncs: set = set()
         for n in self.nodes:
@@ -268,8 +268,8 @@ class Generator:
     # -- the kernel -------------------------------------------------------
     def plan_loops(self) -> fusion.Plan:
         cost = lambda n: O.get_op(self.g.op(n)).cost  # noqa: E731
-        self.plan = fusion.Plan(set(), [], self.kinds)
-        self.plan.stored = fusion.stored(self.g, self.nodes, self.kinds, cost, self.fuse)
+        # reads() (called by group) asks is_stored, so the plan holds the stored set first
+        self.plan = fusion.Plan(fusion.stored(self.g, self.nodes, self.kinds, cost, self.fuse), [])
         self.plan.units = fusion.group(self.g, self.nodes, self.kinds, self.plan.stored,
                                        self.domain, self.reads, canonical, self.fuse)
         return self.plan

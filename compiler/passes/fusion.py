@@ -52,11 +52,6 @@ class LoopGroup:
 class Plan:
     stored: set
     units: list          # emission order: LoopGroup or a statement node id
-    kinds: dict
-
-
-def _size(shape) -> int:
-    return math.prod(shape)
 
 
 def stored(graph: Graph, nodes: list, kinds: dict, cost: Callable[[int], int],
@@ -83,8 +78,8 @@ def stored(graph: Graph, nodes: list, kinds: dict, cost: Callable[[int], int],
             continue
         # Broadcasting consumers (elementwise ops, one-input views such as
         # broadcast_to) would recompute n once per element of their larger shape.
-        size = _size(graph.shape(n))
-        if any(_size(graph.shape(u)) > size for u in users[n]
+        size = math.prod(graph.shape(n))
+        if any(math.prod(graph.shape(u)) > size for u in users[n]
                if kinds[u] == ELEMENTWISE or kinds[u] == VIEW and len(graph.inputs(u)) == 1):
             keep.add(n)
     return keep
