@@ -27,6 +27,7 @@ import numpy as np
 
 import compiler.ops as O
 from compiler.ir import Graph, Value
+from staticgrad import pytree
 from staticgrad.errors import UnsupportedOperationError
 from staticgrad.numpy_api import FUNCTIONS, REDUCERS, UFUNCS
 from staticgrad.tracing import TraceContext, Tracer, install_operators, to_value
@@ -1061,23 +1062,15 @@ def _ufunc_name(ufunc, args) -> str:
 def _untracked(what: str, fn: Callable, args: tuple, kwargs: dict):
     """A NumPy function staticgrad has no rule for: fine on values that need
     no gradient (comparisons, tests, integer results), refused otherwise."""
-    def strip(x):
-        if isinstance(x, Tensor):
-            return x._array
-        if isinstance(x, (list, tuple)):
-            return type(x)(strip(v) for v in x)
-        return x
-
-    def tracked(x):
-        if isinstance(x, Tensor):
-            return x._requires_grad
-        return isinstance(x, (list, tuple)) and any(tracked(v) for v in x)
-
-    out = fn(*strip(args), **{k: strip(v) for k, v in kwargs.items()})
+    leaves, tree = pytree.flatten((args, kwargs))
+    arrays, kw = pytree.unflatten(tree, [x._array if isinstance(x, Tensor) else x
+                                         for x in leaves])
+    out = fn(*arrays, **kw)
     if "out" in kwargs:  # NumPy writing into an array (w._array -= lr * w.grad): return it
         return out
     differentiable = isinstance(out, np.ndarray) and out.dtype.kind in "fc"
-    if _GradMode.enabled and differentiable and tracked(list(args) + list(kwargs.values())):
+    tracked = any([isinstance(x, Tensor) and x._requires_grad for x in leaves])
+    if _GradMode.enabled and differentiable and tracked:
         raise UnsupportedOperationError(
             f"{what} has no derivative rule in staticgrad; its result would silently lose "
             "the gradient. Use the supported NumPy functions, or detach() the operand")
