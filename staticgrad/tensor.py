@@ -455,11 +455,7 @@ _UIDS = itertools.count()
 
 
 def _as_dtype(dtype: Any) -> np.dtype | None:
-    if dtype is None:
-        return None
-    if isinstance(dtype, str):
-        dtype = {"bool": np.bool_}.get(dtype, dtype)
-    return np.dtype(dtype)
+    return None if dtype is None else np.dtype(dtype)
 
 
 def _array(data: Any, dtype: Any = None) -> np.ndarray:
