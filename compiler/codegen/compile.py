@@ -291,25 +291,33 @@ class Compiled:
         """A function of the parameters (already of the right shapes and dtypes)
         that returns ``finish(outputs)``, 0-d outputs as NumPy scalars: the hot
         path of a transformed function, one Numba call."""
-        kernel, consts, raise_guard, outputs = (self.kernel, self.consts, self.raise_guard,
-                                                self._outputs)
+        kernel, consts, status, raise_guard = (self.kernel, self.consts, self.status,
+                                               self.raise_guard)
         scalars = [np.dtype(d).type if d is not None else None for d in self.out_dtypes]
-        if len(scalars) == 1 and finish is None and not consts:
+        if len(scalars) == 1 and finish is None:
             (to,) = scalars
-            if not self.status:
-                return kernel if to is None else (lambda *args: to(kernel(*args)))
-            if to is None:
-                def call(*args):
-                    r = kernel(*args)
+            if not (status or consts or to):
+                return kernel
+
+            def call(*args):
+                r = kernel(*args, *consts)
+                if status:
                     if r[0]:
                         raise_guard(r[0])
-                    return r[1]
-                return call
+                    r = r[1]
+                return r if to is None else to(r)
+            return call
+        single = len(scalars) == 1
 
         def call(*args):
-            outs = [o if t is None else t(o)
-                    for o, t in zip(outputs(kernel(*args, *consts)), scalars)]
-            return outs[0] if finish is None else finish(outs)
+            r = kernel(*args, *consts)
+            if status:
+                if r[0]:
+                    raise_guard(r[0])
+                r = r[1:]
+            elif single:
+                r = (r,)
+            return finish([o if t is None else t(o) for o, t in zip(r, scalars)])
         return call
 
 
