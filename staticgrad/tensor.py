@@ -482,6 +482,14 @@ def _keep(keepdim, keepdims):
     return bool(keepdims if keepdims is not None else keepdim)
 
 
+def _reduce_kwargs(dim, keepdim, dtype, axis, keepdims) -> dict:
+    """NumPy's reduction keywords from PyTorch's (dim, keepdim, dtype) or NumPy's."""
+    kwargs = {"axis": _axis(dim, axis), "keepdims": _keep(keepdim, keepdims)}
+    if dtype is not None:
+        kwargs["dtype"] = _as_dtype(dtype)
+    return kwargs
+
+
 class Tensor:
     """An array with PyTorch/Paddle autograd semantics (see the module docstring)."""
 
@@ -774,12 +782,9 @@ class Tensor:
         keepdims) spellings; ``numbered``: the grad_fn's name tells a full
         reduction (SumBackward0) from one along dims (SumBackward1), as PyTorch's."""
         def method(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
-            axis = _axis(dim, axis)
-            kwargs = {"axis": axis, "keepdims": _keep(keepdim, keepdims)}
-            if dtype is not None:
-                kwargs["dtype"] = _as_dtype(dtype)
-            return _call(name + ("1" if numbered and axis is not None else ""), np_fn, (self,),
-                         kwargs)
+            kwargs = _reduce_kwargs(dim, keepdim, dtype, axis, keepdims)
+            return _call(name + ("1" if numbered and kwargs["axis"] is not None else ""), np_fn,
+                         (self,), kwargs)
         return method
 
     sum = _reduction("Sum", np.sum)
@@ -1329,10 +1334,7 @@ def _reduce(name: str, np_fn: Callable, shows: str) -> Callable:
            axis: Any = None, keepdims: bool | None = None) -> Any:
         if isinstance(x, Tensor):  # as the method: named as PyTorch's, no dispatch through NumPy
             return method(x, dim, keepdim, dtype, axis=axis, keepdims=keepdims)
-        kw = {"axis": _axis(dim, axis), "keepdims": _keep(keepdim, keepdims)}
-        if dtype is not None:
-            kw["dtype"] = _as_dtype(dtype)
-        return np_fn(x, **kw)
+        return np_fn(x, **_reduce_kwargs(dim, keepdim, dtype, axis, keepdims))
     return _public(fn, name, f"``{name}`` over ``dim`` (PyTorch) or ``axis`` (NumPy, Paddle) of "
                    "a Tensor, a traced value or an array.",
                    f"{name}(sg.tensor([[1., 2.], [3., 4.]]), dim=0)\n    {shows}")
