@@ -493,9 +493,9 @@ class GradientTape:
         flat = _flatten(sources)
         if not targets:
             return _unflatten(sources, iter([None] * len(flat)))
+        create = bool(_ACTIVE_TAPES)  # called inside a tape: the gradient is recorded too
         cts = ([np.ones(t.shape, t.dtype) for t in targets] if output_gradients is None
-               else _cotangents(targets, _flatten(output_gradients), bool(_ACTIVE_TAPES)))
-        create = bool(_ACTIVE_TAPES)
+               else _cotangents(targets, _flatten(output_gradients), create))
         grads = _gradients(targets, cts, flat, self.persistent or create, create)
         grads = [g if g is None or isinstance(g, Tensor) else Tensor._make(np.array(g, copy=True))
                  for g in grads]
