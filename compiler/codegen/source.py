@@ -150,16 +150,13 @@ class Generator:
 
     def _aliases(self) -> dict:
         """Views only statements consume, with a no-copy form: statements too."""
-        users: dict = {}
-        for n in self.nodes:
-            for i in self.g.inputs(n):
-                users.setdefault(i, []).append(n)
         aliases = {}
         for n in self.nodes:
             rule = O.get_op(self.g.op(n)).emit
-            if (self.kinds[n] == VIEW and getattr(rule, "alias", None) and n in users
+            users = [u for u in self.g.nx.successors(n) if u in self.kinds]
+            if (self.kinds[n] == VIEW and getattr(rule, "alias", None) and users
                     and n not in self.g.outputs
-                    and all(self.kinds[u] == STATEMENT for u in users[n])):
+                    and all(self.kinds[u] == STATEMENT for u in users)):
                 text = rule.alias(NodeEmitter(self, n))
                 if text is not None:
                     aliases[n] = text

@@ -58,10 +58,7 @@ def stored(graph: Graph, nodes: list, kinds: dict, cost: Callable[[int], int],
            fuse: bool = True) -> set:
     """The values that get arrays (see the module docstring)."""
     keep = set(graph.outputs)
-    users: dict[int, list] = {n: [] for n in nodes}
     for n in nodes:
-        for i in graph.inputs(n):
-            users[i].append(n)
         if kinds[n] in (REDUCE, STATEMENT):
             keep.add(n)
             if kinds[n] == STATEMENT:
@@ -79,8 +76,8 @@ def stored(graph: Graph, nodes: list, kinds: dict, cost: Callable[[int], int],
         # Broadcasting consumers (elementwise ops, one-input views such as
         # broadcast_to) would recompute n once per element of their larger shape.
         size = math.prod(graph.shape(n))
-        if any(math.prod(graph.shape(u)) > size for u in users[n]
-               if kinds[u] == ELEMENTWISE or kinds[u] == VIEW and len(graph.inputs(u)) == 1):
+        if any(math.prod(graph.shape(u)) > size for u in graph.nx.successors(n)
+               if u in kinds and kinds[u] == ELEMENTWISE or kinds[u] == VIEW and len(graph.inputs(u)) == 1):
             keep.add(n)
     return keep
 
