@@ -489,13 +489,21 @@ class GradientTape:
             raise RuntimeError("A non-persistent GradientTape can only be used to compute one "
                                "set of gradients (or jacobians)")
         self._answered = True
-        targets = [t for t in _flatten(target) if t._requires_grad]
+        all_targets = _flatten(target)
+        weights = None if output_gradients is None else _flatten(output_gradients)
+        if weights is not None and len(weights) != len(all_targets):
+            raise ValueError(f"GradientTape.gradient: {len(weights)} output_gradients for "
+                             f"{len(all_targets)} targets")
+        # Targets that do not require grad contribute nothing; drop each with
+        # its own weight, so the others stay paired with theirs.
+        keep = [k for k, t in enumerate(all_targets) if t._requires_grad]
+        targets = [all_targets[k] for k in keep]
         flat = _flatten(sources)
         if not targets:
             return _unflatten(sources, iter([None] * len(flat)))
         create = bool(_ACTIVE_TAPES)  # called inside a tape: the gradient is recorded too
-        cts = ([np.ones(t.shape, t.dtype) for t in targets] if output_gradients is None
-               else _cotangents(targets, _flatten(output_gradients), create))
+        cts = ([np.ones(t.shape, t.dtype) for t in targets] if weights is None
+               else _cotangents(targets, [weights[k] for k in keep], create))
         grads = _gradients(targets, cts, flat, self.persistent or create, create)
         grads = [g if g is None or isinstance(g, Tensor) else Tensor._make(np.array(g, copy=True))
                  for g in grads]

@@ -489,3 +489,23 @@ def test_gradients_made_with_create_graph_accept_later_accumulation_and_zeroing(
     assert x.grad.item() == 4.0
     x.grad.zero_()
     assert x.grad.item() == 0.0
+
+
+def test_tape_keeps_each_output_gradient_with_its_target():
+    x = leaf([1.0, 2.0])
+    constant = sg.tensor([5.0, 5.0])  # requires no grad: contributes nothing
+    with sg.GradientTape() as tape:
+        tape.watch(x)
+        y = x * x
+    weights = [sg.tensor([1.0, 1.0]), sg.tensor([10.0, 100.0])]
+    (g,) = tape.gradient([constant, y], [x], output_gradients=weights)
+    np.testing.assert_allclose(g.numpy(), 2 * x.detach().numpy() * [10.0, 100.0])
+
+
+def test_numpy_function_with_a_tensor_keyword_argument():
+    x, lo = leaf([-1.0, 0.5, 2.0]), leaf([0.0, 0.0, 0.0])
+    y = np.clip(x, a_min=lo, a_max=1.0)
+    np.testing.assert_allclose(y.detach().numpy(), [0.0, 0.5, 1.0])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 1.0, 0.0])
+    np.testing.assert_allclose(lo.grad.numpy(), [1.0, 0.0, 0.0])
