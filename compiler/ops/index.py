@@ -150,7 +150,7 @@ def _index_map(n, idx):
     shape = n.shapes[0]
     if arrays:
         coords = np.unravel_index(_positions(n, shape, arrays), shape)
-        return n.read(0, [f"{n.const(np.ascontiguousarray(c))}[{index_text(idx)}]" if idx
+        return n.read(0, [f"{n.const(c)}[{index_text(idx)}]" if idx
                           else str(int(c)) for c in coords])
     layout, fixed = _basic_layout(n.attrs["spec"], shape)
     src = ["0"] * len(shape)
@@ -219,7 +219,7 @@ def _update_statement(op):
             pos = _positions(n, n.shape, arrays)
             flat = n.fresh("flat")
             n.line(f"{flat} = {n.out}.reshape({int(np.prod(n.shape, dtype=np.int64))})")
-            where = n.const(np.ascontiguousarray(pos)) if pos.ndim else None
+            where = n.const(pos) if pos.ndim else None
             with n.loops(pos.shape) as j:
                 value = f"{upd}[{index_text(broadcast_index(j, pos.shape, n.shapes[1]))}]" \
                     if n.shapes[1] else upd
