@@ -30,8 +30,9 @@ from compiler.interpreter import Interpreter
 from compiler.ir import Graph, Value
 from compiler.passes import optimize
 from staticgrad import specialize
-from staticgrad.tensor import (_FRAGMENTS, Tensor, enable_grad, is_grad_enabled, no_grad,
-                               primitive, set_grad_enabled)
+from staticgrad.eager.dispatch import _FRAGMENTS, primitive
+from staticgrad.eager.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from staticgrad.eager.tensor_type import Tensor
 
 log = logging.getLogger("staticgrad")
 
