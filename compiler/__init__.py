@@ -2,7 +2,8 @@
 
   ir.py         Graph (storage, structural hash, lint) and Value handles
   ops/          the op registry, one module per op family
-  interpreter   the NumPy reference evaluation of a Graph
+  evaluate.py   the one NumPy evaluator of a Graph (interpreter, trace-time values,
+                constant folding, eager fragments); interpreter.py names it
   autodiff.py   reverse mode (adjoint graph) and forward mode (tangent graph)
   passes/       Graph -> Graph functions: simplify, cse, dce
   codegen/      Numba source, compile, on-disk cache; the only package that imports numba

@@ -18,6 +18,7 @@ import numpy as np
 
 import compiler.ops as O
 from compiler.autodiff import vjp
+from compiler.evaluate import Program
 from compiler.ir import Graph, Value
 from compiler.passes import rebuild
 from staticgrad import pytree
@@ -31,13 +32,12 @@ from staticgrad.tracing import TraceContext, Tracer
 class Fragment:
     """A small graph: params = the call's array operands, one output.
 
-    ``run`` evaluates it with the ops' NumPy implementations, as the
-    Interpreter does, with its program flattened to a list once: an eager op
-    is one or two NumPy calls, so per-call bookkeeping is what it costs.
+    ``run(arrays)`` evaluates it with compiler.evaluate's Program, the one
+    NumPy evaluator, bound once: an eager op is one or two NumPy calls, so
+    per-call bookkeeping is what it costs.
     """
 
-    __slots__ = ("name", "graph", "node_class", "fresh", "_key", "_saves", "_env", "_steps",
-                 "_out", "_arity", "_direct")
+    __slots__ = ("name", "graph", "node_class", "fresh", "run", "_key", "_saves")
 
     def __init__(self, name: str, graph: Graph):
         self.name = name
@@ -45,41 +45,10 @@ class Fragment:
         self.node_class = _node_class(name)
         self._key = None
         self._saves = None
-        slot = {p: k for k, p in enumerate(graph.params)}
-        self._env = [None] * len(slot)
-        self._steps = []
-        for nid in sorted(graph.needed()):
-            d = graph.node(nid)
-            if d["op"] == "param":
-                continue
-            slot[nid] = len(self._env)
-            if d["op"] == "const":
-                self._env.append(d["attrs"]["value"])
-                continue
-            self._env.append(None)
-            self._steps.append((O.get_op(d["op"]).impl, tuple(slot[i] for i in d["inputs"]),
-                                d["attrs"], slot[nid]))
-        self._out = slot[graph.outputs[0]]
-        self._arity = len(graph.params)
+        self.run = Program(graph).run_single
         # The result may be a constant, a view or an operand (copied by _result)
         # unless it comes from a ufunc, which always makes a new array.
         self.fresh = isinstance(O.get_op(graph.op(graph.outputs[0])).impl, np.ufunc)
-        # One op applied to the operands in order (x + y, tanh(x), x ** 2): called as is.
-        self._direct = None
-        if (len(self._steps) == 1 and len(self._env) == self._arity + 1
-                and self._steps[0][1] == tuple(range(self._arity))):
-            self._direct = self._steps[0][0], self._steps[0][2]
-
-    @np.errstate(all="ignore")  # as a decorator it costs half what a with-block does
-    def run(self, arrays: list) -> np.ndarray:
-        if self._direct is not None:
-            impl, attrs = self._direct
-            return impl(*arrays, **attrs)
-        env = self._env.copy()
-        env[:self._arity] = arrays
-        for impl, inputs, attrs, out in self._steps:
-            env[out] = impl(*[env[i] for i in inputs], **attrs)
-        return env[self._out]
 
     @property
     def key(self) -> str:
