@@ -23,22 +23,30 @@ import numpy as np
 from compiler.errors import CompilerError
 
 
-def _freeze(value: Any) -> Any:
-    """A hashable, deterministic stand-in for an attribute value."""
+def freeze(value: Any) -> Any:
+    """A hashable, deterministic key for a static value (an op's attribute, an
+    eager call's static argument): arrays by their bytes, containers element
+    by element, scalars with their type, so ``2``, ``2.0`` and ``True`` differ.
+    A value of another kind is its own key (hash it to know it is one)."""
     if isinstance(value, np.ndarray):
         digest = hashlib.sha1(np.ascontiguousarray(value).tobytes()).hexdigest()
         return ("array", value.dtype.str, value.shape, digest)
     if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
+        return (type(value).__name__,) + tuple(freeze(v) for v in value)
     if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+        return ("dict",) + tuple(sorted((k, freeze(v)) for k, v in value.items()))
     if isinstance(value, slice):
-        return ("slice", value.start, value.stop, value.step)
+        return ("slice", freeze(value.start), freeze(value.stop), freeze(value.step))
     if isinstance(value, np.dtype):
         return ("dtype", value.str)
     if isinstance(value, np.generic):
-        return (value.dtype.str, value.item())
-    return value
+        return ("scalar", value.dtype.str, value.item())
+    if isinstance(value, type) and value not in (int, float, bool, complex):
+        try:
+            return ("dtype", np.dtype(value).str)
+        except TypeError:
+            pass
+    return (type(value).__name__, value)
 
 
 def _no_op_registry(name: str) -> Any:
@@ -47,7 +55,7 @@ def _no_op_registry(name: str) -> Any:
 
 def attrs_key(attrs: dict) -> tuple:
     """Hashable key of an attrs dict (arrays hashed by their bytes)."""
-    return tuple(sorted((k, _freeze(v)) for k, v in attrs.items() if not k.startswith("_")))
+    return tuple(sorted((k, freeze(v)) for k, v in attrs.items() if not k.startswith("_")))
 
 
 class Graph:

@@ -12,7 +12,7 @@ import numpy as np
 import compiler.ops as O
 from compiler.evaluate import apply
 from compiler.ir import Graph
-from compiler.passes import rebuild
+from compiler.passes.copy import rebuild
 
 
 def _scalar_const(g: Graph, nid: int):

@@ -19,7 +19,7 @@ import numpy as np
 import compiler.ops as O
 from compiler.autodiff import vjp
 from compiler.evaluate import Program
-from compiler.ir import Graph, Value
+from compiler.ir import Graph, Value, freeze
 from compiler.passes import rebuild
 from staticgrad import pytree
 from staticgrad.eager.grad_mode import _GradMode
@@ -90,13 +90,18 @@ _FRAGMENTS: dict = {}
 _MAX_FRAGMENTS = 4096
 
 
-class _Slot:
-    """Stands for the k-th array operand in an argument template."""
+class _Slot(tuple):
+    """Stands for the k-th array operand in an argument template (a tuple
+    ("slot", k), so freeze keys it by k)."""
 
-    __slots__ = ("k",)
+    __slots__ = ()
 
-    def __init__(self, k: int):
-        self.k = k
+    def __new__(cls, k: int):
+        return super().__new__(cls, ("slot", k))
+
+    @property
+    def k(self) -> int:
+        return self[1]
 
 
 def _template(x: Any, operands: list) -> Any:
@@ -118,27 +123,6 @@ def _fill(x: Any, tracers: list) -> Any:
     if isinstance(x, (list, tuple)):
         return type(x)(_fill(v, tracers) for v in x)
     return x
-
-
-def _freeze(x: Any) -> Any:
-    """A hashable key for a static argument; 2 and 2.0 and True differ."""
-    if isinstance(x, _Slot):
-        return ("slot", x.k)
-    if isinstance(x, (list, tuple)):
-        return (type(x).__name__,) + tuple(_freeze(v) for v in x)
-    if isinstance(x, dict):
-        return ("dict",) + tuple(sorted((k, _freeze(v)) for k, v in x.items()))
-    if isinstance(x, slice):
-        return ("slice", _freeze(x.start), _freeze(x.stop), _freeze(x.step))
-    if isinstance(x, np.generic):
-        return ("scalar", x.dtype.str, x.item())
-    if isinstance(x, (np.dtype, type)) and x not in (int, float, bool, complex):
-        try:
-            return ("dtype", np.dtype(x).str)
-        except TypeError:
-            pass
-    hash(x)
-    return (type(x).__name__, x)
 
 
 def _trace(name: str, fn: Callable, targs: tuple, tkwargs: dict, arrays: list):
@@ -213,7 +197,7 @@ def _call_slow(name, fn, args, kwargs, fast_key):
     tkwargs = {k: _template(v, operands) for k, v in (kwargs or {}).items()}
     arrays = [t._array for t in operands]
     try:
-        key = (fn, _freeze(targs), _freeze(tkwargs),
+        key = (fn, freeze(targs), freeze(tkwargs),
                tuple((a.shape, a.dtype.str) for a in arrays))
         frag = _FRAGMENTS.get(key)
     except TypeError:
