@@ -384,6 +384,17 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             _accumulate(t, g, create_graph)
 
 
+def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False,
+                     inputs=None) -> None:
+    """``t.backward()``: ``backward([t], [gradient], ...)``."""
+    backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+
+
+_tensor_backward.__name__ = "backward"
+_tensor_backward.__qualname__ = "Tensor.backward"
+Tensor.backward = _tensor_backward  # the Tensor module does not import this one
+
+
 def _default_targets(rec: _Recording) -> list:
     """Leaves requiring grad, and non-leaves that retain their grad."""
     targets = []

@@ -20,8 +20,6 @@ PACKAGES = ("compiler", "staticgrad")
 LAZY_CYCLE_IMPORTS = {
     # Tracer's NumPy protocols dispatch to the op table, which is written with Tracers.
     ("staticgrad.tracing", "staticgrad.numpy_api"),
-    # Tensor.backward runs staticgrad.autograd, which builds on the Tensor.
-    ("staticgrad.eager.tensor_type", "staticgrad.autograd"),
 }
 
 
