@@ -8,7 +8,11 @@ syntax tree, those inside functions included, so a lazy import counts too.
 import ast
 import importlib
 import logging
+import os
 import pathlib
+import subprocess
+import sys
+import textwrap
 
 import networkx as nx
 import pytest
@@ -101,7 +105,42 @@ def test_the_allowed_cycles_stay_lazy():
     assert not [edge for edge in LAZY_CYCLE_IMPORTS if module_level.has_edge(*edge)]
 
 
+IMPORTED_ALONE = textwrap.dedent("""
+    import sys
+    import {module}
+    print(sorted(m for m in sys.modules if m.split(".")[0] in ("staticgrad", "numba")
+                 or m.startswith("compiler.ops")))
+""")
+
+
+def modules_loaded_by(module: str) -> list:
+    proc = subprocess.run([sys.executable, "-c", IMPORTED_ALONE.format(module=module)],
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return ast.literal_eval(proc.stdout)
+
+
+def test_importing_the_ir_loads_no_ops():
+    assert modules_loaded_by("compiler.ir") == []
+
+
+def test_importing_the_compiler_short_of_codegen_loads_neither_staticgrad_nor_numba():
+    loaded = modules_loaded_by("compiler.ops, compiler.evaluate, compiler.autodiff, "
+                               "compiler.passes, compiler.interpreter")
+    assert not [m for m in loaded if not m.startswith("compiler.ops")]
+
+
+def test_the_ir_without_the_op_registry_says_what_is_missing():
+    proc = subprocess.run([sys.executable, "-c", "from compiler.ir import Graph\n"
+                           "g = Graph(); x = g.param((2,), 'float64'); g.add('exp', [x.node])"],
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode != 0 and "import compiler.ops" in proc.stderr
+
+
 def test_a_graph_builds_with_the_ir_and_the_op_registry_alone():
+    import compiler.ops  # noqa: F401  installs the op lookup and Value's operators
     from compiler.ir import Graph
     g = Graph()
     x = g.param((3,), "float64")
