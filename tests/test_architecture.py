@@ -34,7 +34,8 @@ def module_name(path: pathlib.Path) -> str:
     return ".".join(parts)
 
 
-SOURCES = {module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
+SOURCES = {module_name(p): p
+           for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
 
 
 def imports(module: str):
@@ -42,18 +43,23 @@ def imports(module: str):
     tree = ast.parse(SOURCES[module].read_text(), filename=str(SOURCES[module]))
     functions = [n for n in ast.walk(tree)
                  if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))]
-    lazy_lines = {id(inner) for f in functions for inner in ast.walk(f)}
+    inside_functions = {id(inner) for f in functions for inner in ast.walk(f)}
+    package = module if SOURCES[module].name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the package, up level - 1
+                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
             # ``from compiler import ops`` imports the module compiler.ops.
-            names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in SOURCES
-                     else node.module for a in node.names]
+            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in SOURCES else base
+                     for a in node.names]
         else:
             continue
         for name in names:
-            yield name, node.lineno, id(node) in lazy_lines
+            yield name, node.lineno, id(node) in inside_functions
 
 
 def import_graph(include_lazy: bool) -> nx.DiGraph:
