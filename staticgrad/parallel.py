@@ -190,9 +190,8 @@ class DataParallel:
         while len(partials) > 1:
             partials = [add(partials[k:k + _SPLIT_EVERY])
                         for k in range(0, len(partials), _SPLIT_EVERY)]
-        (result,) = dask.compute(dask.delayed(_finish, pure=False)(partials[0],
-                                                                  self.reduce == "mean"))
-        return result
+        (total,) = dask.compute(partials[0])
+        return _finish(total, self.reduce == "mean")
 
     # -- pieces of a call ------------------------------------------------------
     def _positions(self, n: int) -> tuple:
