@@ -169,6 +169,7 @@ class DataParallel:
         positions = self._positions(len(args))
         data = [args[i] for i in positions]
         rows = self._row_chunks(data, positions, chunks)
+        self._check_parameters(dask, args, kwargs, positions)
         positional = tuple(None if i in positions else a for i, a in enumerate(args))
         params = (positional, kwargs)
         chunk_fn = self._chunk_function(positions)
@@ -205,6 +206,18 @@ class DataParallel:
             raise TypeError(f"{self.__name__}: data_argnums {self.data_argnums} repeat an "
                             "argument")
         return tuple(positions)
+
+    def _check_parameters(self, dask, args: tuple, kwargs: dict, positions: tuple) -> None:
+        """Parameters are sent whole to every chunk: a dask collection there is
+        a data argument left out of data_argnums, or must be computed first."""
+        for where, value in [(f"argument {i}", a) for i, a in enumerate(args)
+                             if i not in positions] + [(f"keyword {k!r}", v)
+                                                       for k, v in kwargs.items()]:
+            if any(dask.is_dask_collection(leaf) for leaf in pytree.flatten(value)[0]):
+                raise UnsupportedOperationError(
+                    f"{self.__name__}: {where} is a dask collection but not a data argument "
+                    f"(data_argnums {self.data_argnums}); add it to data_argnums, or compute it "
+                    "first if every chunk needs all of it")
 
     def _row_chunks(self, data: list, positions: tuple, chunks: Any) -> tuple:
         """The row chunks shared by every data argument, checked."""
@@ -281,7 +294,7 @@ class DataParallel:
             if isinstance(x, np.ndarray):
                 blocks = [x[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
                 if client is not None:
-                    blocks = client.scatter(blocks)
+                    blocks = client.scatter(blocks, hash=False)
                 per_arg.append(blocks)
             else:
                 per_arg.append(list(next(arrays).to_delayed(optimize_graph=False).ravel()))

@@ -142,6 +142,9 @@ def test_data_that_are_not_arrays_are_refused():
         parallel_value_and_grad(W, np.ones((ROWS, COLS)), np.ones(ROWS))
     with pytest.raises(sg.ShapeError, match="different numbers of rows"):
         parallel_value_and_grad(W, np.ones((ROWS, COLS)), np.ones(ROWS - 1), chunks=200)
+    with pytest.raises(TypeError, match="argument 0 is a dask collection but not a data arg"):
+        parallel_value_and_grad(da.from_array(W), np.ones((ROWS, COLS)), np.ones(ROWS),
+                                chunks=200)
     with pytest.raises(TypeError, match="not a staticgrad transformed function"):
         sg.data_parallel(logistic_nll, (1, 2))
     with pytest.raises(ValueError, match="reduce must be"):
@@ -205,6 +208,7 @@ def test_a_worker_killed_mid_call_is_retried_and_the_result_is_exact(client):
         while time.monotonic() < deadline and not killed:
             busy = [w for w, keys in client.processing().items() if keys and w in pids]
             if busy:
+                time.sleep(0.2)                           # into its first 0.4 s chunk
                 os.kill(pids[busy[0]], signal.SIGKILL)
                 killed.append(busy[0])
             time.sleep(0.05)
