@@ -224,7 +224,8 @@ def _unpickle_transformed(recipe: tuple, traced: list) -> Transformed:
     make, fun, options = recipe
     f = make(fun, **options)
     for key, specs in traced:
-        f._cache.table[key] = [Specialization(graph, _CompileOnFirstCall(graph, f), out_tree, guards)
+        f._cache.table[key] = [Specialization(graph=graph, run=_CompileOnFirstCall(graph, f),
+                                              out_tree=out_tree, value_guards=guards)
                                for graph, out_tree, guards in specs]
         f._cache.info.specializations += len(specs)
     return f
