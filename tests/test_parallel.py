@@ -73,6 +73,8 @@ def test_threads_scheduler_matches_the_single_process_gradient():
     Xn, yn = dask.compute(X, y)
     want = value_and_grad(W, Xn, yn)
     np.testing.assert_allclose(want[1], logistic_gradient(W, Xn, yn), rtol=1e-12)
+    # threads run chunks at once because the kernels release the GIL
+    assert "nogil=True" in value_and_grad.compile(W, Xn[:200], yn[:200]).source
     with dask.config.set(scheduler="threads"):
         for _ in range(2):          # the second call runs the compiled kernels
             assert_close(parallel_value_and_grad(W, X, y), want)
