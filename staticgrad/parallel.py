@@ -254,8 +254,13 @@ class DataParallel:
             raise ShapeError(f"{self.__name__}: the data arguments have different numbers of rows "
                              f"{lengths} (argument: rows)")
         if chunks is not None:
-            (rows,) = da.core.normalize_chunks((chunks,), shape=(data[0].shape[0],),
-                                               dtype=np.dtype(data[0].dtype))
+            try:
+                (rows,) = da.core.normalize_chunks((chunks,), shape=(data[0].shape[0],),
+                                                   dtype=np.dtype(data[0].dtype))
+            except (ValueError, TypeError) as e:
+                raise ShapeError(f"{self.__name__}: chunks={chunks!r} does not split "
+                                 f"{data[0].shape[0]} rows ({e}); give rows per chunk, or a "
+                                 "tuple of chunk lengths adding up to the rows") from None
         elif rows is None:
             raise TypeError(f"{self.__name__}: NumPy data arguments need chunks= (rows per "
                             "chunk, or a tuple of chunk lengths)")

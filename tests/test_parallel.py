@@ -142,6 +142,8 @@ def test_data_that_are_not_arrays_are_refused():
         parallel_value_and_grad(W, np.ones((ROWS, COLS)), [1.0] * ROWS, chunks=200)
     with pytest.raises(TypeError, match="chunks="):
         parallel_value_and_grad(W, np.ones((ROWS, COLS)), np.ones(ROWS))
+    with pytest.raises(sg.ShapeError, match=r"chunks=\(250, 4\) does not split 600 rows"):
+        parallel_value_and_grad(W, np.ones((ROWS, COLS)), np.ones(ROWS), chunks=(250, 4))
     with pytest.raises(sg.ShapeError, match="different numbers of rows"):
         parallel_value_and_grad(W, np.ones((ROWS, COLS)), np.ones(ROWS - 1), chunks=200)
     with pytest.raises(TypeError, match="argument 0 is a dask collection but not a data arg"):
