@@ -183,13 +183,14 @@ def test_cluster_matches_and_a_second_call_sends_no_code(client):
     vg = sg.data_parallel(sg.value_and_grad(logistic_nll), (1, 2), reduce="mean")
     before = client.run(worker_counters)
     assert_close(vg(W, X, y), want)
-    after_first = client.run(worker_counters)
     assert_close(vg(W, X, y), want)
     assert_close(vg(W + 0.0, X, y), want)
     after_third = client.run(worker_counters)
-    for worker in after_first:
-        assert after_first[worker][0] - before[worker][0] == 1   # the function, once per worker
-        assert after_third[worker] == after_first[worker]        # no code, no kernel loaded
+    for worker in after_third:
+        functions, kernels = (a - b for a, b in zip(after_third[worker], before[worker]))
+        assert functions == 1   # scattered once: the later calls send no code
+        assert kernels <= 1     # one chunk shape: compiled or loaded once per process
+    assert sum(after_third[w][1] - before[w][1] for w in after_third) >= 1
     # NumPy data, split and scattered by the call
     Xn, yn = dask.compute(*data(200), scheduler="threads")
     assert_close(vg(W, Xn, yn, chunks=200), want)
