@@ -19,6 +19,9 @@ import time
 # workers. (Dask's nannies set the same for their worker processes.)
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# Kernels, not the interpreter, from the first call on (here and in the workers,
+# which inherit the environment): the rows time kernels only.
+os.environ.setdefault("STATICGRAD_COMPILE_IN_BACKGROUND", "0")
 
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402

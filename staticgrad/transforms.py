@@ -221,6 +221,8 @@ class Transformed:
 
 
 def _unpickle_transformed(recipe: tuple, traced: list) -> Transformed:
+    from staticgrad.specialize import Specialization
+
     make, fun, options = recipe
     f = make(fun, **options)
     for key, specs in traced:
@@ -242,6 +244,8 @@ class _CompileOnFirstCall:
 
     def __call__(self, *leaves):
         if self.run is None:
+            from staticgrad.specialize import backend
+
             self.run = backend(self.graph, self.name, disk=self.disk)
         return self.run(*leaves)
 
