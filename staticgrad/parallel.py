@@ -158,6 +158,7 @@ class DataParallel:
         self.reduce = reduce
         self.__name__ = f"data_parallel({fun.__name__})"
         self.__doc__ = getattr(fun, "__doc__", None)
+        self.__wrapped__ = fun
         self._chunk_functions: dict[tuple, ChunkFunction] = {}
         self._scattered = None   # (client, future of the per-chunk function)
 
