@@ -18,7 +18,6 @@ nothing new; kernels come from the in-process and on-disk caches.
 """
 from __future__ import annotations
 
-import functools
 import threading
 import uuid
 from collections import OrderedDict
