@@ -93,6 +93,17 @@ def test_uneven_chunks_with_mean_weight_each_chunk_by_its_rows():
         assert abs(np.mean(chunk_means) - want[0]) > 1e-6
 
 
+def test_the_reduction_tree_gives_the_same_bits_wherever_its_last_sum_runs(monkeypatch):
+    X, y = data(50)                                       # 12 chunks: a tree of two levels
+    with dask.config.set(scheduler="threads"):
+        parallel_value_and_grad(W, X, y)                  # then kernels answer, not the trace
+        in_caller = parallel_value_and_grad(W, X, y)
+        monkeypatch.setattr(sg.parallel, "_SMALL", 0)     # as for large parameters
+        in_tasks = parallel_value_and_grad(W, X, y)
+    assert in_caller[0] == in_tasks[0] and np.array_equal(in_caller[1], in_tasks[1])
+    assert_close(in_caller, value_and_grad(W, *dask.compute(X, y)))
+
+
 def test_sum_over_numpy_chunks_with_grad_and_jit_pytrees():
     Xn, yn = dask.compute(*data(200))
     b = np.array(0.5)
@@ -194,6 +205,11 @@ def test_cluster_matches_and_a_second_call_sends_no_code(client):
     # NumPy data, split and scattered by the call
     Xn, yn = dask.compute(*data(200), scheduler="threads")
     assert_close(vg(W, Xn, yn, chunks=200), want)
+    on_cluster = vg(W, Xn, yn, chunks=200)
+    with dask.config.set(scheduler="threads"):   # the same bits under any scheduler, once
+        vg(W, Xn, yn, chunks=200)                 # kernels answer (a first call answers
+        on_threads = vg(W, Xn, yn, chunks=200)    # from its trace, equal to rounding)
+    assert on_cluster[0] == on_threads[0] and np.array_equal(on_cluster[1], on_threads[1])
 
 
 def _slowly(block):
