@@ -5,6 +5,7 @@ from staticgrad.errors import (InPlaceMutationError, IntegerInputError, NonScala
                                RetraceLimitError, ShapeError, StaticgradError,
                                TracerConversionError, UnsupportedOperationError)
 from staticgrad.specialize import config
+from staticgrad.parallel import data_parallel  # Dask scale-out; dask is imported on use
 from staticgrad.transforms import grad, hessian, hvp, jacobian, jit, jvp, value_and_grad, vjp
 from staticgrad.check import check_grads
 from staticgrad import autograd  # eager: sg.tensor(..., requires_grad=True), .backward()
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "jit", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "check_grads",
     "config",
+    "data_parallel",
     "errors", "logs", "StaticgradError", "ShapeError", "UnsupportedOperationError",
     "TracerConversionError", "InPlaceMutationError", "RetraceLimitError",
     "NonScalarOutputError", "IntegerInputError",

@@ -51,6 +51,12 @@ def check_quickstart(out, tmp_path):
     assert "1 retrace(s)" in out
 
 
+def check_dask_logistic(out, tmp_path):
+    assert number("max relative difference to the single-process gradient =", out) < 1e-12
+    assert "success = True" in out
+    assert number("cosine(w, w_true) =", out) > 0.99
+
+
 def check_scipy_minimize(out, tmp_path):
     assert "success = True" in out
     assert number("max |x* - 1| =", out) < 1e-3
@@ -100,6 +106,8 @@ def check_visualize_graph(out, tmp_path):
 
 CHECKS = {
     "quickstart.py": (check_quickstart, ()),
+    # small: the script's default is 4,000,000 rows (1.6 GB)
+    "dask_logistic.py": (check_dask_logistic, ("--rows", "20000", "--chunk-rows", "5000")),
     "scipy_minimize.py": (check_scipy_minimize, ()),
     "logistic_regression.py": (check_logistic_regression, ()),
     "mlp_training.py": (check_mlp_training, ("{tmp}/loss.png",)),
