@@ -27,3 +27,8 @@ class GuardFailure(CompilerError):
         super().__init__(f"guard recorded at {site} does not hold for these inputs")
         self.site = site
         self.node = node
+
+
+class LoopLimitError(CompilerError, RuntimeError):
+    """A while loop ran more iterations than its limit
+    (``sg.config.max_loop_iterations``); the message names the loop."""

@@ -33,6 +33,17 @@ def _freeze(value: Any) -> Any:
         return ("dtype", value.str)
     if isinstance(value, np.generic):
         return (value.dtype.str, value.item())
+    if isinstance(value, Graph):  # the body of a loop or cond node
+        return ("graph", value.structural_key())
+    return value
+
+
+def _short(value: Any) -> Any:
+    """An attribute as a node label shows it (a sub-graph by its size)."""
+    if isinstance(value, Graph):
+        return f"<graph of {len(value)} nodes>"
+    if isinstance(value, tuple) and any(isinstance(v, Graph) for v in value):
+        return tuple(_short(v) for v in value)
     return value
 
 
@@ -195,7 +206,7 @@ class Graph:
 
     def label(self, nid: int) -> str:
         d = self.nx.nodes[nid]
-        attrs = ", ".join(f"{k}={v}" for k, v in d["attrs"].items()
+        attrs = ", ".join(f"{k}={_short(v)}" for k, v in d["attrs"].items()
                           if k not in ("value", "site") and not k.startswith("_"))
         if d["op"] == "const":
             v = d["attrs"]["value"]

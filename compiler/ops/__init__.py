@@ -198,3 +198,4 @@ from compiler.ops.linalg import *  # noqa: E402,F401,F403
 from compiler.ops.index import *  # noqa: E402,F401,F403
 from compiler.ops.special import *  # noqa: E402,F401,F403
 from compiler.ops.composite import *  # noqa: E402,F401,F403
+from compiler.ops.control import *  # noqa: E402,F401,F403
