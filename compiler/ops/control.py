@@ -161,8 +161,9 @@ def _binomial(s: int, r: int) -> int:
 def revolve_cost(n: int, snapshots: int) -> int:
     """The fewest steps recomputed to walk back through ``n`` steps from the
     initial carry with ``snapshots`` carries of memory besides it:
-    ``r*n - C(s+r+1, r-1)`` with ``s = snapshots + 1`` and ``r`` the least
-    integer with ``C(s+r, r) >= n`` (Griewank's binomial bound)."""
+    ``r*n - C(s+r, r-1)`` with ``s = snapshots + 1`` and ``r`` the least
+    integer with ``C(s+r, r) >= n`` (Griewank's binomial bound, counting the
+    initial carry among the s checkpoints)."""
     if n <= 1:
         return 0
     s = snapshots + 1
