@@ -115,11 +115,18 @@ class _Body:
             inside |= nx.descendants(graph.nx, h)
         for n in sorted(inside):
             if O.get_op(graph.op(n)).effect:
+                site = graph.attrs(n).get("site", "?")
+                if graph.attrs(n).get("kind") == "value":
+                    raise TracerConversionError(
+                        f"{what}: {who} converts a value that changes from step to step to a "
+                        f"Python number (at {site}: float(), int(), or a NumPy array indexed "
+                        "with it, such as the loop index); that would hold for the first step "
+                        "only. Keep it an array: index a traced array instead (pass the array "
+                        "as an argument of the transformed function, or scan over it as xs)")
                 raise TracerConversionError(
-                    f"{what}: {who} branches on (or converts to a Python number) a value that "
-                    f"depends on the loop's carry or operands (guard at "
-                    f"{graph.attrs(n).get('site', '?')}); that would hold for the first step "
-                    "only. Use sg.cond or np.where for data-dependent choices in a body")
+                    f"{what}: {who} branches on a value that changes from step to step (at "
+                    f"{site}); that would hold for the first step only. Use sg.cond or "
+                    "np.where for data-dependent choices in a body")
         need = set(self.outs)
         for o in self.outs:
             need |= nx.ancestors(graph.nx, o)

@@ -425,3 +425,25 @@ def test_numba_backend_falls_back_to_the_interpreter_for_loops(caplog):
         close(g(THETA, X0), expected)  # second call: the fallback's result
     finally:
         sg.config.backend = saved
+
+
+def test_loops_compute_only_the_outputs_that_are_used():
+    def f(theta, x0):
+        c, ys = sg.scan(lambda c, x: (np.tanh(c * theta + x), np.sum(c ** 2)), x0, XS)
+        return np.sum(c)  # ys unused; and only theta differentiated below
+
+    graph = sg.grad(f).trace(THETA, X0).ir
+    loops = {graph.attrs(n)["name"].split("(")[0]: graph.attrs(n)
+             for n in graph.nodes() if graph.op(n) == "loop"}
+    forward, adjoint = loops["scan"], loops["adjoint of scan"]
+    assert len(forward["body"].outputs) == forward["n_carry"] == 1      # no ys
+    # carries: the cotangents of the carry and of theta; no cotangent of xs stacked
+    assert adjoint["n_carry"] == 2 and len(adjoint["body"].outputs) == 2
+    close(sg.grad(f)(THETA, X0), sg.grad(scan_unrolled_carry)(THETA, X0))
+
+
+def scan_unrolled_carry(theta, x0):
+    c = x0
+    for x in XS:
+        c = np.tanh(c * theta + x)
+    return np.sum(c)

@@ -35,17 +35,17 @@ def rebuild(graph: Graph, rewrite: Rewrite | None = None, keep: set | None = Non
 from compiler.passes.cse import cse  # noqa: E402
 from compiler.passes.dce import dce  # noqa: E402
 from compiler.passes.simplify import simplify  # noqa: E402
-from compiler.passes.loops import share_sweeps  # noqa: E402
+from compiler.passes.loops import prune_loops, share_sweeps  # noqa: E402
 
 
 def optimize(graph: Graph, check: bool = False) -> Graph:
-    """simplify -> cse -> share_sweeps -> simplify -> dce; ``check`` lints after
-    every pass."""
-    for p in (simplify, cse, share_sweeps, simplify, dce):
+    """simplify -> cse -> share_sweeps -> simplify -> dce -> prune_loops;
+    ``check`` lints after every pass."""
+    for p in (simplify, cse, share_sweeps, simplify, dce, prune_loops):
         graph = p(graph)
         if check:
             graph.check()
     return graph
 
 
-__all__ = ["rebuild", "optimize", "simplify", "cse", "dce", "share_sweeps"]
+__all__ = ["rebuild", "optimize", "simplify", "cse", "dce", "share_sweeps", "prune_loops"]
