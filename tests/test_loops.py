@@ -232,7 +232,7 @@ def test_while_loop_value_and_grads_match_unrolled():
 
 def test_while_loop_trip_count_found_at_run_time():
     g = sg.grad(while_model)
-    for x0 in (W0, W0 * 0.01, W0 * 5.0, W0 * 0.5):  # 0 .. many iterations
+    for x0 in (W0, W0 * 0.01, W0 * 10.0, W0 * 0.5):  # many, more, none, some iterations
         close(g(A, x0), sg.grad(while_unrolled)(A, x0))
     assert g.cache_info().specializations == 1
 
@@ -447,3 +447,36 @@ def scan_unrolled_carry(theta, x0):
     for x in XS:
         c = np.tanh(c * theta + x)
     return np.sum(c)
+
+
+def test_a_transform_inside_a_loop_body():
+    """Leapfrog steps calling sg.grad of a potential: grad inside the body,
+    and derivatives of the whole integrator to second order."""
+    grad_potential = sg.grad(lambda q: np.sum(q ** 4) / 4)
+    p0 = np.array([0.3, 0.2, -0.1])
+
+    def integrate(q, steps=8, eps=0.1):
+        def body(i, state):
+            q, p = state
+            p = p - eps * grad_potential(q)
+            return q + eps * p, p
+        return sg.fori_loop(0, steps, body, (q, p0))
+
+    def unrolled(q, steps=8, eps=0.1):
+        p = p0
+        for _ in range(steps):
+            p = p - eps * grad_potential(q)
+            q = q + eps * p
+        return q, p
+
+    for a, b in zip(sg.jit(integrate)(X0), unrolled(X0)):
+        close(a, b)
+
+    def loss(q):
+        return np.sum(integrate(q)[0] ** 2)
+
+    def loss_unrolled(q):
+        return np.sum(unrolled(q)[0] ** 2)
+
+    close(sg.grad(loss)(X0), sg.grad(loss_unrolled)(X0))
+    close(sg.hessian(loss)(X0), sg.hessian(loss_unrolled)(X0))
