@@ -64,7 +64,8 @@ def _show_tree(treedef: Any) -> str:
     if kind == "none":
         return "None"
     if kind == "dict":
-        return "{" + ", ".join(f"{k!r}: {_show_tree(c)}" for k, c in zip(treedef[1], treedef[2])) + "}"
+        items = (f"{k!r}: {_show_tree(c)}" for k, c in zip(treedef[1], treedef[2]))
+        return "{" + ", ".join(items) + "}"
     inner = ", ".join(_show_tree(c) for c in treedef[1])
     return f"({inner},)" if kind == "tuple" and len(treedef[1]) == 1 else \
         f"({inner})" if kind == "tuple" else f"[{inner}]"

@@ -29,6 +29,9 @@ Ops
     Output ``index`` of a tuple-valued node.
 ``tape_add``
     The sum of two tapes, step by step (accumulates tape cotangents).
+``placeholder``
+    A stand-in for a body's argument while the body is traced in the outer
+    graph (``staticgrad/loops.py``); never part of a graph that runs.
 
 Tapes: the dynamic trip count
 -----------------------------
