@@ -103,31 +103,28 @@ class _Body:
     """A function traced once on stand-ins in the outer graph."""
 
     def __init__(self, ctx: TraceContext, fn: Callable[[list], list], values: Sequence[Any],
-                 what: str, who: str):
+                 what: str, who: str, hoist: bool = True):
+        """``hoist``: work that does not depend on the arguments is left outside
+        (loop invariants, computed once); without it, everything the function
+        computes stays inside (a cond branch runs only when taken)."""
         self.ctx, self.what, self.who = ctx, what, who
         graph = ctx.graph
+        first_new = graph._next
         holders = [Tracer(ctx, O.placeholder(graph, np.asarray(v)).node) for v in values]
         self.holders = [h.node for h in holders]
         for h in self.holders:
             graph.attrs(h)["owner"] = what
         self.outs = [ctx.lift(o).node for o in fn(holders)]
-        inside = set(self.holders)
+        dependent = set(self.holders)
         for h in self.holders:
-            inside |= nx.descendants(graph.nx, h)
-        for n in sorted(inside):
+            dependent |= nx.descendants(graph.nx, h)
+        for n in sorted(dependent):
             if O.get_op(graph.op(n)).effect:
-                site = graph.attrs(n).get("site", "?")
-                if graph.attrs(n).get("kind") == "value":
-                    raise TracerConversionError(
-                        f"{what}: {who} converts a value that changes from step to step to a "
-                        f"Python number (at {site}: float(), int(), or a NumPy array indexed "
-                        "with it, such as the loop index); that would hold for the first step "
-                        "only. Keep it an array: index a traced array instead (pass the array "
-                        "as an argument of the transformed function, or scan over it as xs)")
-                raise TracerConversionError(
-                    f"{what}: {who} branches on a value that changes from step to step (at "
-                    f"{site}); that would hold for the first step only. Use sg.cond or "
-                    "np.where for data-dependent choices in a body")
+                self._refuse(n)
+        inside = set(dependent)
+        if not hoist:
+            inside |= {n for n in range(first_new, graph._next) if n in graph
+                       and graph.op(n) != "const" and not O.get_op(graph.op(n)).effect}
         need = set(self.outs)
         for o in self.outs:
             need |= nx.ancestors(graph.nx, o)
@@ -142,6 +139,24 @@ class _Body:
             if o not in inside and graph.op(o) != "const" and o not in caps:
                 caps.append(o)
         self.captures = caps
+
+    def _refuse(self, n: int) -> None:
+        """A guard (Python control flow) on a value of the body: it would hold
+        for the traced step or operands only."""
+        graph, what, who = self.ctx.graph, self.what, self.who
+        site = graph.attrs(n).get("site", "?")
+        varying = "a value that changes from step to step" if what != "cond" else \
+            "a value computed from the operands"
+        if graph.attrs(n).get("kind") == "value":
+            raise TracerConversionError(
+                f"{what}: {who} converts {varying} to a Python number (at {site}: float(), "
+                "int(), or a NumPy array indexed with it, such as the loop index); that would "
+                "hold for the traced value only. Keep it an array: index a traced array "
+                "instead (pass the array as an argument of the transformed function, or scan "
+                "over it as xs)")
+        raise TracerConversionError(
+            f"{what}: {who} branches on {varying} (at {site}); that would hold for the traced "
+            "value only. Use sg.cond or np.where for data-dependent choices in a body")
 
     def cut(self, captures: Sequence[int]) -> Graph:
         """The body as a Graph of (stand-ins..., captures...) -> outputs."""
@@ -445,7 +460,7 @@ def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> 
         return fn
 
     start = [x.concrete for x in ops_]
-    bodies = [_Body(ctx, branch(fun), start, what, name)
+    bodies = [_Body(ctx, branch(fun), start, what, name, hoist=False)
               for fun, name in zip((true_fun, false_fun), names)]
     (true_body, false_body), (t_tree, f_tree) = bodies, out_trees
     types = [[(graph.shape(o), graph.dtype(o)) for o in b.outs] for b in bodies]

@@ -480,3 +480,16 @@ def test_a_transform_inside_a_loop_body():
 
     close(sg.grad(loss)(X0), sg.grad(loss_unrolled)(X0))
     close(sg.hessian(loss)(X0), sg.hessian(loss_unrolled)(X0))
+
+
+def test_cond_branches_closing_over_values_run_only_when_taken():
+    """Work a branch does on captured values stays in the branch: the other
+    branch's sqrt of a negative number must not reach the gradient."""
+    def f(x):
+        return sg.cond(x > 0, lambda: np.sqrt(x) * 2.0, lambda: np.sqrt(-x))
+
+    for x in (4.0, -9.0):
+        g = sg.grad(f)(np.float64(x))
+        assert np.isfinite(g)
+        close(g, 1.0 / np.sqrt(x) if x > 0 else -0.5 / np.sqrt(-x))
+        close(sg.jit(f)(np.float64(x)), f(x))
