@@ -12,12 +12,14 @@ outer graph, whose concrete values are the first step's), so it can close
 over any traced value of the outer function. Then the nodes that depend on
 the stand-ins are cut out into the body graph; the outer values they read
 become *captured* inputs of the loop node (and constants are copied in), so
-work that does not depend on the carry is hoisted out of the loop. A Python
+work that does not depend on the carry is hoisted out of the loop (a cond
+branch keeps all its work: it runs only when taken). A Python
 branch on the carry inside a body (``if x > 0``, ``float(x)``) would hold for
 the first step only: it is an error, use ``cond`` or ``np.where``.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Sequence
 
 import networkx as nx
@@ -26,7 +28,8 @@ import numpy as np
 import compiler.ops as O
 from compiler.ir import Graph
 from staticgrad import pytree
-from staticgrad.errors import LoopLimitError, ShapeError, TracerConversionError
+from staticgrad.errors import (LoopLimitError, ShapeError, TracerConversionError,
+                               UnsupportedOperationError)
 from staticgrad.specialize import config
 from staticgrad.tracing import TraceContext, Tracer, find_context, running_context
 
@@ -183,10 +186,27 @@ class _Body:
         return optimize(body)
 
     def close(self) -> None:
-        """The stand-ins are done: a traced value of the body used outside it
-        (leaked through a global or a list) fails loudly when it runs."""
+        """The body is cut out: a traced value of it used outside (leaked
+        through a global or a list) is an error, when the trace uses it and
+        (the placeholder has no value any more) if a graph ever runs it."""
+        graph = self.ctx.graph
         for h in self.holders:
-            self.ctx.graph.attrs(h).pop("value", None)
+            graph.attrs(h).pop("value", None)
+        closed = getattr(self.ctx, "_loop_body_nodes", None)
+        if closed is None:
+            closed = self.ctx._loop_body_nodes = {}
+            graph.listeners.append(functools.partial(_check_no_leak, graph, closed))
+        for n in self.inside:
+            closed[n] = self.what
+
+
+def _check_no_leak(graph: Graph, closed: dict, nid: int) -> None:
+    for i in graph.inputs(nid):
+        if i in closed:
+            raise UnsupportedOperationError(
+                f"a value traced inside the body of {closed[i]} is used outside it (by "
+                f"{graph.op(nid)}); return it from the body (as part of the carry or of y) "
+                "instead of storing it elsewhere")
 
 
 def _union(*lists: Sequence[int]) -> list[int]:

@@ -493,3 +493,17 @@ def test_cond_branches_closing_over_values_run_only_when_taken():
         assert np.isfinite(g)
         close(g, 1.0 / np.sqrt(x) if x > 0 else -0.5 / np.sqrt(-x))
         close(sg.jit(f)(np.float64(x)), f(x))
+
+
+def test_a_value_leaked_out_of_a_body_is_an_error():
+    leaked = []
+
+    def body(i, x):
+        leaked.append(x * 1.0)
+        return x * 2.0
+
+    def f(x):
+        return sg.fori_loop(0, 3, body, x) + leaked[-1]
+
+    with pytest.raises(sg.UnsupportedOperationError, match=r"inside the body of fori_loop"):
+        sg.jit(f)(X0)
