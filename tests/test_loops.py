@@ -267,6 +267,8 @@ def test_revolve_walks_back_with_the_fewest_recomputations(snapshots):
         assert source.recomputed == fewest_recomputations(n, snapshots) \
             == revolve_cost(n, snapshots), n
         assert source.peak <= snapshots
+        order = np.random.default_rng(n).permutation(n)  # out of order, as a 2nd derivative reads
+        assert [source.carry_at(k)[0] for k in order] == list(order)
 
 
 @pytest.mark.parametrize("k", [1, 2, 5])
