@@ -2,7 +2,7 @@
 compiled with Numba."""
 from staticgrad import errors, logs  # logs: STATICGRAD_LOG=recompiles|debug
 from staticgrad.errors import (InPlaceMutationError, IntegerInputError, LoopLimitError,
-                               NonScalarOutputError,
+                               LoopTypeError, NonScalarOutputError,
                                RetraceLimitError, ShapeError, StaticgradError,
                                TracerConversionError, UnsupportedOperationError)
 from staticgrad.specialize import config
@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "jit", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "check_grads",
-    "config", "fori_loop", "scan", "while_loop", "cond", "LoopLimitError",
+    "config", "fori_loop", "scan", "while_loop", "cond", "LoopLimitError", "LoopTypeError",
     "errors", "logs", "StaticgradError", "ShapeError", "UnsupportedOperationError",
     "TracerConversionError", "InPlaceMutationError", "RetraceLimitError",
     "NonScalarOutputError", "IntegerInputError",

@@ -28,8 +28,8 @@ import numpy as np
 import compiler.ops as O
 from compiler.ir import Graph
 from staticgrad import pytree
-from staticgrad.errors import (LoopLimitError, ShapeError, TracerConversionError,
-                               UnsupportedOperationError)
+from staticgrad.errors import (LoopLimitError, LoopTypeError, ShapeError,
+                               TracerConversionError, UnsupportedOperationError)
 from staticgrad.specialize import config
 from staticgrad.tracing import TraceContext, Tracer, find_context, running_context
 
@@ -78,11 +78,11 @@ def _check_same(what: str, who: str, tree0: Any, types0: list, tree: Any, types:
                 role: str = "carry") -> None:
     """The carry leaving a body must match the carry entering it."""
     if tree != tree0:
-        raise ShapeError(f"{what}: {who} returns a {role} of structure {_show_tree(tree)}, "
+        raise LoopTypeError(f"{what}: {who} returns a {role} of structure {_show_tree(tree)}, "
                          f"but the {role} entering it has structure {_show_tree(tree0)}")
     for k, (t0, t) in enumerate(zip(types0, types)):
         if t0 != t:
-            raise ShapeError(f"{what}: {who} changes the {role}: leaf {k} enters with shape "
+            raise LoopTypeError(f"{what}: {who} changes the {role}: leaf {k} enters with shape "
                              f"{_show(t0)} and leaves with shape {_show(t)}; a loop keeps its "
                              f"{role}'s shapes and dtypes")
 
@@ -485,7 +485,7 @@ def cond(pred: Any, true_fun: Callable, false_fun: Callable, *operands: Any) -> 
     (true_body, false_body), (t_tree, f_tree) = bodies, out_trees
     types = [[(graph.shape(o), graph.dtype(o)) for o in b.outs] for b in bodies]
     if t_tree != f_tree or types[0] != types[1]:
-        raise ShapeError(f"cond: the branches return different structures: {names[0]} returns "
+        raise LoopTypeError(f"cond: the branches return different structures: {names[0]} returns "
                          f"{_show_tree(t_tree)} of {[_show(t) for t in types[0]]}, {names[1]} "
                          f"returns {_show_tree(f_tree)} of {[_show(t) for t in types[1]]}")
     caps = _union(true_body.captures, false_body.captures)

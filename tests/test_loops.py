@@ -360,12 +360,16 @@ def test_a_body_changing_the_carry_shape_or_dtype_is_an_error_naming_both():
 
     for run in (lambda: sg.fori_loop(0, 2, grows, np.ones(3)),
                 lambda: sg.jit(lambda x: sg.fori_loop(0, 2, grows, x))(np.ones(3))):
-        with pytest.raises(sg.ShapeError, match=r"fori_loop\(body_fun=.*grows.*\(3,\).*\(6,\)"):
+        with pytest.raises(sg.LoopTypeError, match=r"fori_loop\(body_fun=.*grows.*\(3,\).*\(6,\)"):
             run()
     with pytest.raises(sg.ShapeError, match=r"while_loop.*int64.*float64"):
         sg.jit(lambda x: sg.while_loop(lambda c: c < 3, lambda c: c + x, 0))(np.float64(0.5))
     with pytest.raises(sg.ShapeError, match=r"scan.*structure"):
         sg.jit(lambda x: sg.scan(lambda c, t: ((c, c), t), x, x))(np.ones(3))
+
+
+def test_loop_type_errors_are_shape_errors_and_type_errors():
+    assert issubclass(sg.LoopTypeError, sg.ShapeError) and issubclass(sg.LoopTypeError, TypeError)
 
 
 def test_cond_branches_of_different_structure_is_an_error_naming_them():
@@ -375,7 +379,7 @@ def test_cond_branches_of_different_structure_is_an_error_naming_them():
     def large(x):
         return np.concatenate([x, x])
 
-    with pytest.raises(sg.ShapeError, match=r"true_fun=.*small.*false_fun=.*large"):
+    with pytest.raises(sg.LoopTypeError, match=r"true_fun=.*small.*false_fun=.*large"):
         sg.jit(lambda x: sg.cond(x[0] > 0, small, large, x))(np.ones(2))
     with pytest.raises(sg.ShapeError, match=r"different structures"):
         sg.jit(lambda x: sg.cond(x[0] > 0, lambda y: (y, y), lambda y: y, x))(np.ones(2))

@@ -65,7 +65,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 import compiler.ops as O
-from compiler.errors import LoopLimitError, ShapeError, UnsupportedOperationError
+from compiler.errors import LoopLimitError, LoopTypeError, ShapeError, UnsupportedOperationError
 from compiler.ir import Graph, Value
 from compiler.ops import Op
 
@@ -477,7 +477,8 @@ def loop(graph: Graph, carry: Sequence[Value], xs: Sequence[Value], caps: Sequen
                              f"expects {_show(p)}")
     for k, (c, o) in enumerate(zip(params[:nc], _types(body, body.outputs[:nc]))):
         if c != o:
-            raise ShapeError(f"{name}: the body changes carry {k} from {_show(c)} to {_show(o)}")
+            raise LoopTypeError(f"{name}: the body changes carry {k} from {_show(c)} to "
+                                f"{_show(o)}")
     for k, (x, p) in enumerate(zip(xs, params[nc:nc + nx])):
         if x.dtype == OBJECT:
             continue
@@ -710,7 +711,7 @@ def cond(graph: Graph, pred: Value, operands: Sequence[Value], branches: tuple,
                          f"{pred.dtype}")
     t0, t1 = (_types(b, b.outputs) for b in branches)
     if t0 != t1:
-        raise ShapeError(f"cond: {names[0]} returns {[_show(t) for t in t0]} but {names[1]} "
+        raise LoopTypeError(f"cond: {names[0]} returns {[_show(t) for t in t0]} but {names[1]} "
                          f"returns {[_show(t) for t in t1]}")
     for b in branches:
         if _types(b, b.params) != [(v.shape, v.dtype) for v in operands]:
