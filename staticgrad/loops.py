@@ -97,10 +97,6 @@ def _checkpoints(checkpoints: Any, what: str) -> int | None:
     return int(checkpoints)
 
 
-def _concrete(x: Any) -> np.ndarray:
-    return x.concrete if isinstance(x, Tracer) else np.asarray(x)
-
-
 # -- tracing a body --------------------------------------------------------
 class _Body:
     """A function traced once on stand-ins in the outer graph."""
