@@ -10,8 +10,10 @@ retraced when one fails.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 from typing import Any, Callable
 
 import networkx as nx
@@ -39,8 +41,28 @@ def user_site() -> str:
     return "<unknown>"
 
 
+_RUNNING = threading.local()
+
+
+def running_context() -> "TraceContext | None":
+    """The innermost trace running on this thread, or None outside every
+    transform (structured loops use it to tell tracing from plain NumPy)."""
+    stack = getattr(_RUNNING, "stack", None)
+    return stack[-1] if stack else None
+
+
 class TraceContext:
     """One trace: the graph being built and the concrete value of every node."""
+
+    @contextlib.contextmanager
+    def running(self):
+        """Mark this trace as the one running while the user's function runs."""
+        stack = _RUNNING.__dict__.setdefault("stack", [])
+        stack.append(self)
+        try:
+            yield self
+        finally:
+            stack.pop()
 
     def __init__(self, name: str = "<function>"):
         self.name = name

@@ -139,7 +139,8 @@ class Transformed:
         static = self._split(args)
         it = iter(dynamic)
         full = tuple(args[i] if i in static else next(it) for i in range(len(args)))
-        out_leaves, out_tree = pytree.flatten(self._build(ctx, full, kw))
+        with ctx.running():
+            out_leaves, out_tree = pytree.flatten(self._build(ctx, full, kw))
         ctx.graph.outputs = [ctx.lift(o).node for o in out_leaves]
         return ctx, out_tree
 
