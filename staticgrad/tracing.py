@@ -345,7 +345,7 @@ ARITHMETIC_OPERATORS = {"add": np.add, "sub": np.subtract, "mul": np.multiply,
                         "truediv": np.true_divide, "pow": np.power, "matmul": np.matmul}
 COMPARISON_OPERATORS = {"gt": np.greater, "ge": np.greater_equal, "lt": np.less,
                         "le": np.less_equal, "eq": np.equal, "ne": np.not_equal,
-                        "and": np.logical_and, "or": np.logical_or}
+                        "and": np.bitwise_and, "or": np.bitwise_or}
 
 
 def install_operators(cls: type, make: Callable[[np.ufunc, bool], Callable]) -> type:

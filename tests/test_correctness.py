@@ -85,3 +85,139 @@ def test_constant_index_arrays_and_ints_are_checked_at_trace_time():
         sg.jit(lambda x: x[:, 3])(np.ones((2, 3)))
     negative = np.array([-1, -5])
     np.testing.assert_allclose(sg.jit(lambda x: x[negative])(np.arange(5.0)), [4, 0])
+
+
+# -- 3. arguments are honoured or refused by name, never ignored -------------------------
+_M = np.arange(1.0, 13.0).reshape(3, 4) * np.array([1, -1, 1, -1])
+_T = np.arange(1.0, 25.0).reshape(2, 3, 4)
+_V = np.array([1.5, -2.0, 0.5])
+
+# (name, function, argument): each compared with NumPy itself on the same argument
+HONOURED = [
+    ("ravel_F", lambda x: np.ravel(x, order="F"), _M),
+    ("method_ravel_F", lambda x: x.ravel("F"), _M),
+    ("flatten_F", lambda x: x.flatten("F"), _M),
+    ("reshape_F", lambda x: np.reshape(x, (2, 6), order="F"), _M),
+    ("method_reshape_F", lambda x: x.reshape(6, 2, order="F"), _M),
+    ("reshape_F_3d", lambda x: x.reshape((4, 6), order="F"), _T),
+    ("trace_offset", lambda x: np.trace(x, offset=1) + 10 * np.trace(x, -1), _M),
+    ("trace_axes", lambda x: np.trace(x, 1, 2, 0), _T),
+    ("diagonal_offset", lambda x: np.diagonal(x, 1), _M),
+    ("diagonal_negative_offset", lambda x: np.diagonal(x, offset=-2), _M),
+    ("diagonal_3d", lambda x: np.diagonal(x), _T),
+    ("diagonal_3d_axes", lambda x: x.diagonal(0, 1, 2), _T),
+    ("diagonal_3d_swapped", lambda x: np.diagonal(x, 1, axis1=2, axis2=0), _T),
+    ("norm_matrix_1", lambda x: np.linalg.norm(x, 1), _M),
+    ("norm_matrix_inf", lambda x: np.linalg.norm(x, np.inf, axis=(0, 1)), _M),
+    ("norm_matrix_minus_1", lambda x: np.linalg.norm(x, -1, axis=(1, 0)), _M),
+    ("norm_matrix_minus_inf", lambda x: np.linalg.norm(x, -np.inf), _M),
+    ("norm_fro_axes", lambda x: np.linalg.norm(x, "fro", axis=(1, 2), keepdims=True), _T),
+    ("norm_matrix_3d_1", lambda x: np.linalg.norm(x, 1, axis=(2, 0)), _T),
+    ("norm_vector_p", lambda x: np.linalg.norm(x, 3) + np.linalg.norm(x, -np.inf), _V),
+    ("norm_vector_axis", lambda x: np.linalg.norm(x, 1, axis=1, keepdims=True), _M),
+    ("fmax_nan", lambda x: np.fmax(x, np.nan) + np.fmin(np.nan, x) + np.fmax(x, 0.0), _V),
+    ("float_power_float32", lambda x: np.float_power(x, 2), _V.astype(np.float32)),
+    ("sum_dtype", lambda x: np.sum(x, dtype=np.float32), _M),
+    ("mean_dtype_axis", lambda x: x.mean(axis=0, dtype=np.float32), _M),
+    ("std_correction", lambda x: np.std(x, axis=1, correction=1), _M),
+    ("concatenate_dtype", lambda x: np.concatenate([x, x], axis=None, dtype=np.float32), _M),
+    ("moveaxis_lists", lambda x: np.moveaxis(x, [0, 1], [1, 0]), _T),
+    ("moveaxis_lists_2", lambda x: np.moveaxis(x, [0, -1], [-1, 1]), _T),
+]
+
+
+@pytest.mark.parametrize("name,fun,x", HONOURED, ids=[c[0] for c in HONOURED])
+def test_arguments_are_honoured(interpreter_backend, name, fun, x):
+    expected = fun(x)
+    got = _twice(sg.jit(fun), x)
+    assert np.asarray(got).dtype == np.asarray(expected).dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    if np.asarray(expected).dtype.kind == "f" and x.dtype == np.float64:
+        sg.check_grads(fun, (x,), order=1, modes=("rev",))
+
+
+def test_arguments_are_honoured_by_the_kernel():
+    cases = [c for c in HONOURED if c[2] is _M]
+
+    def together(x):
+        return [np.ravel(fun(x)).astype(np.float64) for _, fun, _ in cases]
+
+    expected = np.concatenate(together(_M))
+    f = sg.jit(lambda x: np.concatenate(together(x)))
+    np.testing.assert_allclose(f(_M), expected, rtol=1e-6)
+    np.testing.assert_allclose(f(_M), expected, rtol=1e-6)  # the kernel
+
+
+def test_traced_norm_method_honours_p(interpreter_backend):
+    # torch/paddle spelling, as Tensor.norm: the p-norm of all elements
+    f = sg.jit(lambda x: x.norm(1) + 10 * x.norm() + 100 * x.norm(np.inf, dim=1))
+    expected = (np.sum(np.abs(_M)) + 10 * np.linalg.norm(_M.ravel())
+                + 100 * np.max(np.abs(_M), axis=1))
+    np.testing.assert_allclose(_twice(f, _M), expected)
+
+
+def test_bitwise_operators_on_integers(backend):
+    i, j = np.array([3, 5, 12]), np.array([1, 4, 10])
+    f = sg.jit(lambda a, b: (a & b) * 100 + (a | b) + ((a > 3) & (b > 3)))
+    np.testing.assert_array_equal(_twice(f, i, j), (i & j) * 100 + (i | j) + ((i > 3) & (j > 3)))
+
+
+REFUSED = [
+    ("spectral norm", lambda x: np.linalg.norm(x, 2, axis=(0, 1)), "np.linalg.norm", "ord=2"),
+    ("nuclear norm", lambda x: np.linalg.norm(x, "nuc"), "np.linalg.norm", "ord='nuc'"),
+    ("ravel K", lambda x: np.ravel(x, order="K"), "np.ravel", "order='K'"),
+    ("reshape A", lambda x: x.reshape(12, order="A"), "np.reshape", "order='A'"),
+    ("sum initial", lambda x: np.sum(x, initial=1.0), "np.sum", "initial=1.0"),
+    ("max where", lambda x: np.max(x, where=x > 0, initial=0.0), "np.max", "initial"),
+    ("sum where", lambda x: np.sum(x, where=np.eye(3, 4, dtype=bool)), "np.sum", "where"),
+    ("var mean", lambda x: np.var(x, mean=np.zeros(1)), "np.var", "mean="),
+    ("concatenate casting", lambda x: np.concatenate([x, x], casting="unsafe"),
+     "np.concatenate", "casting='unsafe'"),
+    ("ufunc where", lambda x: np.exp(x, where=x > 0), "np.exp", "where="),
+    ("sum out", lambda x: np.sum(x, out=np.zeros(())), "np.sum", "out="),
+    ("ufunc out", lambda x: np.add(x, x, out=np.zeros((3, 4))), "np.add", "out="),
+    ("clip ufunc keyword", lambda x: np.clip(x, 0, 1, dtype=np.float32), "np.clip", "dtype="),
+    ("reduce initial", lambda x: np.add.reduce(x, initial=2.0), "np.add.reduce", "initial="),
+]
+
+
+@pytest.mark.parametrize("name,fun,function,argument", REFUSED, ids=[c[0] for c in REFUSED])
+def test_unsupported_arguments_are_refused_by_name(interpreter_backend, name, fun, function,
+                                                   argument):
+    with pytest.raises(UnsupportedOperationError) as info:
+        sg.jit(fun)(_M)
+    assert function in str(info.value) and argument in str(info.value)
+
+
+def test_every_table_entry_is_bound_to_numpys_signature():
+    """Each parameter of each NumPy function in the table is honoured by its
+    entry, or only concerns memory layout, or is refused by name when given."""
+    import inspect
+
+    from staticgrad.numpy_api import _LAYOUT_ONLY, FUNCTIONS, _taken, public_name
+
+    required = {"b": lambda a: a, "shape": lambda a: (3, 4), "axis1": lambda a: 0,
+                "axis2": lambda a: 1, "source": lambda a: 0, "destination": lambda a: 1,
+                "fill_value": lambda a: 1.0, "axis": lambda a: 0}
+    checked = 0
+    for func, (impl, _) in FUNCTIONS.items():
+        params = list(inspect.signature(func).parameters.values())
+        if not params or params[0].kind is params[0].VAR_POSITIONAL:
+            continue
+        for param in params[1:]:
+            if (param.name in _taken(impl) or param.name in _LAYOUT_ONLY
+                    or param.kind not in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)):
+                continue
+
+            def call(a, func=func, params=params, name=param.name, marker=object()):
+                first = [a, a] if params[0].name in ("arrays", "tup") else a
+                kwargs = {p.name: required[p.name](a) for p in params[1:]
+                          if p.default is p.empty and p.name != name
+                          and p.kind is not p.VAR_KEYWORD}
+                return func(first, **kwargs, **{name: marker})
+
+            with pytest.raises(UnsupportedOperationError,
+                               match=f"{public_name(func)}.*{param.name}="):
+                sg.jit(call).trace(_M)
+            checked += 1
+    assert checked >= 15
