@@ -96,7 +96,45 @@ def _ufunc_kwargs(what: str, kwargs: dict, allowed: tuple = ()) -> dict:
     return kept
 
 
-def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict):
+_PYTHON_SCALAR = {"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}
+
+
+def _promote_weak(inputs, args) -> tuple[list, bool]:
+    """NEP 50: operands standing for Python scalars take the dtype NumPy would
+    give a Python scalar next to the others. Returns the operands (weak ones
+    cast where needed) and whether the result is itself weak (every operand
+    is)."""
+    ctx = find_context(inputs)
+    if ctx is None or not ctx.weak:
+        return args, False
+    weak = [isinstance(t, Tracer) and t.node in ctx.weak for t in inputs]
+    if not any(weak):
+        return args, False
+    strong = [a.dtype for a, w in zip(args, weak) if isinstance(a, Value) and not w]
+    strong += [np.asarray(a).dtype for a in args
+               if not isinstance(a, (Value, bool, int, float, complex))]
+    if not strong:
+        return args, True
+    out = []
+    for a, w in zip(args, weak):
+        if w:
+            dtype = np.result_type(*strong, _PYTHON_SCALAR.get(a.dtype.kind, 0.0))
+            a = O.cast(a, dtype) if dtype != a.dtype else a
+        out.append(a)
+    return out, False
+
+
+def _mark_weak(result):
+    if isinstance(result, Tracer):
+        result.ctx.weak.add(result.node)
+    return result
+
+
+def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict,
+                operator: bool = False):
+    """``ufunc.method(*inputs, **kwargs)`` on traced values. ``operator``: called
+    for a Python operator (``s * t``), whose result on Python scalars alone is a
+    Python scalar again (weak), where the ufunc's is a NumPy scalar (strong)."""
     name = ufunc.__name__
     if method == "reduce" and ufunc in REDUCERS:
         kw = _ufunc_kwargs(f"np.{name}.reduce", kwargs, ("axis", "keepdims", "dtype"))
@@ -123,7 +161,10 @@ def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict):
         graph = _graph(args)
         args = [O.cast(a if isinstance(a, Value) else graph.const(np.asarray(a)), kw["dtype"])
                 for a in args]
-    return _wrap(inputs, fn(*args))
+        return _wrap(inputs, fn(*args))
+    args, weak = _promote_weak(inputs, args)
+    result = _wrap(inputs, fn(*args))
+    return _mark_weak(result) if weak and operator else result
 
 
 def _wrap(source, result, view: bool = False):
@@ -466,6 +507,10 @@ _STATIC_PARAMS = {"axis", "axes", "shape", "source", "destination", "dtype", "or
                   "offset", "axis1", "axis2", "ddof", "correction", "keepdims"}
 
 
+#: the operands of functions that promote like ufuncs
+_ELEMENTWISE_OPERANDS = {np.where: ("x", "y"), np.clip: ("a", "a_min", "a_max", "min", "max")}
+
+
 def apply_function(func: Callable, args: tuple, kwargs: dict):
     entry = FUNCTIONS.get(func)
     if entry is None:
@@ -474,6 +519,10 @@ def apply_function(func: Callable, args: tuple, kwargs: dict):
     fn, view = entry
     call = bind(func, fn, args, kwargs)
     values = {k: to_value(v) for k, v in call.items()}
+    operands = [k for k in _ELEMENTWISE_OPERANDS.get(func, ()) if k in values]
+    if operands:  # NEP 50, as for ufuncs
+        promoted, _ = _promote_weak([call[k] for k in operands], [values[k] for k in operands])
+        values.update(zip(operands, promoted))
     graph = _graph(list(values.values()))
     if graph is not None:
         values = {k: graph.const(v) if isinstance(v, np.ndarray) and k not in _STATIC_PARAMS

@@ -46,6 +46,10 @@ class TraceContext:
         self.graph = Graph()
         self.env: dict[int, np.ndarray] = {}
         self.sensitive: set[int] = set()  # differentiation points
+        # Nodes standing for Python scalars (bool, int, float, complex arguments
+        # and what ufuncs compute from them alone): weakly typed as in NumPy
+        # (NEP 50), so float32_array * s stays float32 for a Python float s.
+        self.weak: set[int] = set()
         self.graph.listeners.append(self._evaluate)
 
     def _evaluate(self, nid: int) -> None:
@@ -63,6 +67,8 @@ class TraceContext:
                             "array; mark it static (static_argnums) or pass an array")
         v = self.graph.param(array.shape, array.dtype, name)
         self.env[v.node] = array
+        if type(value) in (bool, int, float, complex):
+            self.weak.add(v.node)
         return Tracer(self, v.node, is_input=True)
 
     def lift(self, x: Any) -> "Tracer":
@@ -87,6 +93,8 @@ class TraceContext:
                 "inputs (pass x.astype(float), or use jit for integer inputs)")
         point = Tracer(self, O.identity(t.value).node, is_input=t.is_input)
         self.sensitive.add(point.node)
+        if t.node in self.weak:
+            self.weak.add(point.node)
         return point
 
     def depends_on_sensitive(self, nid: int) -> bool:
@@ -258,7 +266,8 @@ class Tracer:
     # -- operators ------------------------------------------------------
 
     def __neg__(self):
-        return np.negative(self)
+        from staticgrad.numpy_api import apply_ufunc
+        return apply_ufunc(np.negative, "__call__", (self,), {}, operator=True)
 
     def __pos__(self):
         return self
@@ -335,7 +344,7 @@ def _traced_operator(ufunc: np.ufunc, reflected: bool):
         if isinstance(other, (str, bytes)) or (other is not None and not _arraylike(other)):
             return NotImplemented
         args = (other, self) if reflected else (self, other)
-        return apply_ufunc(ufunc, "__call__", args, {})
+        return apply_ufunc(ufunc, "__call__", args, {}, operator=True)
     return method
 
 

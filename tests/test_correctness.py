@@ -221,3 +221,57 @@ def test_every_table_entry_is_bound_to_numpys_signature():
                 sg.jit(call).trace(_M)
             checked += 1
     assert checked >= 15
+
+
+# -- 4. dtype promotion follows NumPy 2 (NEP 50: Python scalars are weak) -----------------
+_F32 = np.array([1.5, -0.5, 2.0], np.float32)
+_I32 = np.array([1, 2, 3], np.int32)
+_I8 = np.array([1, -2, 3], np.int8)
+
+# (name, function, arguments, argnums to differentiate or None)
+PROMOTION = [
+    ("f32_times_python_float", lambda x, s: np.sum(x * s), (_F32, 2.0), (0, 1)),
+    ("f32_times_python_int", lambda x, s: x * s, (_F32, 3), None),
+    ("python_float_minus_f32", lambda x, s: s - x, (_F32, 0.25), None),
+    ("f32_pow_python_float", lambda x, s: np.sum(x ** s + s ** x), (_F32, 2.0), (0, 1)),
+    ("f32_where_python_float", lambda x, s: np.where(x > 0, x, s), (_F32, -1.0), None),
+    ("f32_clip_python_floats", lambda x, lo: np.clip(x, lo, 1.0), (_F32, -0.1), None),
+    ("f32_maximum_python_float", lambda x, s: np.maximum(x, s), (_F32, 0.7), None),
+    ("weak_times_weak_then_f32", lambda x, s, t: np.sum(x * (s * t) - s), (_F32, 2.0, 3.0), (0, 1, 2)),
+    ("f32_times_numpy_float64", lambda x, s: x * s, (_F32, np.float64(2.0)), None),
+    ("f32_times_0d_float64_array", lambda x, s: x * s, (_F32, np.array(2.0)), None),
+    ("f32_times_f64_array", lambda x, y: np.sum(x * y), (_F32, np.ones(3)), (0, 1)),
+    ("i32_plus_python_float", lambda i, s: i + s, (_I32, 0.5), None),
+    ("i8_plus_python_int", lambda i, s: i + s, (_I8, 3), None),
+    ("i8_times_python_float", lambda i, s: i * s, (_I8, 1.5), None),
+    ("bool_plus_python_int", lambda i, s: (i > 1) + s, (_I32, 2), None),
+    ("f32_compare_python_float", lambda x, s: x > s, (_F32, 0.5), None),
+    ("exp_of_python_float", lambda x, s: np.exp(s) * x, (_F32, 1.0), None),  # np.float64
+    ("negated_python_float", lambda x, s: -s * x, (_F32, 1.0), None),
+    ("f32_times_captured_python_float", lambda x, s: x * 0.1 + s, (_F32, 1), None),
+    ("f32_true_divide_python_int", lambda x, s: x / s, (_F32, 4), None),
+    ("i32_true_divide_python_int", lambda i, s: i / s, (_I32, 2), None),
+]
+
+
+@pytest.mark.parametrize("name,fun,args,argnums", PROMOTION, ids=[c[0] for c in PROMOTION])
+def test_result_dtypes_follow_numpy(interpreter_backend, name, fun, args, argnums):
+    expected = np.asarray(fun(*args))
+    got = np.asarray(_twice(sg.jit(fun), *args))
+    assert got.dtype == expected.dtype, (got.dtype, expected.dtype)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    if argnums is not None:
+        value, grads = sg.value_and_grad(fun, argnums=argnums)(*args)
+        assert np.asarray(value).dtype == expected.dtype
+        for a, g in zip([args[i] for i in argnums], grads):
+            # a gradient has its argument's dtype (a Python float's is float64)
+            assert np.asarray(g).dtype == np.asarray(a).dtype
+
+
+def test_python_float_argument_keeps_float32_on_the_kernel():
+    f = sg.value_and_grad(lambda x, s: np.sum(x * s), argnums=(0, 1))
+    for _ in range(2):
+        value, (gx, gs) = f(_F32, 2.0)
+        assert np.asarray(value).dtype == np.float32 and gx.dtype == np.float32
+        np.testing.assert_allclose(value, 6.0)
+        np.testing.assert_allclose(gs, np.sum(_F32))
