@@ -136,6 +136,8 @@ def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict,
     for a Python operator (``s * t``), whose result on Python scalars alone is a
     Python scalar again (weak), where the ufunc's is a NumPy scalar (strong)."""
     name = ufunc.__name__
+    if method == "at" and ufunc in (np.add, np.subtract):
+        return _add_at(ufunc, *inputs, **kwargs)
     if method == "reduce" and ufunc in REDUCERS:
         kw = _ufunc_kwargs(f"np.{name}.reduce", kwargs, ("axis", "keepdims", "dtype"))
         (x,) = inputs
@@ -167,13 +169,30 @@ def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict,
     return _mark_weak(result) if weak and operator else result
 
 
-def _wrap(source, result, view: bool = False):
+def _add_at(ufunc, a, indices, b=None):
+    """``np.add.at(a, indices, b)``: a traced ``a`` is updated in place (as a
+    setitem is: functionally, the name now stands for the new array)."""
+    what = f"np.{ufunc.__name__}.at"
+    if not isinstance(a, Tracer):
+        raise UnsupportedOperationError(
+            f"{what}: the array updated in place must be traced (a NumPy array cannot hold "
+            "traced values); start from a traced copy, e.g. y = np.zeros_like(x)")
+    if b is None:
+        raise TypeError(f"{what}() needs the values to add")
+    value = to_value(a.ctx.lift(b))
+    if ufunc is np.subtract:
+        value = -value
+    a._update(O.add_at(a.value, to_value(indices), value), what)
+    return None
+
+
+def _wrap(source, result, view: bool = False, key: Any = None):
     ctx = find_context(source)
     out = to_tracer(ctx, result)
     if view and isinstance(out, Tracer):
         first = source[0] if isinstance(source, (list, tuple)) else source
         if isinstance(first, Tracer):
-            out.make_view_of(first)
+            out.make_view_of(first, key)
     return out
 
 
@@ -536,7 +555,7 @@ def index(x: Tracer, key):
     result = O.index(x.value, to_value(key))
     basic = all(not isinstance(k, (Tracer, np.ndarray, list))
                 for k in (key if isinstance(key, tuple) else (key,)))
-    return _wrap(x, result, view=basic and bool(result.shape))
+    return _wrap(x, result, view=basic and bool(result.shape), key=key)
 
 
 # -- ndarray methods ------------------------------------------------------

@@ -142,7 +142,7 @@ def find_context(args: Any) -> TraceContext | None:
 class Tracer:
     """A traced array: NumPy functions, operators and methods build graph nodes."""
 
-    __slots__ = ("ctx", "node", "is_input", "base", "base_version", "version")
+    __slots__ = ("ctx", "node", "is_input", "base", "base_version", "version", "parent", "key")
     __array_priority__ = 1000
 
     def __init__(self, ctx: TraceContext, node: int, is_input: bool = False):
@@ -152,11 +152,15 @@ class Tracer:
         self.base = None           # for a view (NumPy would share memory): its base
         self.base_version = 0      # the base's version when the view was taken
         self.version = 0           # bumped by each in-place update
+        self.parent = None         # a view by basic indexing: the array indexed ...
+        self.key = None            # ... and the index, to write updates through
 
-    def make_view_of(self, source: "Tracer") -> None:
+    def make_view_of(self, source: "Tracer", key: Any = None) -> None:
         root = source.base if source.base is not None else source
         self.base, self.base_version = root, root.version
         self.is_input = root.is_input
+        if key is not None:
+            self.parent, self.key = source, key
 
     def check_fresh(self) -> None:
         """A view read after its base was updated in place would differ from NumPy."""
@@ -294,18 +298,31 @@ class Tracer:
             raise InPlaceMutationError(
                 f"{self.ctx.name}: {what} of an input (at {user_site()}); traced code never "
                 "mutates its inputs. Work on a copy: y = x.copy(); y[...] = v")
-        if self.base is not None:
+        if self.base is not None and self.parent is None:
             raise InPlaceMutationError(
-                f"{self.ctx.name}: {what} of a view (at {user_site()}); the array it views "
-                "would not see the change. Update the array itself: y[1:][0] = v -> y[1] = v")
+                f"{self.ctx.name}: {what} of a view made by a reshape or transpose (at "
+                f"{user_site()}); the array it views would not see the change. Update the "
+                "array itself, or copy the view first")
         self.check_fresh()
+
+    def _update(self, new: Value, what: str) -> None:
+        """This array now holds ``new``. A view made by basic indexing writes it
+        through to the array it views (a functional setitem there), as NumPy's
+        shared memory would: ``y[1:3] += v``, ``row = y[0]; row *= 2``."""
+        self._check_mutable(what)
+        if self.parent is not None:
+            parent = self.parent
+            parent._update(O.setitem(parent.value, to_value(self.key), new), what)
+            self.base_version = self.base.version
+        self.node = new.node
+        self.version += 1
 
     def __setitem__(self, key, value):
         # Functional update: this Tracer now stands for the updated array, so
         # every name bound to it sees the change, as with an ndarray.
         self._check_mutable("in-place assignment")
-        self.node = O.setitem(self.value, to_value(key), to_value(self.ctx.lift(value))).node
-        self.version += 1
+        self._update(O.setitem(self.value, to_value(key), to_value(self.ctx.lift(value))),
+                     "in-place assignment")
 
     def _inplace(ufunc):
         def method(self, other):
@@ -316,8 +333,7 @@ class Tracer:
             if result.dtype != self.dtype:
                 raise UnsupportedOperationError(
                     f"in-place {ufunc.__name__} would change dtype {self.dtype} to {result.dtype}")
-            self.node = result.node
-            self.version += 1
+            self._update(result.value, f"in-place {ufunc.__name__}")
             return self
         return method
 

@@ -275,3 +275,85 @@ def test_python_float_argument_keeps_float32_on_the_kernel():
         assert np.asarray(value).dtype == np.float32 and gx.dtype == np.float32
         np.testing.assert_allclose(value, 6.0)
         np.testing.assert_allclose(gs, np.sum(_F32))
+
+
+# -- 5. augmented assignment through a subscript; np.add.at -----------------------------
+def _iadd_slice(x, v):
+    y = x.copy()
+    y[1:3] += v
+    y[0, :] *= 2.0
+    y[-1] -= v[0]
+    return y
+
+
+def _iadd_fancy(x, v, i):
+    y = x.copy()
+    y[i, :] += v           # advanced index (a copy in NumPy, then a setitem)
+    y[:, [0, 2]] /= 2.0
+    return y
+
+
+def _view_write_through(x, v):
+    y = x * 1.0
+    row = y[1]             # a view: updating it updates y
+    row += v[0]
+    block = y[1:, ::2]
+    block[0] = 7.0
+    return y * 2
+
+
+def _add_at(x, v, i):
+    y = np.zeros_like(x)
+    np.add.at(y, i, v)     # repeated indices accumulate
+    np.subtract.at(y, (i, 0), 1.5)
+    return y * x
+
+
+AUGMENTED = [
+    ("slice", _iadd_slice, (np.arange(12.0).reshape(4, 3), np.ones((2, 3)) * 0.5)),
+    ("fancy", _iadd_fancy, (np.arange(12.0).reshape(4, 3), np.array([1.0, 2.0, 3.0]),
+                            np.array([0, 2, 2]))),
+    ("view", _view_write_through, (np.arange(12.0).reshape(4, 3), np.array([0.25]))),
+    ("add_at", _add_at, (np.arange(12.0).reshape(4, 3), np.ones((4, 3)) * 0.5,
+                         np.array([1, 1, 3, 1]))),
+]
+
+
+@pytest.mark.parametrize("name,fun,args", AUGMENTED, ids=[c[0] for c in AUGMENTED])
+def test_augmented_assignment_through_a_subscript(backend, name, fun, args):
+    np.testing.assert_allclose(_twice(sg.jit(fun), *args), fun(*args))
+    floats = tuple(k for k, a in enumerate(args) if a.dtype.kind == "f")
+    w = np.random.default_rng(0).standard_normal(fun(*args).shape)
+    grads = _twice_tuple(sg.grad(lambda *a: np.sum(fun(*a) * w), argnums=floats), *args)
+    for k, g in zip(floats, grads):
+        np.testing.assert_allclose(g, _numerical_grad(lambda *a: np.sum(fun(*a) * w), args, k),
+                                   rtol=1e-6, atol=1e-8)
+
+
+def _twice_tuple(f, *args):
+    first, later = f(*args), f(*args)
+    for a, b in zip(first, later):
+        np.testing.assert_allclose(a, b)
+    return later
+
+
+def _numerical_grad(f, args, k, h=1e-6):
+    x = np.array(args[k], dtype=float)
+    g = np.zeros_like(x)
+    for j in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[j] += h
+        down[j] -= h
+        a_up = list(args); a_up[k] = up
+        a_down = list(args); a_down[k] = down
+        g[j] = (f(*a_up) - f(*a_down)) / (2 * h)
+    return g
+
+
+def test_inplace_update_of_an_input_view_is_still_an_error():
+    def f(x):
+        x[1:] += 1.0
+        return np.sum(x)
+
+    with pytest.raises(sg.InPlaceMutationError, match="input"):
+        sg.jit(f)(np.ones(3))

@@ -331,10 +331,20 @@ def test_update_of_a_copy_is_functional_and_differentiable():
     np.testing.assert_allclose(sg.grad(f)(x), exact, rtol=1e-12)
 
 
-def test_update_of_a_view_is_an_error():
+def test_update_of_an_index_view_writes_through_as_in_numpy():
     def f(x):
         y = x * 1.0
         v = y[1:]
+        v[0] = 5.0
+        return np.sum(y)
+
+    assert sg.jit(f)(np.ones(3)) == f(np.ones(3)) == 7.0
+
+
+def test_update_of_a_reshaped_view_is_an_error():
+    def f(x):
+        y = x * 1.0
+        v = y.reshape(3, 1)
         v[0] = 5.0
         return np.sum(y)
 

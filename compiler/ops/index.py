@@ -15,7 +15,7 @@ from compiler.codegen.emitters import Loop, broadcast_index, index_text
 from compiler.errors import ShapeError, UnsupportedOperationError
 from compiler.ops import Op
 
-__all__ = ["index", "scatter_add", "setitem", "index_spec", "spec_to_index", "check_index"]
+__all__ = ["index", "scatter_add", "setitem", "add_at", "index_spec", "spec_to_index", "check_index"]
 
 
 def index_spec(key, graph):
@@ -407,3 +407,13 @@ def setitem(x, key, value):
     if value.dtype != x.dtype:
         value = O.cast(value, x.dtype)
     return SETITEM(x, value, *arrays, spec=spec)
+
+
+def add_at(x, key, value):
+    """Functional ``np.add.at(x, key, value)``: repeated indices accumulate."""
+    spec, arrays = index_spec(key, x.graph)
+    arrays = check_index(spec, arrays, x.shape)
+    value = O.as_value(x.graph, value, [x])
+    if value.dtype != x.dtype:
+        value = O.cast(value, x.dtype)
+    return SCATTER_ADD(x, value, *arrays, spec=spec)
