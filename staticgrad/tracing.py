@@ -19,7 +19,7 @@ import numpy as np
 
 import compiler.ops as O
 from compiler.ir import Graph, Value
-from staticgrad.errors import (InPlaceMutationError, IntegerInputError, TracerConversionError,
+from staticgrad.errors import (ArgumentTypeError, InPlaceMutationError, IntegerInputError, TracerConversionError,
                                UnsupportedOperationError)
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,8 +63,9 @@ class TraceContext:
     def param(self, value: Any, name: str | None = None) -> "Tracer":
         array = np.asarray(value)
         if array.dtype == object:
-            raise TypeError(f"{self.name}: argument of type {type(value).__name__} is not an "
-                            "array; mark it static (static_argnums) or pass an array")
+            raise ArgumentTypeError(
+                f"{self.name}: an argument of type {type(value).__name__} is not a numeric "
+                "array; pass an array or mark it static (static_argnums)")
         v = self.graph.param(array.shape, array.dtype, name)
         self.env[v.node] = array
         if type(value) in (bool, int, float, complex):

@@ -19,7 +19,7 @@ import compiler.ops as O
 from compiler import autodiff
 from compiler.passes import optimize
 from staticgrad import pytree
-from staticgrad.errors import NonScalarOutputError, ShapeError, UnsupportedOperationError
+from staticgrad.errors import ArgumentTypeError, NonScalarOutputError, ShapeError, UnsupportedOperationError
 from compiler.errors import GuardFailure
 from staticgrad.specialize import CacheInfo, Specialization, Specializer, backend, signature
 from staticgrad.tracing import TraceContext, Tracer, find_context
@@ -128,8 +128,17 @@ class Transformed:
                             f"{[type(s).__name__ for s in statics]}") from None
         dynamic = [a for i, a in enumerate(args) if i not in static]
         leaves, treedef = pytree.flatten((dynamic, kwargs))
-        leaves = [np.asarray(x) if isinstance(x, list) else x for x in leaves]
-        return (treedef, statics, signature(leaves)), leaves, treedef
+        try:
+            hash(treedef)
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in _static_values(treedef)
+                            if not _hashable(v)})
+            raise ArgumentTypeError(
+                f"{self.__name__}: an argument of type {', '.join(kinds)} is neither an array "
+                "nor hashable: non-array arguments are static (part of the cache key) and "
+                "must be hashable; pass arrays, or a hashable value (a tuple, a string)"
+                ) from None
+        return (treedef, statics, signature(leaves, self.__name__)), leaves, treedef
 
     def _trace(self, args: tuple, kwargs: dict, leaves: list, treedef):
         """Trace for these arguments: the context (its graph's outputs set) and
@@ -215,6 +224,21 @@ class Lowered:
 
 
 _ndarray = np.ndarray
+
+
+def _static_values(treedef) -> list:
+    if treedef[0] == "static":
+        return [treedef[1]]
+    return [v for child in treedef[-1] if isinstance(child, tuple) and child
+            for v in _static_values(child)] if treedef[0] in ("tuple", "list", "dict") else []
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _fast_key(args: tuple) -> tuple:

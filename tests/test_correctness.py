@@ -357,3 +357,59 @@ def test_inplace_update_of_an_input_view_is_still_an_error():
 
     with pytest.raises(sg.InPlaceMutationError, match="input"):
         sg.jit(f)(np.ones(3))
+
+
+# -- 6. non-array Python arguments are static ---------------------------------------------
+import enum
+
+
+class Reduction(enum.Enum):
+    SUM = "sum"
+    MEAN = "mean"
+
+
+def _loss(x, reduction="mean", activation=None, scale=2.0):
+    y = x * scale if activation is None else activation(x) * scale
+    if isinstance(reduction, Reduction):
+        reduction = reduction.value
+    return np.sum(y) if reduction == "sum" else np.mean(y)
+
+
+@pytest.mark.parametrize("args,kwargs", [
+    (("sum",), {}), (("mean",), {}), ((), {"reduction": "sum"}),
+    ((Reduction.SUM,), {}), ((Reduction.MEAN, np.tanh), {}), (("sum", None, 3.0), {}),
+    ((), {"reduction": "sum", "activation": np.sin}),
+], ids=["str", "str2", "kwarg", "enum", "enum_callable", "none_float", "kwarg_callable"])
+def test_non_array_arguments_are_static(backend, args, kwargs):
+    x = np.array([0.5, -1.0, 2.0])
+    f = sg.value_and_grad(_loss)
+    expected = _loss(x, *args, **kwargs)
+    for _ in range(2):
+        value, g = f(x, *args, **kwargs)
+        np.testing.assert_allclose(value, expected)
+        np.testing.assert_allclose(g, _numerical_grad(lambda x: _loss(x, *args, **kwargs), (x,), 0),
+                                   rtol=1e-6)
+
+
+def test_static_values_are_part_of_the_cache_key():
+    f = sg.jit(lambda x, how: np.sum(x) if how == "sum" else np.max(x))
+    x = np.array([1.0, 3.0])
+    assert f(x, "sum") == 4.0 and f(x, "max") == 3.0 and f(x, "sum") == 4.0
+    assert f(x, ("max", None)[0]) == 3.0
+    info = f.cache_info()
+    assert info.specializations == 2 and info.hits >= 2
+    assert any("static" in r for r in info.retraces)
+
+
+def test_unhashable_non_array_argument_is_a_clear_error():
+    class Options:
+        __hash__ = None
+
+    with pytest.raises(sg.ArgumentTypeError, match="Options.*hashable"):
+        sg.jit(lambda x, o: x)(np.ones(2), Options())
+
+
+# -- 10. clear errors ---------------------------------------------------------------
+def test_object_array_argument_is_a_clear_error():
+    with pytest.raises(sg.ArgumentTypeError, match="dtype object"):
+        sg.grad(lambda x: np.sum(x))(np.array([1.0, "a"], dtype=object))
