@@ -459,7 +459,8 @@ def _jacobian_of(ctx: TraceContext, y: Tracer, x: Tracer) -> Tracer:
 
 
 def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
-    """The Jacobian, shape ``out.shape + x.shape`` (a tuple of them for tuple argnums).
+    """The Jacobian, shape ``out.shape + x.shape`` (a tuple of them for tuple argnums;
+    for a function returning a tuple, a tuple of those, one per output, as in JAX).
 
     >>> jacobian(lambda x: x ** 2)(np.array([1.0, 2.0]))
     array([[2., 0.],
@@ -473,18 +474,21 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
         for i in nums:
             if not isinstance(args[i], Tracer):
                 raise UnsupportedOperationError(f"{name}: argument {i} must be a single array")
-        out = fun(*args, **kwargs)
-        if isinstance(out, (tuple, list, dict)):
-            raise UnsupportedOperationError(f"{name}: the function must return a single array")
-        y = ctx.lift(out)
-        jacs = tuple(_jacobian_of(ctx, y, args[i]) for i in nums)
-        return jacs[0] if isinstance(argnums, int) else jacs
+        out_leaves, out_tree = pytree.flatten(fun(*args, **kwargs))
+        blocks = []
+        for out in out_leaves:  # a tuple of outputs gives a tuple of Jacobians, as in JAX
+            y = ctx.lift(out)
+            jacs = tuple(_jacobian_of(ctx, y, args[i]) for i in nums)
+            blocks.append(jacs[0] if isinstance(argnums, int) else jacs)
+        return pytree.unflatten(out_tree, blocks)
 
     return Transformed(fun, build, name)
 
 
 def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
-    """The Hessian: ``jacobian(grad(fun))``, shape ``x.shape + x.shape``.
+    """The Hessian: ``jacobian(grad(fun))``, shape ``x.shape + x.shape``; for tuple
+    ``argnums`` JAX's nested tuple of blocks, ``H[i][j]`` of shape
+    ``x_i.shape + x_j.shape``.
 
     >>> hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
     array([[ 6.,  0.],

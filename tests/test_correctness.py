@@ -413,3 +413,40 @@ def test_unhashable_non_array_argument_is_a_clear_error():
 def test_object_array_argument_is_a_clear_error():
     with pytest.raises(sg.ArgumentTypeError, match="dtype object"):
         sg.grad(lambda x: np.sum(x))(np.array([1.0, "a"], dtype=object))
+
+
+# -- 8. hessian and jacobian with tuple argnums ------------------------------------------
+def _coupled(x, y):
+    return np.sum(x ** 2 * y[0]) + np.sum(np.sin(y) * x[1]) + y[1] ** 3
+
+
+def test_hessian_with_tuple_argnums_gives_nested_blocks(backend):
+    x, y = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.25])
+    h = sg.hessian(_coupled, argnums=(0, 1))
+    for _ in range(2):
+        blocks = h(x, y)
+        assert isinstance(blocks, tuple) and all(isinstance(row, tuple) for row in blocks)
+        assert [[b.shape for b in row] for row in blocks] == [[(3, 3), (3, 2)], [(2, 3), (2, 2)]]
+        full = np.block([[blocks[0][0], blocks[0][1]], [blocks[1][0], blocks[1][1]]])
+
+        def flat(z):
+            return _coupled(z[:3], z[3:])
+
+        grad = sg.grad(flat)
+        z = np.concatenate([x, y])
+        expected = np.stack([_numerical_grad(lambda z: grad(z)[k], (z,), 0) for k in range(5)])
+        np.testing.assert_allclose(full, expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(sg.hessian(_coupled, argnums=1)(x, y), blocks[1][1])
+
+
+def test_jacobian_with_tuple_argnums_and_tuple_outputs(backend):
+    x, y = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.25])
+    jac = sg.jacobian(lambda x, y: (x * y[0], np.sum(y) * x[:2]), argnums=(0, 1))
+    for _ in range(2):
+        (jxa, jya), (jxb, jyb) = jac(x, y)
+        np.testing.assert_allclose(jxa, np.eye(3) * y[0])
+        np.testing.assert_allclose(jya, np.stack([x, np.zeros(3)], axis=1))
+        np.testing.assert_allclose(jxb, np.eye(2, 3) * np.sum(y))
+        np.testing.assert_allclose(jyb, np.stack([x[:2], x[:2]], axis=1))
+    single = sg.jacobian(lambda x, y: x * y[0], argnums=(0, 1))(x, y)
+    assert isinstance(single, tuple) and len(single) == 2
