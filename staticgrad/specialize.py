@@ -102,6 +102,11 @@ def backend(graph, name: str = "kernel", disk: bool = True):
             return compile_graph(graph, name=name, disk=disk)
         except UnsupportedOperationError as e:
             log.warning("staticgrad: %s runs on the interpreter: %s", name, e)
+        except RecursionError:
+            # A very deep chain of fused expressions (a long unrolled Python
+            # loop) is more than the code generator's recursion can write.
+            log.warning("staticgrad: %s runs on the interpreter: its graph (%d nodes) is too "
+                        "deep for the Numba code generator", name, len(graph))
     return Interpreter(graph)
 
 

@@ -450,3 +450,34 @@ def test_jacobian_with_tuple_argnums_and_tuple_outputs(backend):
         np.testing.assert_allclose(jyb, np.stack([x[:2], x[:2]], axis=1))
     single = sg.jacobian(lambda x, y: x * y[0], argnums=(0, 1))(x, y)
     assert isinstance(single, tuple) and len(single) == 2
+
+
+# -- 9. a trajectory built in a Python loop and stacked ----------------------------------
+def _trajectory(n):
+    def f(x0, v):
+        x, traj = x0, []
+        for _ in range(n):
+            x = x + 0.1 * np.sin(x) * v
+            traj.append(x)
+        return np.sum(np.stack(traj, axis=1) ** 2)
+    return f
+
+
+def test_stacked_trajectory_is_correct(backend):
+    # 20 parts: more than a kernel reads through, so the stack is copied part by part
+    f = _trajectory(20)
+    x0, v = np.array([0.3, -1.2, 2.0]), np.array([1.0, 0.5, -0.25])
+    value, g = _twice_tuple(sg.value_and_grad(f), x0, v)
+    np.testing.assert_allclose(value, f(x0, v))
+    np.testing.assert_allclose(g, _numerical_grad(f, (x0, v), 0), rtol=1e-6)
+
+
+def test_trajectory_trace_grows_linearly():
+    sizes = {}
+    for n in (50, 100, 200):
+        traced = sg.grad(_trajectory(n)).trace(np.ones(3), np.ones(3))
+        sizes[n] = len(traced.raw)
+    # a fixed number of nodes per step (plus a constant): no copy of the list per append
+    per_step = (sizes[200] - sizes[100]) / 100
+    assert per_step == (sizes[100] - sizes[50]) / 50
+    assert per_step <= 20
