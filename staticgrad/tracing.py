@@ -38,6 +38,18 @@ def user_site() -> str:
     return "<unknown>"
 
 
+def traceback_site(tb) -> str:
+    """``file:line`` of the innermost frame of a traceback outside staticgrad,
+    compiler and NumPy (where the user's code raised)."""
+    site = "<unknown>"
+    while tb is not None:
+        filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
+        if not filename.startswith(_LIBRARY_DIRS):
+            site = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return site
+
+
 class TraceContext:
     """One trace: the graph being built and the concrete value of every node."""
 
@@ -218,7 +230,7 @@ class Tracer:
     def __array__(self, dtype=None, copy=None):
         raise TracerConversionError(
             f"{self.ctx.name}: a traced value (shape {self.shape}, {self.dtype}) cannot be "
-            "converted to a NumPy array. This happens with np.asarray/np.array, with NumPy "
+            f"converted to a NumPy array (at {user_site()}). This happens with np.asarray/np.array, with NumPy "
             "functions staticgrad does not trace, and when storing a traced value into a "
             "NumPy array (out = np.zeros(n); out[i] = x): build arrays with np.stack / "
             "np.concatenate / np.where, or update a traced array (y = x.copy(); y[i] = v)")

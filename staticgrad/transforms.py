@@ -19,10 +19,11 @@ import compiler.ops as O
 from compiler import autodiff
 from compiler.passes import optimize
 from staticgrad import pytree
-from staticgrad.errors import ArgumentTypeError, NonScalarOutputError, ShapeError, UnsupportedOperationError
+from staticgrad.errors import (ArgumentTypeError, NonScalarOutputError, ShapeError,
+                               TracerConversionError, UnsupportedOperationError)
 from compiler.errors import GuardFailure
 from staticgrad.specialize import CacheInfo, Specialization, Specializer, backend, signature
-from staticgrad.tracing import TraceContext, Tracer, find_context
+from staticgrad.tracing import TraceContext, Tracer, find_context, traceback_site
 
 Build = Callable[[TraceContext, tuple, dict], Any]
 
@@ -148,7 +149,21 @@ class Transformed:
         static = self._split(args)
         it = iter(dynamic)
         full = tuple(args[i] if i in static else next(it) for i in range(len(args)))
-        out_leaves, out_tree = pytree.flatten(self._build(ctx, full, kw))
+        try:
+            result = self._build(ctx, full, kw)
+        except ValueError as e:
+            if isinstance(e.__cause__, TracerConversionError) and "sequence" in str(e):
+                # NumPy re-raises what __float__ raised while storing an element
+                # as its own "setting an array element with a sequence."
+                raise TracerConversionError(
+                    f"{self.__name__}: a traced value is stored into a NumPy array (at "
+                    f"{traceback_site(e.__traceback__)}); a NumPy array cannot hold traced "
+                    "values, and storing the number would drop its gradient. Build the "
+                    "result with np.stack / np.concatenate, or update a traced array "
+                    "instead (out = np.zeros_like(x); out[i] = v is a functional setitem)"
+                    ) from e
+            raise
+        out_leaves, out_tree = pytree.flatten(result)
         ctx.graph.outputs = [ctx.lift(o).node for o in out_leaves]
         return ctx, out_tree
 
@@ -252,6 +267,18 @@ def _result(x: np.ndarray) -> Any:
     return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
 
 
+def _describe(x: Any) -> str:
+    shape = getattr(x, "shape", None)
+    if shape is not None:
+        return f"array of shape {tuple(shape)}"
+    return type(x).__name__
+
+
+def _defined_at(fun: Callable) -> str:
+    code = getattr(fun, "__code__", None)
+    return "" if code is None else f" (defined at {code.co_filename}:{code.co_firstlineno})"
+
+
 def _argnums_tuple(argnums) -> tuple:
     return (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
@@ -301,6 +328,16 @@ def _grad_build(fun: Callable, argnums, has_aux: bool, with_value: bool, what: s
                 raise TypeError(f"{what}: has_aux=True needs the function to return a pair "
                                 f"(output, aux), got {type(out).__name__}")
             out, aux = out
+        if isinstance(out, (tuple, list, dict)):
+            kind = type(out).__name__
+            parts = out.values() if isinstance(out, dict) else out
+            shown = ", ".join(_describe(p) for p in parts)
+            raise NonScalarOutputError(
+                f"{what}: grad requires a single scalar output, but {_name(fun)}"
+                f"{_defined_at(fun)} returned a {kind} ({shown}); return the scalar to "
+                "differentiate, or return (loss, aux) and pass has_aux=True, or use "
+                "sg.value_and_grad(..., has_aux=True) to get the loss and the extra values "
+                "back")
         y = ctx.lift(out)
         if y.shape != ():
             raise NonScalarOutputError(

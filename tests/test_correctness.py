@@ -481,3 +481,39 @@ def test_trajectory_trace_grows_linearly():
     per_step = (sizes[200] - sizes[100]) / 100
     assert per_step == (sizes[100] - sizes[50]) / 50
     assert per_step <= 20
+
+
+def test_grad_of_a_function_returning_a_tuple_names_it():
+    def loss_and_pred(x):
+        return np.sum(x ** 2), x * 2
+
+    with pytest.raises(sg.NonScalarOutputError) as info:
+        sg.grad(loss_and_pred)(np.ones(2))
+    message = str(info.value)
+    assert "tuple" in message and "has_aux" in message and "value_and_grad" in message
+    assert "loss_and_pred" in message and "test_correctness.py" in message
+    g, aux = sg.grad(loss_and_pred, has_aux=True)(np.ones(2))  # the suggestion works
+    np.testing.assert_allclose(g, [2.0, 2.0])
+    np.testing.assert_allclose(aux, [2.0, 2.0])
+
+
+def test_storing_a_traced_value_into_a_numpy_buffer_says_so():
+    def f(x):
+        out = np.zeros(3)
+        out[0] = np.sum(x ** 2)   # the line the message names
+        return np.sum(out)
+
+    line = f.__code__.co_firstlineno + 2
+    with pytest.raises(sg.TracerConversionError) as info:
+        sg.grad(f)(np.ones(2))
+    message = str(info.value)
+    assert "stored into a NumPy array" in message and "np.stack" in message
+    assert f"test_correctness.py:{line}" in message
+
+    def g(x):
+        out = np.zeros((2, 2))
+        out[0] = x                # a whole row: NumPy asks for the array itself
+        return np.sum(out)
+
+    with pytest.raises(sg.TracerConversionError, match=r"test_correctness.py:\d+.*np.stack"):
+        sg.grad(g)(np.ones(2))
