@@ -21,8 +21,10 @@ def is_leaf(node: Any) -> bool:
         or hasattr(node, "__array_interface__")
 
 
-def flatten(tree: Any) -> tuple[list, Any]:
-    """Leaves in order, and a hashable description of the structure."""
+def flatten(tree: Any, none_is_leaf: bool = False) -> tuple[list, Any]:
+    """Leaves in order, and a hashable description of the structure (dicts in
+    the order of their sorted keys). ``None`` is structure, not a leaf, unless
+    ``none_is_leaf``."""
     leaves: list = []
 
     def walk(node):
@@ -31,7 +33,7 @@ def flatten(tree: Any) -> tuple[list, Any]:
         if isinstance(node, dict):
             keys = tuple(sorted(node))
             return ("dict", keys, tuple(walk(node[k]) for k in keys))
-        if node is None:
+        if node is None and not none_is_leaf:
             return ("none",)
         if not is_leaf(node):
             return ("static", node)
