@@ -517,3 +517,88 @@ def test_storing_a_traced_value_into_a_numpy_buffer_says_so():
 
     with pytest.raises(sg.TracerConversionError, match=r"test_correctness.py:\d+.*np.stack"):
         sg.grad(g)(np.ones(2))
+
+
+# -- 1. NumPy functions on eager Tensors that require grad --------------------------------
+import types
+import warnings
+
+# Functions that write or read files, print, or change NumPy's global state:
+# not called here (they have nothing to differentiate).
+_NOT_CALLED = {
+    "save", "savez", "savez_compressed", "savetxt", "load", "loadtxt", "genfromtxt",
+    "fromfile", "fromregex", "info", "show_config", "show_runtime", "seterr", "seterrcall",
+    "setbufsize", "set_printoptions", "printoptions", "test", "source", "get_include",
+    "getbufsize", "geterr", "geterrcall", "get_printoptions",
+}
+
+
+def _numpy_public_functions():
+    for module, prefix in ((np, "np."), (np.linalg, "np.linalg.")):
+        for name in sorted(dir(module)):
+            fn = getattr(module, name)
+            if name.startswith("_") or name in _NOT_CALLED or isinstance(
+                    fn, (type, types.ModuleType)) or not callable(fn):
+                continue
+            yield prefix + name, fn
+
+
+def _detached(out) -> bool:
+    """A floating value that is not a Tensor recording its gradient."""
+    if isinstance(out, sg.Tensor):
+        return out.dtype.kind in "fc" and not out.requires_grad
+    if isinstance(out, (np.ndarray, np.generic)):
+        return out.dtype.kind in "fc"
+    if isinstance(out, (float, complex)):
+        return True
+    if isinstance(out, (list, tuple)):
+        return any(_detached(v) for v in out)
+    if isinstance(out, dict):
+        return any(_detached(v) for v in out.values())
+    return False
+
+
+def test_every_numpy_function_on_a_requires_grad_tensor_is_recorded_or_refused():
+    base = np.array([[2.0, 1.0], [0.5, 3.0]])
+    checked, recorded, refused = 0, 0, 0
+    problems = []
+    for name, fn in _numpy_public_functions():
+        for extra in ((), ("t",), (1,)):
+            t = sg.tensor(base, requires_grad=True)
+            args = (t,) + tuple(t if e == "t" else e for e in extra)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out = fn(*args)
+            except UnsupportedOperationError as e:
+                refused += 1
+                # (aliases are named by the function's own name: np.acos is np.arccos)
+                if fn.__name__ not in str(e) and "cannot be converted to a NumPy" not in str(e):
+                    problems.append(f"{name}{extra}: refused without its name: {e}")
+                continue
+            except Exception:
+                continue    # NumPy's own refusal of these arguments
+            finally:
+                np.testing.assert_array_equal(t.detach().numpy(), base)  # never changed
+            checked += 1
+            if _detached(out):
+                problems.append(f"{name}{extra} returned a value without its gradient: "
+                                f"{type(out).__name__}")
+            elif isinstance(out, sg.Tensor) and out.requires_grad:
+                recorded += 1
+    assert not problems, "\n".join(problems)
+    assert recorded > 50 and refused > 100, (recorded, refused)
+
+
+def test_eager_reproducers_are_refused_by_name():
+    for name, fn in [("np.linalg.det", np.linalg.det), ("np.median", np.median),
+                     ("np.einsum", lambda a: np.einsum("ij,jk->ik", a, a)),
+                     ("np.linalg.slogdet", np.linalg.slogdet)]:
+        a = sg.tensor([[2.0, 1.0], [0.5, 3.0]], requires_grad=True)
+        with pytest.raises(UnsupportedOperationError, match=name.replace(".", r"\.")):
+            y = fn(a) + a.sum()
+            y.backward()
+    with sg.no_grad():   # nothing to record: NumPy's value
+        a = sg.tensor([[2.0, 1.0], [0.5, 3.0]], requires_grad=True)
+        assert np.isclose(np.linalg.det(a), 5.5)
+    assert np.isclose(np.linalg.det(a.detach()), 5.5)
