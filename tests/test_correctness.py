@@ -77,6 +77,26 @@ def test_index_update_out_of_bounds_raises(backend):
             g(x, np.array([0, 4]), v)
 
 
+def test_python_int_index_argument_is_checked_and_wraps(backend):
+    f = sg.jit(lambda x, i: x[i] * 2)
+    x = np.arange(5.0)
+    assert [f(x, i) for i in (1, -1, 3, -5)] == [2.0, 8.0, 6.0, 0.0]
+
+    def g(x, i):
+        y = x.copy()
+        y[i] = 0.0
+        y[i] += 1.0
+        return y
+
+    h = sg.jit(g)
+    for i in (2, -1, 2):
+        np.testing.assert_array_equal(h(x, i), g(x, i))
+    for bad in (7, -6):
+        for fun in (f, h):
+            with pytest.raises(IndexError, match=f"index {bad} is out of bounds"):
+                fun(x, bad)
+
+
 def test_constant_index_arrays_and_ints_are_checked_at_trace_time():
     captured = np.array([0, 9])
     with pytest.raises(IndexError, match="index 9 is out of bounds for axis 0 with size 5"):

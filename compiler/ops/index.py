@@ -167,6 +167,10 @@ def _index_statement(n):
         raise UnsupportedOperationError(f"index {n.attrs['spec']} with a traced index array "
                                         "has no Numba emitter (only x[ind, ...] does)")
     x, ind = n.args[:2]
+    if not n.shape:  # a 0-d result is a scalar variable
+        src = _leading_source(n, n.shapes[0], ind, 0, [])
+        n.line(f"{n.out} = {x}[{index_text(src)}]")
+        return
     n.line(f"{n.out} = {n.empty()}")
     with n.loops(n.shape) as j:
         src = _leading_source(n, n.shapes[0], ind, len(n.shapes[1]), j)
