@@ -209,6 +209,29 @@ def test_unsupported_arguments_are_refused_by_name(interpreter_backend, name, fu
     assert function in str(info.value) and argument in str(info.value)
 
 
+def test_unsupported_calls_name_the_users_line():
+    def f(x):
+        return np.sum(np.sort(x))   # the line named
+
+    line = f.__code__.co_firstlineno + 1
+    with pytest.raises(UnsupportedOperationError, match=f"np.sort.*test_correctness.py:{line}"):
+        sg.grad(f)(np.ones(3))
+
+    def g(x):
+        return np.sum(x, initial=1.0)
+
+    with pytest.raises(UnsupportedOperationError,
+                       match=f"initial=1.0.*test_correctness.py:{g.__code__.co_firstlineno + 1}"):
+        sg.grad(g)(np.ones(3))
+
+
+def test_astype_follows_numpys_casting_rule(interpreter_backend):
+    f = sg.jit(lambda x: x.astype(np.float32, casting="same_kind"))
+    assert f(_M).dtype == np.float32
+    with pytest.raises(TypeError, match="Cannot cast"):
+        sg.jit(lambda x: x.astype(np.int64, casting="safe"))(_M)
+
+
 def test_every_table_entry_is_bound_to_numpys_signature():
     """Each parameter of each NumPy function in the table is honoured by its
     entry, or only concerns memory layout, or is refused by name when given."""
