@@ -9,7 +9,6 @@ which makes Tensors, needs no import back from here.
 from __future__ import annotations
 
 import weakref
-from typing import Callable
 
 import numpy as np
 

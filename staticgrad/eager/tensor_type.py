@@ -6,7 +6,8 @@ from tensors that require grad, a ``grad_fn`` node (staticgrad.eager.records).
 This module is the class's storage, attributes and conversions; its
 operations (operators, NumPy protocols, methods) are installed by
 staticgrad.eager.operations, which runs them through the fragment dispatch
-(staticgrad.eager.dispatch) that in turn makes Tensors.
+(staticgrad.eager.dispatch) that in turn makes Tensors, and ``backward`` by
+staticgrad.autograd.
 """
 from __future__ import annotations
 
@@ -137,10 +138,7 @@ class Tensor:
         self._requires_grad = False
         return self
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        from staticgrad.autograd import backward
-        backward([self], None if gradient is None else [gradient], retain_graph,
-                 create_graph, inputs)
+    # backward(): installed by staticgrad.autograd, which builds on this class.
 
     # -- array attributes -------------------------------------------------------
     @property
