@@ -645,3 +645,16 @@ def test_eager_reproducers_are_refused_by_name():
         a = sg.tensor([[2.0, 1.0], [0.5, 3.0]], requires_grad=True)
         assert np.isclose(np.linalg.det(a), 5.5)
     assert np.isclose(np.linalg.det(a.detach()), 5.5)
+
+
+def test_conversions_of_a_requires_grad_tensor():
+    a = sg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(UnsupportedOperationError, match="detach"):
+        np.asarray(a)
+    np.testing.assert_array_equal(np.asarray(a.detach()), [1.0, 2.0])
+    with sg.no_grad():
+        np.testing.assert_array_equal(np.asarray(a), [1.0, 2.0])
+    # what needs no gradient keeps working
+    assert sg.zeros_like(a).shape == (2,) and sg.ones_like(a).dtype == a.dtype
+    assert sg.tensor(a).tolist() == [1.0, 2.0] and float(a.sum()) == 3.0
+    assert np.argmax(a) == 1 and np.shape(a) == (2,) and "requires_grad" in repr(a)
