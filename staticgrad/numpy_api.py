@@ -87,8 +87,6 @@ def _ufunc_kwargs(what: str, kwargs: dict, allowed: tuple = ()) -> dict:
                 (k == "casting" and v == "same_kind") or (k == "out" and v is None) or \
                 (k == "initial" and v is np._NoValue):
             continue
-        elif k == "out":
-            raise _refused(what, "out", v)
         else:
             raise _refused(what, k, v)
     return kept
