@@ -15,7 +15,8 @@ from compiler.codegen.emitters import Loop, broadcast_index, index_text
 from compiler.errors import ShapeError, UnsupportedOperationError
 from compiler.ops import Op
 
-__all__ = ["index", "scatter_add", "setitem", "add_at", "index_spec", "spec_to_index", "check_index"]
+__all__ = ["index", "scatter_add", "setitem", "add_at", "index_spec", "spec_to_index",
+           "check_index"]
 
 
 def index_spec(key, graph):
