@@ -659,3 +659,15 @@ def test_conversions_of_a_requires_grad_tensor():
     assert sg.zeros_like(a).shape == (2,) and sg.ones_like(a).dtype == a.dtype
     assert sg.tensor(a).tolist() == [1.0, 2.0] and float(a.sum()) == 3.0
     assert np.argmax(a) == 1 and np.shape(a) == (2,) and "requires_grad" in repr(a)
+
+
+# -- 7. np.moveaxis with sequences of axes --------------------------------------------
+def test_moveaxis_with_lists(backend):
+    w = np.arange(24.0).reshape(3, 2, 4)
+
+    def f(x):
+        return np.sum(np.moveaxis(x, [0, 1], [1, 0]) * w)
+
+    g = _twice(sg.grad(f), _T)
+    np.testing.assert_allclose(g, np.moveaxis(w, [1, 0], [0, 1]))
+    np.testing.assert_allclose(_twice(sg.jit(f), _T), f(_T))
