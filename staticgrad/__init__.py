@@ -1,8 +1,8 @@
 """staticgrad: exact gradients of NumPy code, traced to a static graph and
 compiled with Numba."""
 from staticgrad import errors, logs  # logs: STATICGRAD_LOG=recompiles|debug
-from staticgrad.errors import (InPlaceMutationError, IntegerInputError, LoopLimitError,
-                               LoopTypeError, NonScalarOutputError,
+from staticgrad.errors import (ArgumentTypeError, InPlaceMutationError, IntegerInputError,
+                               LoopLimitError, LoopTypeError, NonScalarOutputError,
                                RetraceLimitError, ShapeError, StaticgradError,
                                TracerConversionError, UnsupportedOperationError)
 from staticgrad.specialize import config
@@ -29,7 +29,7 @@ __all__ = [
     "fori_loop", "scan", "while_loop", "cond", "LoopLimitError", "LoopTypeError",
     "errors", "logs", "StaticgradError", "ShapeError", "UnsupportedOperationError",
     "TracerConversionError", "InPlaceMutationError", "RetraceLimitError",
-    "NonScalarOutputError", "IntegerInputError",
+    "NonScalarOutputError", "IntegerInputError", "ArgumentTypeError",
     # eager autograd (PyTorch / Paddle / TensorFlow spellings)
     "autograd", "Tensor", "tensor", "to_tensor", "no_grad", "enable_grad", "set_grad_enabled",
     "GradientTape", "float32", "float64", "int32", "int64", "bool_", "empty", "zeros", "ones",

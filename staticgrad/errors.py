@@ -17,6 +17,12 @@ class TracerConversionError(StaticgradError, RuntimeError):
     it converts an element (``out[i] = x``) and would hide this message."""
 
 
+class ArgumentTypeError(StaticgradError, TypeError):
+    """An argument a transformed function cannot take: an array of dtype object,
+    or a non-array value that is not hashable (non-array arguments are static,
+    part of the cache key)."""
+
+
 class InPlaceMutationError(StaticgradError, RuntimeError):
     """A traced function mutated one of its inputs (or a view of a value) in place."""
 
@@ -36,4 +42,5 @@ class IntegerInputError(StaticgradError, TypeError):
 
 __all__ = ["StaticgradError", "ShapeError", "UnsupportedOperationError", "GuardFailure",
            "TracerConversionError", "InPlaceMutationError", "RetraceLimitError",
-           "NonScalarOutputError", "IntegerInputError", "LoopLimitError", "LoopTypeError"]
+           "NonScalarOutputError", "IntegerInputError", "LoopLimitError", "LoopTypeError",
+           "ArgumentTypeError"]

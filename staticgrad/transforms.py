@@ -19,10 +19,11 @@ import compiler.ops as O
 from compiler import autodiff
 from compiler.passes import optimize
 from staticgrad import pytree
-from staticgrad.errors import NonScalarOutputError, ShapeError, UnsupportedOperationError
+from staticgrad.errors import (ArgumentTypeError, NonScalarOutputError, ShapeError,
+                               TracerConversionError, UnsupportedOperationError)
 from compiler.errors import GuardFailure
 from staticgrad.specialize import CacheInfo, Specialization, Specializer, backend, signature
-from staticgrad.tracing import TraceContext, Tracer, find_context
+from staticgrad.tracing import TraceContext, Tracer, find_context, traceback_site
 
 Build = Callable[[TraceContext, tuple, dict], Any]
 
@@ -128,8 +129,17 @@ class Transformed:
                             f"{[type(s).__name__ for s in statics]}") from None
         dynamic = [a for i, a in enumerate(args) if i not in static]
         leaves, treedef = pytree.flatten((dynamic, kwargs))
-        leaves = [np.asarray(x) if isinstance(x, list) else x for x in leaves]
-        return (treedef, statics, signature(leaves)), leaves, treedef
+        try:
+            hash(treedef)
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in _static_values(treedef)
+                            if not _hashable(v)})
+            raise ArgumentTypeError(
+                f"{self.__name__}: an argument of type {', '.join(kinds)} is neither an array "
+                "nor hashable: non-array arguments are static (part of the cache key) and "
+                "must be hashable; pass arrays, or a hashable value (a tuple, a string)"
+                ) from None
+        return (treedef, statics, signature(leaves, self.__name__)), leaves, treedef
 
     def _trace(self, args: tuple, kwargs: dict, leaves: list, treedef):
         """Trace for these arguments: the context (its graph's outputs set) and
@@ -139,8 +149,22 @@ class Transformed:
         static = self._split(args)
         it = iter(dynamic)
         full = tuple(args[i] if i in static else next(it) for i in range(len(args)))
-        with ctx.running():
-            out_leaves, out_tree = pytree.flatten(self._build(ctx, full, kw))
+        try:
+            with ctx.running():
+                result = self._build(ctx, full, kw)
+        except ValueError as e:
+            if isinstance(e.__cause__, TracerConversionError) and "sequence" in str(e):
+                # NumPy re-raises what __float__ raised while storing an element
+                # as its own "setting an array element with a sequence."
+                raise TracerConversionError(
+                    f"{self.__name__}: a traced value is stored into a NumPy array (at "
+                    f"{traceback_site(e.__traceback__)}); a NumPy array cannot hold traced "
+                    "values, and storing the number would drop its gradient. Build the "
+                    "result with np.stack / np.concatenate, or update a traced array "
+                    "instead (out = np.zeros_like(x); out[i] = v is a functional setitem)"
+                    ) from e
+            raise
+        out_leaves, out_tree = pytree.flatten(result)
         ctx.graph.outputs = [ctx.lift(o).node for o in out_leaves]
         return ctx, out_tree
 
@@ -270,6 +294,21 @@ class Lowered:
 _ndarray = np.ndarray
 
 
+def _static_values(treedef) -> list:
+    if treedef[0] == "static":
+        return [treedef[1]]
+    return [v for child in treedef[-1] if isinstance(child, tuple) and child
+            for v in _static_values(child)] if treedef[0] in ("tuple", "list", "dict") else []
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 def _fast_key(args: tuple) -> tuple:
     """The hot-path key: shape and dtype of each array, the type of anything else
     (only calls of arrays and Python scalars are entered under it)."""
@@ -279,6 +318,18 @@ def _fast_key(args: tuple) -> tuple:
 def _result(x: np.ndarray) -> Any:
     """0-d results come back as NumPy scalars, as from NumPy's reductions."""
     return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
+
+
+def _describe(x: Any) -> str:
+    shape = getattr(x, "shape", None)
+    if shape is not None:
+        return f"array of shape {tuple(shape)}"
+    return type(x).__name__
+
+
+def _defined_at(fun: Callable) -> str:
+    code = getattr(fun, "__code__", None)
+    return "" if code is None else f" (defined at {code.co_filename}:{code.co_firstlineno})"
 
 
 def _argnums_tuple(argnums) -> tuple:
@@ -331,6 +382,16 @@ def _grad_build(fun: Callable, argnums, has_aux: bool, with_value: bool, what: s
                 raise TypeError(f"{what}: has_aux=True needs the function to return a pair "
                                 f"(output, aux), got {type(out).__name__}")
             out, aux = out
+        if isinstance(out, (tuple, list, dict)):
+            kind = type(out).__name__
+            parts = out.values() if isinstance(out, dict) else out
+            shown = ", ".join(_describe(p) for p in parts)
+            raise NonScalarOutputError(
+                f"{what}: grad requires a single scalar output, but {_name(fun)}"
+                f"{_defined_at(fun)} returned a {kind} ({shown}); return the scalar to "
+                "differentiate, or return (loss, aux) and pass has_aux=True, or use "
+                "sg.value_and_grad(..., has_aux=True) to get the loss and the extra values "
+                "back")
         y = ctx.lift(out)
         if y.shape != ():
             raise NonScalarOutputError(
@@ -491,7 +552,8 @@ def _jacobian_of(ctx: TraceContext, y: Tracer, x: Tracer) -> Tracer:
 
 
 def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
-    """The Jacobian, shape ``out.shape + x.shape`` (a tuple of them for tuple argnums).
+    """The Jacobian, shape ``out.shape + x.shape`` (a tuple of them for tuple argnums;
+    for a function returning a tuple, a tuple of those, one per output, as in JAX).
 
     >>> jacobian(lambda x: x ** 2)(np.array([1.0, 2.0]))
     array([[2., 0.],
@@ -505,18 +567,21 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
         for i in nums:
             if not isinstance(args[i], Tracer):
                 raise UnsupportedOperationError(f"{name}: argument {i} must be a single array")
-        out = fun(*args, **kwargs)
-        if isinstance(out, (tuple, list, dict)):
-            raise UnsupportedOperationError(f"{name}: the function must return a single array")
-        y = ctx.lift(out)
-        jacs = tuple(_jacobian_of(ctx, y, args[i]) for i in nums)
-        return jacs[0] if isinstance(argnums, int) else jacs
+        out_leaves, out_tree = pytree.flatten(fun(*args, **kwargs))
+        blocks = []
+        for out in out_leaves:  # a tuple of outputs gives a tuple of Jacobians, as in JAX
+            y = ctx.lift(out)
+            jacs = tuple(_jacobian_of(ctx, y, args[i]) for i in nums)
+            blocks.append(jacs[0] if isinstance(argnums, int) else jacs)
+        return pytree.unflatten(out_tree, blocks)
 
     return _with_recipe(Transformed(fun, build, name), jacobian, fun, argnums=argnums)
 
 
 def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
-    """The Hessian: ``jacobian(grad(fun))``, shape ``x.shape + x.shape``.
+    """The Hessian: ``jacobian(grad(fun))``, shape ``x.shape + x.shape``; for tuple
+    ``argnums`` JAX's nested tuple of blocks, ``H[i][j]`` of shape
+    ``x_i.shape + x_j.shape``.
 
     >>> hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
     array([[ 6.,  0.],
