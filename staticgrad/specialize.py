@@ -38,6 +38,11 @@ class Config:
     - ``max_loop_iterations``: a ``sg.while_loop`` running more iterations
       raises LoopLimitError (None: no limit). Read when the loop runs in plain
       NumPy, and when it is traced (the traced loop keeps that limit).
+    - ``vector_math``: compiled loops compute exp, expm1, log, log1p, tanh,
+      sin, cos and sigmoid with branch-free kernels LLVM vectorises
+      (compiler/codegen/vecmath.py, within 4 ulp of NumPy) instead of libm;
+      False keeps libm everywhere. (Read by the code generator once it calls
+      ``vecmath.vector_math_call``; until then loops use libm either way.)
     """
 
     max_specializations: int = 8
@@ -45,6 +50,7 @@ class Config:
     backend: str = os.environ.get("STATICGRAD_BACKEND", "numba")
     eager_compile_threshold: int = 2
     max_loop_iterations: int | None = None
+    vector_math: bool = True
 
 
 config = Config()
