@@ -230,3 +230,14 @@ def test_vector_math_call_writes_the_expression_per_dtype():
     for name, (function_name, predicate) in vm.VECTOR_MATH.items():
         assert callable(getattr(vm, function_name))
         assert predicate is None or callable(getattr(vm, predicate))
+
+
+def test_integration_names_resolve():
+    assert vm.range_check_call("sin", "v1") == "sin_cos_in_range(v1)"
+    assert vm.range_check_call("exp", "v1") is None
+    assert vm.range_check_call("arctan", "v1") is None
+    namespace = {}
+    exec(vm.IMPORT_LINE, namespace)
+    for function_name, predicate in vm.VECTOR_MATH.values():
+        assert function_name in namespace and (predicate is None or predicate in namespace)
+    assert len(vm.SOURCE_HASH) == 16

@@ -21,7 +21,7 @@ thresholds). No ``fastmath``: the rounding tricks below rely on IEEE order.
   and +-inf/nan (giving nan). A finite input beyond the bound gives nan, never
   a wrong number; a caller that cannot bound its input checks
   ``sin_cos_in_range`` in the same loop (an OR reduction, which vectorises)
-  and recomputes with libm when it is false (see ``VECTOR_MATH`` below).
+  and recomputes with libm when it is false (see "integration" below).
 - float32: the rule is "compute in float64, round once":
   ``np.float32(vm_exp(np.float64(x)))``; the conversions vectorise too, and
   the result is within 1 ulp of float32 (``vector_math_call`` writes it).
@@ -39,6 +39,7 @@ on the reduced interval, evaluated by Horner's rule with LLVM's
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from fractions import Fraction
 
@@ -50,7 +51,8 @@ from numba.extending import intrinsic
 
 __all__ = ["vm_exp", "vm_expm1", "vm_log", "vm_log1p", "vm_tanh", "vm_sigmoid",
            "vm_sin", "vm_cos", "sin_cos_in_range", "SIN_COS_BOUND", "VECTOR_MATH",
-           "vector_math_call", "elementwise_loop"]
+           "vector_math_call", "range_check_call", "IMPORT_LINE", "SOURCE_HASH",
+           "elementwise_loop"]
 
 
 # -- bit casts: LLVM's bitcast vectorises (vmovq / a no-op in a ymm register) ---
@@ -422,10 +424,19 @@ def vm_cos(x):
 
 
 # -- integration with the code generator ---------------------------------------------
+# How the generator uses this module (one fused loop per kernel):
+# 1. when sg.config.vector_math is on and the loop is long enough to vectorise,
+#    write ``vector_math_call(op, arg, dtype)`` instead of ``np.<op>(arg)`` for
+#    every op in VECTOR_MATH (None: keep the libm expression);
+# 2. for an op with a range check (``range_check_call``), OR its negation into
+#    a flag in the same loop, ``outside |= not sin_cos_in_range(v3)``, and after
+#    the loop, if the flag is set, run the same loop written with libm (rare:
+#    |x| > 823549 in a sin or cos);
+# 3. put IMPORT_LINE at the top of the generated module and SOURCE_HASH in its
+#    text: Numba's on-disk cache does not see changes in functions a cached
+#    kernel inlines, so the hash must change the module's name.
+
 #: op name -> (vectorisable function name in this module, range predicate or None).
-#: A predicate names a function true where the fast function is accurate; a
-#: loop using it ORs ``not predicate(x)`` into a flag and, when the flag is
-#: set after the loop, runs the libm version of the loop instead.
 VECTOR_MATH = {
     "exp": ("vm_exp", None),
     "expm1": ("vm_expm1", None),
@@ -436,6 +447,13 @@ VECTOR_MATH = {
     "sin": ("vm_sin", "sin_cos_in_range"),
     "cos": ("vm_cos", "sin_cos_in_range"),
 }
+
+IMPORT_LINE = ("from compiler.codegen.vecmath import "
+               + ", ".join(sorted({f for pair in VECTOR_MATH.values() for f in pair if f})))
+
+with open(__file__, "rb") as _source:
+    #: identifies this module's code, for the names of cached generated modules
+    SOURCE_HASH = hashlib.sha256(_source.read()).hexdigest()[:16]
 
 
 def vector_math_call(op: str, argument: str, dtype) -> str | None:
@@ -453,6 +471,13 @@ def vector_math_call(op: str, argument: str, dtype) -> str | None:
     if dtype == np.float32:
         return f"np.float32({entry[0]}(np.float64({argument})))"
     return None
+
+
+def range_check_call(op: str, argument: str) -> str | None:
+    """The boolean expression true where ``op``'s vector-math function is
+    accurate for ``argument``, or None when it is accurate everywhere."""
+    entry = VECTOR_MATH.get(op)
+    return None if entry is None or entry[1] is None else f"{entry[1]}({argument})"
 
 
 _LOOPS: dict = {}
