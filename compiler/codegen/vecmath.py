@@ -13,6 +13,10 @@ function of a float64, correct to within 4 ulp of NumPy over the whole float64
 range (tests/test_vecmath.py sweeps millions of points and every special
 value: +-0, +-inf, nan, denormal inputs and outputs, the overflow and underflow
 thresholds). No ``fastmath``: the rounding tricks below rely on IEEE order.
+The calling loop must be compiled with ``error_model="numpy"`` too (the
+generated kernels are): the functions are inlined into it in Numba's IR, and
+under Python's error model each division gets a zero check, a branch that
+stops LLVM from vectorising.
 
 - ``vm_exp``, ``vm_expm1``, ``vm_log``, ``vm_log1p``, ``vm_tanh``,
   ``vm_sigmoid`` (``1 / (1 + exp(-x))``, computed without overflow): every
