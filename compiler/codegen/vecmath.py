@@ -129,6 +129,7 @@ _TWO_OVER_PI = float(1 / _PIO2)
 SIN_COS_BOUND = float(2 ** 19 * _PIO2)
 
 _SHIFTER = 6755399441055744.0     # 1.5 * 2**52: x + it - it rounds x to an integer
+_SHIFTER_BITS = int(np.float64(_SHIFTER).view(np.int64))
 _SQRT2 = math.sqrt(2.0)
 _TWO52 = 2.0 ** 52
 _MIN_NORMAL = 2.2250738585072014e-308
@@ -211,8 +212,13 @@ def _scale(p, n):
 
 @_jit
 def _round(y):
-    """y rounded to the nearest integer (|y| < 2**51), as a float."""
-    return (y + _SHIFTER) - _SHIFTER
+    """(y rounded to the nearest integer as a float, and as an int64), |y| < 2**51.
+
+    Adding 1.5 * 2**52 leaves the integer in the low bits of the sum, so the
+    int64 is a subtraction of bit patterns: no float-to-int64 conversion,
+    which AVX2 has no packed instruction for."""
+    shifted = y + _SHIFTER
+    return shifted - _SHIFTER, _bits(shifted) - _SHIFTER_BITS
 
 
 @_jit
@@ -269,9 +275,9 @@ def vm_exp(x):
     x = np.float64(x)
     xc = x if x < 710.0 else 710.0
     xc = xc if xc > -746.0 else -746.0   # nan goes here too; restored below
-    fn = _round(xc * _LOG2E)
+    fn, n = _round(xc * _LOG2E)
     r = (xc - fn * _LN2_HI) - fn * _LN2_LO
-    result = _scale(1.0 + _expm1_poly(r), np.int64(fn))
+    result = _scale(1.0 + _expm1_poly(r), n)
     return result if x == x else x
 
 
@@ -281,8 +287,7 @@ def vm_expm1(x):
     x = np.float64(x)
     xc = x if x < 710.0 else 710.0
     xc = xc if xc > -45.0 else -45.0     # expm1(-45) rounds to -1
-    fn = _round(xc * _LOG2E)
-    n = np.int64(fn)
+    fn, n = _round(xc * _LOG2E)
     r = (xc - fn * _LN2_HI) - fn * _LN2_LO
     q = _expm1_poly(r)
     # 2**n - 1 is exact for n <= 52: 2**n * q + (2**n - 1) keeps q's accuracy
@@ -350,7 +355,7 @@ def vm_sigmoid(x):
 @_jit
 def _reduce_pio2(x):
     """(y0, y1, n): x = n*pi/2 + y0 + y1, |y0 + y1| <= pi/4, for |x| <= SIN_COS_BOUND."""
-    fn = _round(x * _TWO_OVER_PI)
+    fn, n = _round(x * _TWO_OVER_PI)
     t = x - fn * _PIO2_1                 # exact
     w = fn * _PIO2_2
     r = t - w
@@ -361,7 +366,7 @@ def _reduce_pio2(x):
     w = fn * _PIO2_3T - ((t - r) - w)
     y0 = r - w
     y1 = (r - y0) - w
-    return y0, y1, np.int64(fn)
+    return y0, y1, n
 
 
 @_jit
