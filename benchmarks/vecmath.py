@@ -1,6 +1,6 @@
 """Vector math: compiler/codegen/vecmath.py against libm inside Numba and NumPy.
 
-    python -m benchmarks.vecmath            # 1e6 elements, 15 samples
+    python -m benchmarks.vecmath            # 1e6 elements, 21 samples
     python -m benchmarks.vecmath --quick    # 5 samples
 
 For each function, over 1e6 float64 elements: a Numba loop calling the
@@ -11,7 +11,8 @@ with its gradient, written by hand twice: with libm (workloads.chain_grad, the
 reference of benchmarks/run.py) and with vecmath (including the range check
 sin/cos need when the input is not bounded); and a chain of sin, exp, tanh,
 log1p. Prints medians (and minima: the machine is shared) in ms, and ratios
-of medians. Also reports, for each vecmath loop, whether LLVM vectorised it:
+of medians (and of minima). The calls are sampled in turn, so each sees the
+same load of the machine. Also reports, for each vecmath loop, whether LLVM vectorised it:
 packed double instructions on ymm/zmm registers in ``inspect_asm()``.
 """
 from __future__ import annotations
@@ -143,21 +144,25 @@ def packed_instructions(dispatcher) -> int:
     return len(re.findall(r"\bv(?:mul|add|sub|fmadd\w*|div)pd\s+[^\n]*%[yz]mm", asm))
 
 
-def timed(fn, *args, samples=15):
-    fn(*args)
-    times = []
+def timed(calls, samples=15):
+    """Median and minimum ms of each of ``calls`` (callables of no arguments),
+    sampled in turn so that all of them see the same load of a shared machine."""
+    for call in calls:
+        call()
+    times = [[] for _ in calls]
     for _ in range(samples):
-        start = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times)), 1e3 * float(np.min(times))
+        for call, kept in zip(calls, times):
+            start = time.perf_counter()
+            call()
+            kept.append(time.perf_counter() - start)
+    return [(1e3 * float(np.median(t)), 1e3 * float(np.min(t))) for t in times]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
-    samples = 5 if args.quick else 15
+    samples = 5 if args.quick else 21
     rng = np.random.default_rng(0)
     print(f"# vector math, {N:,} float64 elements, median (min) ms of {samples} calls\n")
     print("| function | vecmath | libm loop | NumPy ufunc | vecmath / libm | vecmath / NumPy "
@@ -168,12 +173,11 @@ def main(argv=None):
         out = np.empty_like(x)
         loop = vm.elementwise_loop(function)
         libm = _sigmoid_libm_loop if libm is None else libm
-        t_vm, m_vm = timed(loop, x, out, samples=samples)
-        t_libm, m_libm = timed(libm, x, out, samples=samples)
-        t_np, m_np = timed(ufunc, x, samples=samples)
+        (t_vm, m_vm), (t_libm, m_libm), (t_np, m_np) = timed(
+            [lambda: loop(x, out), lambda: libm(x, out), lambda: ufunc(x)], samples)
         print(f"| {name} | {t_vm:.2f} ({m_vm:.2f}) | {t_libm:.2f} ({m_libm:.2f}) "
-              f"| {t_np:.2f} ({m_np:.2f}) | {t_vm / t_libm:.2f} | {t_vm / t_np:.2f} "
-              f"| {packed_instructions(loop)} |")
+              f"| {t_np:.2f} ({m_np:.2f}) | {t_vm / t_libm:.2f} ({m_vm / m_libm:.2f}) "
+              f"| {t_vm / t_np:.2f} ({m_vm / m_np:.2f}) | {packed_instructions(loop)} |")
 
     x = rng.uniform(-1, 1, N)
     print("\n| chain (value and gradient, hand-written) | vecmath | libm | vecmath / libm "
@@ -183,12 +187,12 @@ def main(argv=None):
             ("workloads.chain gradient", chain_grad_vm, chain_grad_libm),
             ("log1p(tanh(exp(sin x))**2), value + gradient", sin_exp_tanh_log1p_vm,
              sin_exp_tanh_log1p_libm)]:
-        t_fast, m_fast = timed(fast, x, samples=samples)
-        t_slow, m_slow = timed(slow, x, samples=samples)
+        (t_fast, m_fast), (t_slow, m_slow) = timed([lambda: fast(x), lambda: slow(x)],
+                                                   samples)
         a, b = np.concatenate(np.atleast_2d(fast(x))), np.concatenate(np.atleast_2d(slow(x)))
         diff = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
         print(f"| {label} | {t_fast:.2f} ({m_fast:.2f}) | {t_slow:.2f} ({m_slow:.2f}) "
-              f"| {t_fast / t_slow:.2f} | {diff:.1e} |")
+              f"| {t_fast / t_slow:.2f} ({m_fast / m_slow:.2f}) | {diff:.1e} |")
     vector_chain = packed_instructions(_chain_grad_vm_fast)
     print(f"\npacked pd instructions in the vecmath chain loop: {vector_chain}; "
           f"in the libm chain loop: {packed_instructions(chain_grad_libm)}")
