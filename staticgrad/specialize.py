@@ -8,6 +8,7 @@ kept beside the others.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import logging
 import os
@@ -35,12 +36,19 @@ class Config:
     - ``backend``: ``"numba"`` (compiled) or ``"interpreter"`` (NumPy reference).
     - ``eager_compile_threshold``: an eager backward is compiled the n-th time
       its graph structure is seen.
+    - ``compile_in_background``: with the numba backend, a new specialisation's
+      kernel compiles on a background thread; until it is ready, calls run on
+      the reference interpreter (same results to rounding), then on the kernel.
+      ``False`` (``STATICGRAD_COMPILE_IN_BACKGROUND=0``) waits for the kernel on
+      the first call. ``f.compile(...)`` always waits.
     """
 
     max_specializations: int = 8
     max_paths: int = 64
     backend: str = os.environ.get("STATICGRAD_BACKEND", "numba")
     eager_compile_threshold: int = 2
+    compile_in_background: bool = os.environ.get("STATICGRAD_COMPILE_IN_BACKGROUND",
+                                                 "1").strip().lower() not in ("0", "false", "no")
 
 
 config = Config()
@@ -99,6 +107,14 @@ def backend(graph, name: str = "kernel", disk: bool = True):
     return Interpreter(graph)
 
 
+def specialization(graph, out_tree, name: str = "kernel", disk: bool = True) -> "Specialization":
+    """A new specialisation of ``graph``: compiled now, compiling in the
+    background (``config.compile_in_background``), or interpreted."""
+    if config.backend == "numba" and config.compile_in_background:
+        return Specialization.tiered(graph, out_tree, name, disk)
+    return Specialization(graph, backend(graph, name, disk=disk), out_tree, name=name)
+
+
 def caller(run, out_tree):
     """The hot-path function of a specialisation: leaves -> the user's result."""
     single = out_tree == ("leaf",)
@@ -121,10 +137,63 @@ class Specialization:
     out_tree: Any
     value_guards: int = 0  # value-guard retraces that led here
     call: Callable = None  # the hot path: leaves -> result (see ``caller``)
+    name: str = "kernel"
+    pending: Any = None   # the Future of the kernel compiling in the background
+    on_switch: list = dataclasses.field(default_factory=list)  # called with the new call
 
     def __post_init__(self):
         if self.call is None:
             self.call = caller(self.run, self.out_tree)
+
+    @classmethod
+    def tiered(cls, graph, out_tree, name: str, disk: bool = True) -> "Specialization":
+        """A specialisation that answers from the interpreter until its kernel,
+        compiling in the background, is ready, and from the kernel after."""
+        from compiler.codegen import compile_graph_in_background
+
+        spec = cls(graph, Interpreter(graph), out_tree, name=name)
+        interpreted_run, interpreted_call = spec.run, spec.call
+        spec.pending = compile_graph_in_background(graph, name=name, disk=disk)
+
+        def run(*leaves):
+            future = spec.pending
+            if future is not None and future.done():
+                spec.switch()
+            return (spec.run if spec.run is not run else interpreted_run)(*leaves)
+
+        def call(*leaves):
+            future = spec.pending
+            if future is not None and future.done():
+                spec.switch()
+            return (spec.call if spec.call is not call else interpreted_call)(*leaves)
+
+        spec.run, spec.call = run, call
+        return spec
+
+    def switch(self, wait: bool = False) -> None:
+        """Run on the compiled kernel from now on (``wait``: once it is compiled).
+        A kernel Numba cannot compile leaves the interpreter, with a warning."""
+        future, self.pending = self.pending, None
+        if future is None:
+            return
+        try:
+            run = future.result() if wait or future.done() else None
+        except UnsupportedOperationError as e:
+            log.warning("staticgrad: %s runs on the interpreter: %s", self.name, e)
+            run = Interpreter(self.graph)
+        except concurrent.futures.CancelledError:
+            run = Interpreter(self.graph)
+        except Exception as e:  # results stay right on the interpreter; say why
+            log.warning("staticgrad: %s runs on the interpreter: compiling its kernel failed "
+                        "(%s: %s)", self.name, type(e).__name__, e, exc_info=True)
+            run = Interpreter(self.graph)
+        if run is None:  # not ready and not waited for
+            self.pending = future
+            return
+        self.run, self.call = run, caller(run, self.out_tree)
+        for notify in self.on_switch:
+            notify(self.call)
+        self.on_switch.clear()
 
 
 @dataclasses.dataclass

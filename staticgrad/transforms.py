@@ -21,7 +21,7 @@ from compiler.passes import optimize
 from staticgrad import pytree
 from staticgrad.errors import NonScalarOutputError, ShapeError, UnsupportedOperationError
 from compiler.errors import GuardFailure
-from staticgrad.specialize import CacheInfo, Specialization, Specializer, backend, signature
+from staticgrad.specialize import CacheInfo, Specializer, signature, specialization
 from staticgrad.tracing import TraceContext, Tracer, find_context
 
 Build = Callable[[TraceContext, tuple, dict], Any]
@@ -107,7 +107,14 @@ class Transformed:
         if kwargs or self.static_argnums or not all(
                 type(a) in (float, int, bool) or type(a) is np.ndarray and a.ndim for a in args):
             return
-        self._fast[_fast_key(args)] = self._cache.table[key][0].call
+        spec = self._cache.table[key][0]
+        fast_key, fast, call = _fast_key(args), self._fast, spec.call
+        if fast.get(fast_key) is call:
+            return
+        fast[fast_key] = call
+        if spec.pending is not None:  # the kernel takes over this entry when it is ready
+            spec.on_switch.append(
+                lambda new: fast.__setitem__(fast_key, new) if fast.get(fast_key) is call else None)
 
     def _split(self, args: tuple):
         n = len(args)
@@ -147,8 +154,7 @@ class Transformed:
         ctx, out_tree = self._trace(args, kwargs, leaves, treedef)
         concrete = [ctx.env[n] for n in ctx.graph.outputs]
         graph = optimize(ctx.graph)
-        run = backend(graph, self.__name__, disk=self.disk_cache)
-        return Specialization(graph, run, out_tree), concrete
+        return specialization(graph, out_tree, self.__name__, disk=self.disk_cache), concrete
 
     # -- inspection -----------------------------------------------------
     def trace(self, *args: Any, **kwargs: Any) -> Traced:

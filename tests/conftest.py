@@ -3,6 +3,10 @@ import pytest
 
 import staticgrad as sg
 
+# The suite waits for each kernel on the first call, so that a second call is
+# always the kernel's answer; tests/test_tiers.py checks the background mode.
+sg.config.compile_in_background = False
+
 
 @pytest.fixture(scope="module")
 def interpreter_backend():

@@ -2,7 +2,8 @@
 
 ``compile_graph(graph)`` returns a :class:`~compiler.codegen.compile.Compiled`
 executable, ``(*arrays) -> list of arrays``. Numba is imported on first use,
-so the op definitions can import :mod:`compiler.codegen.emitters` cheaply.
+so the op definitions can import :mod:`compiler.codegen.emitters` cheaply;
+``compile_graph_in_background(graph)`` returns a future of the same.
 """
 from __future__ import annotations
 
@@ -19,3 +20,12 @@ def generate_source(graph, fuse: bool = True) -> str:
     from compiler.codegen.source import generate
 
     return generate(graph, fuse=fuse).source
+
+
+def compile_graph_in_background(graph, name: str = "kernel", fuse: bool = True,
+                                disk: bool = True):
+    """A ``concurrent.futures.Future`` of ``compile_graph(graph, ...)``, compiled
+    on a background thread (see ``background.py``)."""
+    from compiler.codegen.background import compile_graph_in_background as compile_
+
+    return compile_(graph, name=name, fuse=fuse, disk=disk)
