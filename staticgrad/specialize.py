@@ -273,3 +273,17 @@ class Specializer:
         spec.value_guards = int(kind_of_failure == "value")
         self.table.setdefault(key, []).insert(0, spec)
         self.info.specializations += 1
+
+
+def _start_numba() -> None:
+    """Numba's per-process start-up (its import, then its typing and lowering
+    registries, SciPy's BLAS among them: about 0.3 s, paid even for a kernel
+    loaded from the disk cache) begins on the compiler thread when staticgrad
+    is imported, so that the first kernel does not wait for it."""
+    if config.backend == "numba" and config.compile_in_background and \
+            os.environ.get("STATICGRAD_WARM_UP", "1") != "0":
+        from compiler.codegen import warm_up
+        warm_up()
+
+
+_start_numba()

@@ -29,3 +29,11 @@ def compile_graph_in_background(graph, name: str = "kernel", fuse: bool = True,
     from compiler.codegen.background import compile_graph_in_background as compile_
 
     return compile_(graph, name=name, fuse=fuse, disk=disk)
+
+
+def warm_up():
+    """Start Numba (its import and typing registries) on the background thread;
+    returns a future."""
+    from compiler.codegen.background import warm_up as warm_up_
+
+    return warm_up_()

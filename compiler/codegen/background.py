@@ -16,9 +16,11 @@ holds the GIL for its typing and lowering but LLVM runs without it.
 This module does not import numba itself: the thread does, so a caller
 returns at once.
 
-At exit, compiles not yet started are dropped and the running one is waited
+At exit, compiles not yet started are dropped and a running one is waited
 for (LLVM must not be torn down under it; its kernel lands in the disk cache,
-so the next process loads it instead of compiling).
+so the next process loads it instead of compiling). A running warm-up is not
+waited for: it is imports, and a process that imports staticgrad and ends at
+once should not pay for Numba.
 """
 from __future__ import annotations
 
@@ -30,7 +32,9 @@ import threading
 _jobs: "queue.SimpleQueue" = queue.SimpleQueue()
 _thread: threading.Thread | None = None
 _start_lock = threading.Lock()
+_state_lock = threading.Lock()
 _closing = False
+_running_compile = False   # is the thread running a job to wait for at exit?
 
 
 def compile_graph_in_background(graph, name: str = "kernel", fuse: bool = True,
@@ -45,7 +49,7 @@ def compile_graph_in_background(graph, name: str = "kernel", fuse: bool = True,
         from compiler.codegen.compile import compile_graph
 
         return compile_graph(graph, name=name, fuse=fuse, disk=disk)
-    return _submit(job)
+    return _submit(job, wait_at_exit=True)
 
 
 def warm_up() -> concurrent.futures.Future:
@@ -63,13 +67,13 @@ def _warm_up() -> None:
         cpu_target.typing_context.refresh()
 
 
-def _submit(job) -> concurrent.futures.Future:
+def _submit(job, wait_at_exit: bool = False) -> concurrent.futures.Future:
     future: concurrent.futures.Future = concurrent.futures.Future()
     if _closing:
         future.cancel()
         return future
     _start()
-    _jobs.put((future, job))
+    _jobs.put((future, job, wait_at_exit))
     return future
 
 
@@ -83,26 +87,33 @@ def _start() -> None:
 
 
 def _work() -> None:
+    global _running_compile
     while True:
         item = _jobs.get()
         if item is None:
             return
-        future, job = item
-        if _closing or not future.set_running_or_notify_cancel():
-            future.cancel()
-            continue
+        future, job, wait_at_exit = item
+        with _state_lock:  # against _finish: a job starts before it, or not at all
+            if _closing or not future.set_running_or_notify_cancel():
+                future.cancel()
+                continue
+            _running_compile = wait_at_exit
         try:
             result = job()
         except BaseException as error:  # the future carries it to whoever asks
             future.set_exception(error)
         else:
             future.set_result(result)
+        finally:
+            _running_compile = False
 
 
 def _finish() -> None:
-    """At exit: drop the jobs not started, wait for the running one."""
+    """At exit: drop the jobs not started, wait for a running compile."""
     global _closing
-    _closing = True
+    with _state_lock:
+        _closing = True
+        wait = _running_compile
     while True:
         try:
             item = _jobs.get_nowait()
@@ -111,5 +122,5 @@ def _finish() -> None:
         if item is not None:
             item[0].cancel()
     _jobs.put(None)
-    if _thread is not None:
+    if wait:
         _thread.join()
