@@ -170,6 +170,11 @@ class Specialization:
         spec.run, spec.call = run, call
         return spec
 
+    @property
+    def compiled(self) -> bool:
+        """Does a compiled kernel answer (not the interpreter, not yet compiling)?"""
+        return self.pending is None and not isinstance(self.run, Interpreter)
+
     def switch(self, wait: bool = False) -> None:
         """Run on the compiled kernel from now on (``wait``: once it is compiled).
         A kernel Numba cannot compile leaves the interpreter, with a warning."""

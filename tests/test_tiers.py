@@ -241,3 +241,21 @@ def test_a_process_exits_cleanly_with_a_compile_queued_or_running(tmp_path):
     assert list((tmp_path / "running" / "kernels").glob("__pycache__/*.nbi"))
     blocking = exit_run("queued", tmp_path / "running", STATICGRAD_COMPILE_IN_BACKGROUND="0")
     assert blocking == ["False", "0", "1"]
+
+
+def test_blocking_mode_answers_the_first_call_from_the_kernel(monkeypatch):
+    monkeypatch.setattr(sg.config, "compile_in_background", False)
+    monkeypatch.setattr(sg.config, "backend", "numba")
+    runs = []
+    kernel_call = Compiled.__call__
+
+    def counted(self, *arrays):
+        runs.append(self)
+        return kernel_call(self, *arrays)
+    monkeypatch.setattr(Compiled, "__call__", counted)
+    f = sg.grad(lambda x: np.sum(np.log1p(x ** 2)))
+    x = np.linspace(0.5, 2.0, 9)
+    first = f(x)
+    assert len(runs) == 1 and isinstance(specs(f)[0].run, Compiled)
+    assert np.array_equal(first, f.compile(x).numba_function(x))
+    np.testing.assert_allclose(first, 2 * x / (1 + x ** 2), rtol=1e-13)
