@@ -40,7 +40,9 @@ class Config:
       kernel compiles on a background thread; until it is ready, calls run on
       the reference interpreter (same results to rounding), then on the kernel.
       ``False`` (``STATICGRAD_COMPILE_IN_BACKGROUND=0``) waits for the kernel on
-      the first call. ``f.compile(...)`` always waits.
+      the first call and answers it from the kernel. ``f.compile(...)`` always
+      waits. With the background mode, importing staticgrad starts Numba on
+      that thread (``STATICGRAD_WARM_UP=0`` does not).
     """
 
     max_specializations: int = 8

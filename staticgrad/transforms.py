@@ -192,6 +192,8 @@ class Transformed:
         outputs as Python floats; a failed guard raises ValueError naming the
         guard's source line. ``.source`` is the generated module;
         ``.low_level_callable()`` wraps a scalar function for SciPy's C callbacks.
+        It waits for the kernel; specialisations of these arguments that were
+        compiling in the background answer from their kernels from then on.
 
         >>> f = grad(lambda x: np.sum(x ** 2)).compile(np.ones(3))  # doctest: +SKIP
         >>> f.numba_function(np.ones(3))  # doctest: +SKIP
@@ -199,9 +201,12 @@ class Transformed:
         """
         from compiler.codegen import compile_graph
 
-        _, leaves, treedef = self._key(args, kwargs)
+        key, leaves, treedef = self._key(args, kwargs)
         graph = self._optimised(args, kwargs, leaves, treedef)
-        return compile_graph(graph, name=self.__name__, disk=self.disk_cache)
+        compiled = compile_graph(graph, name=self.__name__, disk=self.disk_cache)
+        for spec in self._cache.table.get(key, []):  # compiling in the background:
+            spec.switch(wait=True)                   # the kernels answer from now on
+        return compiled
 
     def _optimised(self, args, kwargs, leaves, treedef):
         return optimize(self._trace(args, kwargs, leaves, treedef)[0].graph)

@@ -179,8 +179,7 @@ def test_compile_waits_for_the_kernel(in_background):
     assert isinstance(compiled, Compiled)
     np.testing.assert_allclose(compiled.numba_function(x), np.exp(x), rtol=1e-13)
     (spec,) = specs(f)
-    spec.switch(wait=True)
-    assert spec.run is compiled
+    assert spec.run is compiled and spec.pending is None   # switched to it
 
 
 def test_calls_from_several_threads_while_compiling(in_background):
