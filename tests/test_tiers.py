@@ -258,3 +258,27 @@ def test_blocking_mode_answers_the_first_call_from_the_kernel(monkeypatch):
     assert len(runs) == 1 and isinstance(specs(f)[0].run, Compiled)
     assert np.array_equal(first, f.compile(x).numba_function(x))
     np.testing.assert_allclose(first, 2 * x / (1 + x ** 2), rtol=1e-13)
+
+
+def _in_forked_child(f, x, results):
+    results.put((f(x), f(x), f.compile(x).numba_function(x)))
+
+
+def test_a_forked_child_answers_and_compiles_on_its_own(in_background):
+    import multiprocessing
+
+    f = sg.grad(lambda x: np.sum(np.cosh(x)))
+    x = np.linspace(-1.0, 1.0, 4)
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    with compiler_held():          # the parent's kernel is queued at the fork
+        f(x)
+        child = context.Process(target=_in_forked_child, args=(f, x, results))
+        child.start()
+        answers = results.get(timeout=120)
+        child.join(120)
+    assert child.exitcode == 0
+    for answer in answers:
+        np.testing.assert_allclose(answer, np.sinh(x), rtol=1e-13)
+    wait_for_kernels(f)            # the parent's own kernel is unaffected
+    assert isinstance(specs(f)[0].run, Compiled)

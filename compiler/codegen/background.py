@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import os
 import queue
 import threading
 
@@ -35,6 +36,7 @@ _start_lock = threading.Lock()
 _state_lock = threading.Lock()
 _closing = False
 _running_compile = False   # is the thread running a job to wait for at exit?
+_unfinished: set = set()   # futures not done, for a forked child to cancel
 
 
 def compile_graph_in_background(graph, name: str = "kernel", fuse: bool = True,
@@ -72,6 +74,8 @@ def _submit(job, wait_at_exit: bool = False) -> concurrent.futures.Future:
     if _closing:
         future.cancel()
         return future
+    _unfinished.add(future)
+    future.add_done_callback(_unfinished.discard)
     _start()
     _jobs.put((future, job, wait_at_exit))
     return future
@@ -106,6 +110,24 @@ def _work() -> None:
             future.set_result(result)
         finally:
             _running_compile = False
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has no compiler thread: it starts its own when asked.
+    The parent's jobs are not its own: their futures end cancelled (those
+    specialisations stay on the interpreter in the child)."""
+    global _jobs, _thread, _start_lock, _state_lock, _closing, _running_compile
+    unfinished = list(_unfinished)
+    _jobs, _thread, _closing, _running_compile = queue.SimpleQueue(), None, False, False
+    _start_lock, _state_lock = threading.Lock(), threading.Lock()
+    _unfinished.clear()
+    for future in unfinished:
+        if not future.cancel() and not future.done():  # running on the parent's thread
+            future.set_exception(concurrent.futures.CancelledError())
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _finish() -> None:

@@ -41,6 +41,15 @@ stats = {"compilations": 0, "disk_hits": 0, "memory_hits": 0}
 
 _memory: dict = {}
 _lock = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    global _lock  # a compile on the parent's background thread may hold it at the fork
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 _private_fallback: str | None = None
 _scratch: "tempfile.TemporaryDirectory | None" = None
 
