@@ -41,6 +41,8 @@ stats = {"compilations": 0, "disk_hits": 0, "memory_hits": 0}
 
 _memory: dict = {}
 _lock = threading.Lock()
+_private_fallback: str | None = None
+_scratch: "tempfile.TemporaryDirectory | None" = None
 
 
 def _new_lock_in_child() -> None:
@@ -50,8 +52,6 @@ def _new_lock_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_lock_in_child)
-_private_fallback: str | None = None
-_scratch: "tempfile.TemporaryDirectory | None" = None
 
 NJIT_OPTIONS = 'cache=True, nogil={nogil}, error_model="numpy"'
 
