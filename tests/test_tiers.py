@@ -94,6 +94,23 @@ def test_interpreter_answers_while_compiling_then_the_kernel(in_background):
     np.testing.assert_allclose(interpreted[1], compiled[1], rtol=1e-13, atol=1e-15)
 
 
+def test_float32_keeps_its_dtype_on_both_tiers(in_background):
+    f = sg.value_and_grad(lambda x, s: np.sum(np.exp(x) * s), argnums=(0, 1))
+    x, s = np.linspace(-1.0, 1.0, 5, dtype=np.float32), np.float32(0.5)
+    with compiler_held():
+        f(x, s)
+        interpreted = f(x, s)
+    wait_for_kernels(f)
+    compiled = f(x, s)
+    value, (gx, gs) = compiled
+    assert isinstance(specs(f)[0].run, Compiled)
+    assert gx.dtype == np.float32 and np.asarray(gs).dtype == np.float32
+    for a, b in zip([interpreted[0], *interpreted[1]], [value, gx, gs]):
+        assert np.asarray(a).dtype == np.asarray(b).dtype
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    np.testing.assert_allclose(gx, np.exp(x) * s, rtol=1e-6)
+
+
 def test_a_kernel_ready_before_the_next_call_answers_it(in_background):
     f = sg.grad(lambda x: np.sum(np.sin(x) * x))
     x = np.linspace(0.0, 1.0, 5)
