@@ -41,8 +41,8 @@ class Config:
       the reference interpreter (same results to rounding), then on the kernel.
       ``False`` (``STATICGRAD_COMPILE_IN_BACKGROUND=0``) waits for the kernel on
       the first call and answers it from the kernel. ``f.compile(...)`` always
-      waits. With the background mode, importing staticgrad starts Numba on
-      that thread (``STATICGRAD_WARM_UP=0`` does not).
+      waits. With the numba backend, importing staticgrad starts Numba on the
+      compiler thread (``STATICGRAD_WARM_UP=0`` does not).
     """
 
     max_specializations: int = 8
@@ -287,8 +287,7 @@ def _start_numba() -> None:
     registries, SciPy's BLAS among them: about 0.3 s, paid even for a kernel
     loaded from the disk cache) begins on the compiler thread when staticgrad
     is imported, so that the first kernel does not wait for it."""
-    if config.backend == "numba" and config.compile_in_background and \
-            os.environ.get("STATICGRAD_WARM_UP", "1") != "0":
+    if config.backend == "numba" and os.environ.get("STATICGRAD_WARM_UP", "1") != "0":
         from compiler.codegen import warm_up
         warm_up()
 
