@@ -9,14 +9,14 @@ from staticgrad.transforms import grad, hessian, hvp, jacobian, jit, jvp, value_
 from staticgrad.check import check_grads
 from staticgrad import autograd  # eager: sg.tensor(..., requires_grad=True), .backward()
 from staticgrad.autograd import GradientTape, enable_grad, no_grad, set_grad_enabled
-from staticgrad.tensor import (Tensor, abs, add, amax, amin, arange, bool_, cat, clamp, clip, concat,
-                               concatenate, cos, cosh, div, divide, dot, empty, exp, expm1, float32,
-                               float64, full, int32, int64, is_tensor, log, log1p, log_softmax,
-                               logsumexp, manual_seed, matmul, maximum, mean, minimum, mul,
-                               multiply, norm, ones, ones_like, outer, pow, prod, rand, randn,
-                               reduce_sum, relu, reshape, sigmoid, sign, sin, sinh, softmax,
-                               softplus, sqrt, square, stack, sub, subtract, sum, tan, tanh,
-                               tensor, to_tensor, transpose, where, zeros, zeros_like)
+from staticgrad.eager import (Tensor, abs, add, amax, amin, arange, bool_, cat, clamp, clip, concat,
+                              concatenate, cos, cosh, div, divide, dot, empty, exp, expm1, float32,
+                              float64, full, int32, int64, is_tensor, log, log1p, log_softmax,
+                              logsumexp, manual_seed, matmul, maximum, mean, minimum, mul,
+                              multiply, norm, ones, ones_like, outer, pow, prod, rand, randn,
+                              reduce_sum, relu, reshape, sigmoid, sign, sin, sinh, softmax,
+                              softplus, sqrt, square, stack, sub, subtract, sum, tan, tanh,
+                              tensor, to_tensor, transpose, where, zeros, zeros_like)
 
 __version__ = "0.1.0"
 

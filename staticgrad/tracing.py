@@ -18,6 +18,7 @@ import networkx as nx
 import numpy as np
 
 import compiler.ops as O
+from compiler.evaluate import apply
 from compiler.ir import Graph, Value
 from staticgrad.errors import (InPlaceMutationError, IntegerInputError, TracerConversionError,
                                UnsupportedOperationError)
@@ -52,9 +53,7 @@ class TraceContext:
         d = self.graph.node(nid)
         if d["op"] == "param":
             return
-        impl = O.get_op(d["op"]).impl
-        with np.errstate(all="ignore"):
-            self.env[nid] = np.asarray(impl(*[self.env[i] for i in d["inputs"]], **d["attrs"]))
+        self.env[nid] = apply(d["op"], [self.env[i] for i in d["inputs"]], d["attrs"])
 
     def param(self, value: Any, name: str | None = None) -> "Tracer":
         array = np.asarray(value)
