@@ -177,14 +177,15 @@ class Specialization:
         """Does a compiled kernel answer (not the interpreter, not yet compiling)?"""
         return self.pending is None and not isinstance(self.run, Interpreter)
 
-    def switch(self, wait: bool = False) -> None:
-        """Run on the compiled kernel from now on (``wait``: once it is compiled).
-        A kernel Numba cannot compile leaves the interpreter, with a warning."""
+    def switch(self, wait: bool = False, kernel=None) -> None:
+        """Run on the compiled kernel from now on (``wait``: once it is compiled;
+        ``kernel``: this one, compiled elsewhere). A kernel Numba cannot compile
+        leaves the interpreter, with a warning."""
         future, self.pending = self.pending, None
         if future is None:
             return
         try:
-            run = future.result() if wait or future.done() else None
+            run = kernel or (future.result() if wait or future.done() else None)
         except UnsupportedOperationError as e:
             log.warning("staticgrad: %s runs on the interpreter: %s", self.name, e)
             run = Interpreter(self.graph)

@@ -192,8 +192,8 @@ class Transformed:
         outputs as Python floats; a failed guard raises ValueError naming the
         guard's source line. ``.source`` is the generated module;
         ``.low_level_callable()`` wraps a scalar function for SciPy's C callbacks.
-        It waits for the kernel; specialisations of these arguments that were
-        compiling in the background answer from their kernels from then on.
+        It waits for the kernel; a specialisation of these arguments whose
+        kernel was compiling in the background answers from it from then on.
 
         >>> f = grad(lambda x: np.sum(x ** 2)).compile(np.ones(3))  # doctest: +SKIP
         >>> f.numba_function(np.ones(3))  # doctest: +SKIP
@@ -204,8 +204,12 @@ class Transformed:
         key, leaves, treedef = self._key(args, kwargs)
         graph = self._optimised(args, kwargs, leaves, treedef)
         compiled = compile_graph(graph, name=self.__name__, disk=self.disk_cache)
-        for spec in self._cache.table.get(key, []):  # compiling in the background:
-            spec.switch(wait=True)                   # the kernels answer from now on
+        structure = None
+        for spec in self._cache.table.get(key, []):
+            if spec.pending is not None:  # compiling in the background: this is its kernel
+                structure = structure or graph.structural_key()
+                if spec.graph.structural_key() == structure:
+                    spec.switch(kernel=compiled)
         return compiled
 
     def _optimised(self, args, kwargs, leaves, treedef):

@@ -188,15 +188,17 @@ def test_a_kernel_numba_cannot_compile_leaves_the_interpreter_with_a_warning(
     np.testing.assert_allclose(f(x), 3 * x ** 2, rtol=1e-13)
 
 
-def test_compile_waits_for_the_kernel(in_background):
+def test_compile_waits_for_the_kernel_not_for_the_compiler_thread(in_background):
     f = sg.grad(lambda x: np.sum(np.exp(x)))
     x = np.array([0.0, 1.0])
-    f(x)
-    compiled = f.compile(x)                # the same kernel the background compiles
+    with compiler_held():                  # the background compile is queued
+        f(x)
+        compiled = f.compile(x)            # compiled here, the same kernel
+        (spec,) = specs(f)
+        assert spec.run is compiled and spec.pending is None   # switched to it
     assert isinstance(compiled, Compiled)
     np.testing.assert_allclose(compiled.numba_function(x), np.exp(x), rtol=1e-13)
-    (spec,) = specs(f)
-    assert spec.run is compiled and spec.pending is None   # switched to it
+    np.testing.assert_allclose(f(x), np.exp(x), rtol=1e-13)
 
 
 def test_calls_from_several_threads_while_compiling(in_background):
