@@ -122,6 +122,8 @@ def main() -> None:
             continue
         args = w.args()
         f = staticgrad_function(w)
+        f(*args)
+        f.compile(*args)    # steady state: the kernel answers from here on
         got, want = f(*args), w.reference(*args)
         got, want = (got if isinstance(got, tuple) else (got,)), \
             (want if isinstance(want, tuple) else (want,))
