@@ -111,6 +111,24 @@ def test_float32_keeps_its_dtype_on_both_tiers(in_background):
     np.testing.assert_allclose(gx, np.exp(x) * s, rtol=1e-6)
 
 
+def test_nan_and_inf_come_out_alike_on_both_tiers(in_background):
+    f = sg.jit(lambda x: (np.log(x) / x, np.sqrt(x) * np.exp(-1.0 / x)))
+    x = np.array([-1.0, 0.0, 1e-300, 0.5, np.inf, np.nan])
+    with np.errstate(all="ignore"):
+        want = (np.log(x) / x, np.sqrt(x) * np.exp(-1.0 / x))
+        with compiler_held():
+            f(x)
+            interpreted = f(x)
+        wait_for_kernels(f)
+        compiled = f(x)
+    assert isinstance(specs(f)[0].run, Compiled)
+    for a, b, c in zip(interpreted, compiled, want):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(c))
+        np.testing.assert_array_equal(np.isnan(b), np.isnan(c))
+        np.testing.assert_allclose(a, c, rtol=1e-14)
+        np.testing.assert_allclose(b, c, rtol=1e-14)
+
+
 def test_a_kernel_ready_before_the_next_call_answers_it(in_background):
     f = sg.grad(lambda x: np.sum(np.sin(x) * x))
     x = np.linspace(0.0, 1.0, 5)
