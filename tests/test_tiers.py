@@ -35,6 +35,7 @@ def in_background():
     sg.config.compile_in_background, sg.config.backend = True, "numba"
     yield
     sg.config.compile_in_background, sg.config.backend = saved
+    background._submit(lambda: None).result(timeout=300)  # the compiles queued are done
 
 
 @contextlib.contextmanager
