@@ -248,11 +248,15 @@ EXITING = textwrap.dedent("""
     import sys, time
     import numpy as np
     import staticgrad as sg
+    from compiler.codegen import background, compile as compile_module
     from compiler.codegen.compile import stats
+    if sys.argv[1] == "stuck":  # a compile that would outlast any wait
+        compile_module.compile_graph = lambda *args, **kwargs: time.sleep(600)
+        background.EXIT_WAIT = 0.5
     f = sg.grad(lambda x: np.sum(np.cos(x) * x))
     f(np.ones(3)); f(np.ones(3))
     (spec,) = [s for specs in f._cache.table.values() for s in specs]
-    if sys.argv[1] == "mid-compile":
+    if sys.argv[1] in ("mid-compile", "stuck"):
         while not spec.pending.running():
             time.sleep(0.001)
     print(sg.config.compile_in_background, stats["compilations"], stats["disk_hits"])
@@ -265,7 +269,7 @@ def exit_run(mode, cache, **environment):
     env.pop("STATICGRAD_COMPILE_IN_BACKGROUND", None)
     env.update(environment)
     proc = subprocess.run([sys.executable, "-c", EXITING, mode], env=env, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.split()
 
@@ -278,6 +282,8 @@ def test_a_process_exits_cleanly_with_a_compile_queued_or_running(tmp_path):
     assert list((tmp_path / "running" / "kernels").glob("__pycache__/*.nbi"))
     blocking = exit_run("queued", tmp_path / "running", STATICGRAD_COMPILE_IN_BACKGROUND="0")
     assert blocking == ["False", "0", "1"]
+    # a compile that does not end in background.EXIT_WAIT seconds is left behind
+    assert exit_run("stuck", tmp_path / "stuck") == ["True", "0", "0"]
 
 
 def test_blocking_mode_answers_the_first_call_from_the_kernel(monkeypatch):

@@ -17,10 +17,11 @@ This module does not import numba itself: the thread does, so a caller
 returns at once.
 
 At exit, compiles not yet started are dropped and a running one is waited
-for (LLVM must not be torn down under it; its kernel lands in the disk cache,
-so the next process loads it instead of compiling). A running warm-up is not
-waited for: it is imports, and a process that imports staticgrad and ends at
-once should not pay for Numba.
+for, up to ``EXIT_WAIT`` seconds (its kernel lands in the disk cache, so the
+next process loads it instead of compiling; past that, the process ends
+without it rather than hang). A running warm-up is not waited for: it is
+imports, and a process that imports staticgrad and ends at once should not
+pay for Numba.
 """
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ import concurrent.futures
 import os
 import queue
 import threading
+
+#: seconds a process at exit waits for the compile that is running
+EXIT_WAIT = 5.0
 
 _jobs: "queue.SimpleQueue" = queue.SimpleQueue()
 _thread: threading.Thread | None = None
@@ -145,4 +149,4 @@ def _finish() -> None:
             item[0].cancel()
     _jobs.put(None)
     if wait:
-        _thread.join()
+        _thread.join(EXIT_WAIT)
