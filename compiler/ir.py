@@ -40,6 +40,8 @@ def freeze(value: Any) -> Any:
         return ("dtype", value.str)
     if isinstance(value, np.generic):
         return ("scalar", value.dtype.str, value.item())
+    if isinstance(value, Graph):  # the body of a loop or cond node
+        return ("graph", value.structural_key())
     if isinstance(value, type) and value not in (int, float, bool, complex):
         try:
             return ("dtype", np.dtype(value).str)
@@ -50,6 +52,15 @@ def freeze(value: Any) -> Any:
 
 def _no_op_registry(name: str) -> Any:
     raise CompilerError(f"no op registry to look up {name!r} in: import compiler.ops")
+
+
+def _short(value: Any) -> Any:
+    """An attribute as a node label shows it (a sub-graph by its size)."""
+    if isinstance(value, Graph):
+        return f"<graph of {len(value)} nodes>"
+    if isinstance(value, tuple) and any(isinstance(v, Graph) for v in value):
+        return tuple(_short(v) for v in value)
+    return value
 
 
 def attrs_key(attrs: dict) -> tuple:
@@ -208,7 +219,7 @@ class Graph:
 
     def label(self, nid: int) -> str:
         d = self.nx.nodes[nid]
-        attrs = ", ".join(f"{k}={v}" for k, v in d["attrs"].items()
+        attrs = ", ".join(f"{k}={_short(v)}" for k, v in d["attrs"].items()
                           if k not in ("value", "site") and not k.startswith("_"))
         if d["op"] == "const":
             v = d["attrs"]["value"]

@@ -1,12 +1,15 @@
 """staticgrad: exact gradients of NumPy code, traced to a static graph and
 compiled with Numba."""
 from staticgrad import errors, logs  # logs: STATICGRAD_LOG=recompiles|debug
-from staticgrad.errors import (InPlaceMutationError, IntegerInputError, NonScalarOutputError,
+from staticgrad.errors import (ArgumentTypeError, InPlaceMutationError, IntegerInputError,
+                               LoopLimitError, LoopTypeError, NonScalarOutputError,
                                RetraceLimitError, ShapeError, StaticgradError,
                                TracerConversionError, UnsupportedOperationError)
 from staticgrad.specialize import config
+from staticgrad.parallel import data_parallel  # Dask scale-out; dask is imported on use
 from staticgrad.transforms import grad, hessian, hvp, jacobian, jit, jvp, value_and_grad, vjp
 from staticgrad.check import check_grads
+from staticgrad.loops import cond, fori_loop, scan, while_loop
 from staticgrad import autograd  # eager: sg.tensor(..., requires_grad=True), .backward()
 from staticgrad.autograd import GradientTape, enable_grad, no_grad, set_grad_enabled
 from staticgrad.eager import (Tensor, abs, add, amax, amin, arange, bool_, cat, clamp, clip, concat,
@@ -22,10 +25,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "jit", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "check_grads",
-    "config",
+    "config", "data_parallel",
+    "fori_loop", "scan", "while_loop", "cond", "LoopLimitError", "LoopTypeError",
     "errors", "logs", "StaticgradError", "ShapeError", "UnsupportedOperationError",
     "TracerConversionError", "InPlaceMutationError", "RetraceLimitError",
-    "NonScalarOutputError", "IntegerInputError",
+    "NonScalarOutputError", "IntegerInputError", "ArgumentTypeError",
     # eager autograd (PyTorch / Paddle / TensorFlow spellings)
     "autograd", "Tensor", "tensor", "to_tensor", "no_grad", "enable_grad", "set_grad_enabled",
     "GradientTape", "float32", "float64", "int32", "int64", "bool_", "empty", "zeros", "ones",

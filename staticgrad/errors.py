@@ -5,7 +5,8 @@ subclass of the built-in type a NumPy user would expect (``TypeError``,
 ``ValueError``, ``RuntimeError``), so ``except ValueError`` keeps working.
 """
 from compiler.errors import CompilerError as StaticgradError
-from compiler.errors import GuardFailure, ShapeError, UnsupportedOperationError
+from compiler.errors import (GuardFailure, LoopLimitError, LoopTypeError, ShapeError,
+                             UnsupportedOperationError)
 
 
 class TracerConversionError(StaticgradError, RuntimeError):
@@ -14,6 +15,12 @@ class TracerConversionError(StaticgradError, RuntimeError):
 
     A RuntimeError, not a TypeError: NumPy swallows TypeErrors raised while
     it converts an element (``out[i] = x``) and would hide this message."""
+
+
+class ArgumentTypeError(StaticgradError, TypeError):
+    """An argument a transformed function cannot take: an array of dtype object,
+    or a non-array value that is not hashable (non-array arguments are static,
+    part of the cache key)."""
 
 
 class InPlaceMutationError(StaticgradError, RuntimeError):
@@ -35,4 +42,5 @@ class IntegerInputError(StaticgradError, TypeError):
 
 __all__ = ["StaticgradError", "ShapeError", "UnsupportedOperationError", "GuardFailure",
            "TracerConversionError", "InPlaceMutationError", "RetraceLimitError",
-           "NonScalarOutputError", "IntegerInputError"]
+           "NonScalarOutputError", "IntegerInputError", "LoopLimitError", "LoopTypeError",
+           "ArgumentTypeError"]

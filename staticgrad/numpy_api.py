@@ -7,6 +7,8 @@ it, never a silently wrong number.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any, Callable
 
 import numpy as np
@@ -14,7 +16,7 @@ import numpy as np
 import compiler.ops as O
 from compiler.ir import Value
 from staticgrad.errors import UnsupportedOperationError
-from staticgrad.tracing import Tracer, find_context, first, to_tracer, to_value
+from staticgrad.tracing import Tracer, find_context, first, to_tracer, to_value, user_site
 
 UFUNCS: dict[np.ufunc, Callable] = {
     np.add: O.add, np.subtract: O.sub, np.multiply: O.mul, np.true_divide: O.div,
@@ -47,82 +49,225 @@ def _values(graph, xs):
     return [x if isinstance(x, Value) else graph.const(np.asarray(x)) for x in xs]
 
 
-def _no(kwargs, name, allowed=()):
-    """Refuse keyword arguments the traced version does not implement."""
+def _nan_ignoring(extremum):
+    """np.fmax / np.fmin: a NaN operand loses to the other one."""
+    def fn(x, y):
+        graph = _graph((x, y))
+        x, y = (v if isinstance(v, Value) else O.as_value(graph, v, [w for w in (x, y)
+                                                                   if isinstance(w, Value)])
+                for v in (x, y))
+        return O.where(O.not_equal(y, y), x, O.where(O.not_equal(x, x), y, extremum(x, y)))
+    return fn
+
+
+def _float_power(x, y):
+    # np.float_power computes in float64 (complex128 for complex operands).
+    values = [v for v in (x, y) if isinstance(v, Value)]
+    wide = np.complex128 if any(v.dtype.kind == "c" for v in values) else np.float64
+    x, y = (O.cast(v, wide) if isinstance(v, Value) and v.dtype != wide else v for v in (x, y))
+    return O.power(x, y)
+
+
+UFUNCS.update({
+    np.fmax: _nan_ignoring(O.maximum), np.fmin: _nan_ignoring(O.minimum),
+    np.float_power: _float_power,
+    np.bitwise_and: O.bitwise_and, np.bitwise_or: O.bitwise_or,
+})
+
+
+def _ufunc_kwargs(what: str, kwargs: dict, allowed: tuple = ()) -> dict:
+    """The keyword arguments of a ufunc call: ``allowed`` ones are returned to
+    be honoured; the ones that only concern memory layout or subclasses are
+    harmless on traced values; anything else not at its default is refused."""
+    kept = {}
     for k, v in kwargs.items():
-        if k in allowed or v is None or (k == "where" and v is True):
+        if k in allowed:
+            kept[k] = v
+        elif k in ("order", "subok") or (k == "where" and v is True) or \
+                (k == "casting" and v == "same_kind") or (k == "out" and v is None) or \
+                (k == "initial" and v is np._NoValue):
             continue
-        if k == "out":
-            raise UnsupportedOperationError(
-                f"np.{name}(..., out=...) writes in place, which traced code does not do; "
-                "use the returned value")
-        raise UnsupportedOperationError(f"np.{name}: argument {k}={v!r} is not supported "
-                                        "on traced values")
+        else:
+            raise _refused(what, k, v)
+    return kept
 
 
-def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict):
+_PYTHON_SCALAR = {"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}
+
+
+def _promote_weak(inputs, args) -> tuple[list, bool]:
+    """NEP 50: operands standing for Python scalars take the dtype NumPy would
+    give a Python scalar next to the others. Returns the operands (weak ones
+    cast where needed) and whether the result is itself weak (every operand
+    is)."""
+    ctx = find_context(inputs)
+    if ctx is None or not ctx.weak:
+        return args, False
+    weak = [isinstance(t, Tracer) and t.node in ctx.weak for t in inputs]
+    if not any(weak):
+        return args, False
+    strong = [a.dtype for a, w in zip(args, weak) if isinstance(a, Value) and not w]
+    strong += [np.asarray(a).dtype for a in args
+               if not isinstance(a, (Value, bool, int, float, complex))]
+    if not strong:
+        return args, True
+    out = []
+    for a, w in zip(args, weak):
+        if w:
+            dtype = np.result_type(*strong, _PYTHON_SCALAR.get(a.dtype.kind, 0.0))
+            a = O.cast(a, dtype) if dtype != a.dtype else a
+        out.append(a)
+    return out, False
+
+
+def _mark_weak(result):
+    if isinstance(result, Tracer):
+        result.ctx.weak.add(result.node)
+    return result
+
+
+def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict,
+                operator: bool = False):
+    """``ufunc.method(*inputs, **kwargs)`` on traced values. ``operator``: called
+    for a Python operator (``s * t``), whose result on Python scalars alone is a
+    Python scalar again (weak), where the ufunc's is a NumPy scalar (strong)."""
     name = ufunc.__name__
+    if method == "at" and ufunc in (np.add, np.subtract):
+        return _add_at(ufunc, *inputs, **kwargs)
     if method == "reduce" and ufunc in REDUCERS:
-        _no({k: v for k, v in kwargs.items() if k not in ("axis", "keepdims")}, f"{name}.reduce")
+        kw = _ufunc_kwargs(f"np.{name}.reduce", kwargs, ("axis", "keepdims", "dtype"))
         (x,) = inputs
-        return _wrap(x, REDUCERS[ufunc](to_value(x), axis=kwargs.get("axis", 0),
-                                        keepdims=kwargs.get("keepdims", False)))
+        x = to_value(x)
+        if kw.get("dtype") is not None:
+            x = O.cast(x, kw["dtype"])
+        return _wrap(inputs, REDUCERS[ufunc](x, axis=kw.get("axis", 0),
+                                             keepdims=bool(kw.get("keepdims", False))))
     fn = UFUNCS.get(ufunc)
     if method != "__call__" or fn is None:
         what = f"np.{name}" + ("" if method == "__call__" else f".{method}")
-        raise UnsupportedOperationError(f"{what} is not supported on traced values")
-    _no(kwargs, name, allowed=("dtype", "casting"))
+        raise UnsupportedOperationError(f"{what} is not supported on traced values "
+                                        f"(at {user_site()})")
+    out = kwargs.get("out")
+    if isinstance(out, tuple) and all(o is None for o in out):
+        kwargs = {k: v for k, v in kwargs.items() if k != "out"}
+    kw = _ufunc_kwargs(f"np.{name}", kwargs, ("dtype",))
     args = [to_value(a) for a in inputs]
     if any(isinstance(a, (list, tuple)) for a in args):
         graph = _graph(args)
         args = [graph.const(np.asarray(a)) if isinstance(a, (list, tuple)) else a for a in args]
-    out = fn(*args)
-    if kwargs.get("dtype") is not None:
-        out = O.cast(out, kwargs["dtype"])
-    return _wrap(inputs, out)
+    if kw.get("dtype") is not None:
+        # NumPy computes in the requested dtype (its inputs are cast to it).
+        graph = _graph(args)
+        args = [O.cast(a if isinstance(a, Value) else graph.const(np.asarray(a)), kw["dtype"])
+                for a in args]
+        return _wrap(inputs, fn(*args))
+    args, weak = _promote_weak(inputs, args)
+    result = _wrap(inputs, fn(*args))
+    return _mark_weak(result) if weak and operator else result
 
 
-def _wrap(source, result, view: bool = False):
+def _add_at(ufunc, a, indices, b=None):
+    """``np.add.at(a, indices, b)``: a traced ``a`` is updated in place (as a
+    setitem is: functionally, the name now stands for the new array)."""
+    what = f"np.{ufunc.__name__}.at"
+    if not isinstance(a, Tracer):
+        raise UnsupportedOperationError(
+            f"{what}: the array updated in place must be traced (a NumPy array cannot hold "
+            "traced values); start from a traced copy, e.g. y = np.zeros_like(x)")
+    if b is None:
+        raise TypeError(f"{what}() needs the values to add")
+    value = to_value(a.ctx.lift(b))
+    if ufunc is np.subtract:
+        value = -value
+    a._update(O.add_at(a.value, to_value(indices), value), what)
+    return None
+
+
+def _wrap(source, result, view: bool = False, key: Any = None):
     ctx = find_context(source)
     out = to_tracer(ctx, result)
     if view and isinstance(out, Tracer):
         first = source[0] if isinstance(source, (list, tuple)) else source
         if isinstance(first, Tracer):
-            out.make_view_of(first)
+            out.make_view_of(first, key)
     return out
 
 
 # -- functions ------------------------------------------------------------
-def _reduction(op):
-    def fn(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-        _no({"out": out, **kw}, op.__name__)
-        r = op(a, axis=axis, keepdims=keepdims)
-        return O.cast(r, dtype) if dtype is not None else r
+# Each entry is called with the arguments bound to the NumPy function's own
+# signature, by keyword; an entry takes the parameters it honours. A bound
+# argument the entry does not take must be at NumPy's default (or be one of
+# those that only concern memory layout, subclasses or the device, which a
+# traced value has none of); otherwise it is refused by name.
+
+def _refused(what: str, name: str, value: Any) -> UnsupportedOperationError:
+    if name == "out" and value is not None:
+        return UnsupportedOperationError(
+            f"{what}(..., out=...) writes in place, which traced code does not do; "
+            f"use the returned value (at {user_site()})")
+    return UnsupportedOperationError(f"{what}: argument {name}={value!r} is not supported on "
+                                     f"traced values (at {user_site()})")
+
+
+#: parameters that only choose the memory layout, subclass or device of a new
+#: array: the values are the same whatever they are
+_LAYOUT_ONLY = {"order": ("C", "F", "A", "K", None), "subok": (True, False),
+                "device": (None, "cpu")}
+
+
+def _at_default(value: Any, default: Any) -> bool:
+    if value is default:
+        return True
+    if default is inspect.Parameter.empty or isinstance(value, (np.ndarray, Value, Tracer)):
+        return False
+    if isinstance(value, (bool, int, float, str, type(None))) and type(value) is type(default):
+        return value == default
+    return False
+
+
+def _reduction(op, has_dtype=True):
+    def fn(a, axis=None, dtype=None, keepdims=False, where=True):
+        if where is not True:
+            raise _refused(f"np.{op.__name__}", "where", where)
+        if dtype is not None:  # NumPy accumulates in dtype
+            a = O.cast(a, dtype)
+        return op(a, axis=axis, keepdims=bool(keepdims))
+    if not has_dtype:
+        return lambda a, axis=None, keepdims=False, where=True: fn(a, axis, None, keepdims, where)
     return fn
 
 
-def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
-    _no({"out": out, **kw}, "var")
-    return O.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
+def _moments(take_root: bool):
+    def fn(a, axis=None, dtype=None, ddof=0, keepdims=False, where=True, correction=None):
+        name = "np.std" if take_root else "np.var"
+        if where is not True:
+            raise _refused(name, "where", where)
+        if correction is not None and correction is not np._NoValue:
+            if ddof != 0:
+                raise ValueError("ddof and correction can't be provided simultaneously.")
+            ddof = correction
+        if dtype is not None:
+            a = O.cast(a, dtype)
+        out = O.var(a, axis=axis, keepdims=bool(keepdims), ddof=ddof)
+        return O.sqrt(out) if take_root else out
+    return fn
 
 
-def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
-    return O.sqrt(_var(a, axis, dtype, out, ddof, keepdims, **kw))
+def _cast_all(arrays, dtype):
+    return arrays if dtype is None else [O.cast(a, dtype) for a in arrays]
 
 
-def _concatenate(arrays, axis=0, out=None, **kw):
-    _no({"out": out, **kw}, "concatenate")
+def _concatenate(arrays, axis=0, dtype=None):
     graph = _graph(arrays)
-    arrays = _values(graph, arrays)
+    arrays = _cast_all(_values(graph, arrays), dtype)
     if axis is None:
         arrays, axis = [O.ravel(a) for a in arrays], 0
     return O.concatenate(arrays, axis=axis)
 
 
-def _stack(arrays, axis=0, out=None, **kw):
-    _no({"out": out, **kw}, "stack")
+def _stack(arrays, axis=0, dtype=None):
     graph = _graph(arrays)
-    return O.stack(_values(graph, arrays), axis=axis)
+    return O.stack(_cast_all(_values(graph, arrays), dtype), axis=axis)
 
 
 def _atleast_1d(x):
@@ -133,14 +278,22 @@ def _atleast_2d(x):
     return O.reshape(x, (1,) * (2 - x.ndim) + x.shape) if x.ndim < 2 else x
 
 
-def _vstack(arrays, **kw):
-    graph = _graph(arrays)
-    return O.concatenate([_atleast_2d(a) for a in _values(graph, arrays)], axis=0)
+def _atleast(one):
+    def fn(arys):
+        graph = _graph(arys)
+        arys = [one(a) for a in _values(graph, arys)]
+        return arys[0] if len(arys) == 1 else tuple(arys)
+    return fn
 
 
-def _hstack(arrays, **kw):
-    graph = _graph(arrays)
-    arrays = [_atleast_1d(a) for a in _values(graph, arrays)]
+def _vstack(tup, dtype=None):
+    graph = _graph(tup)
+    return O.concatenate([_atleast_2d(a) for a in _cast_all(_values(graph, tup), dtype)], axis=0)
+
+
+def _hstack(tup, dtype=None):
+    graph = _graph(tup)
+    arrays = [_atleast_1d(a) for a in _cast_all(_values(graph, tup), dtype)]
     return O.concatenate(arrays, axis=0 if arrays[0].ndim == 1 else 1)
 
 
@@ -155,21 +308,35 @@ def _where(condition, x=None, y=None):
     return O.where(condition, x, y)
 
 
-def _clip(a, a_min=None, a_max=None, out=None, **kw):
-    _no({"out": out, **{k: v for k, v in kw.items() if k not in ("min", "max")}}, "clip")
-    lo = kw.get("min", a_min)
-    hi = kw.get("max", a_max)
+def _clip(a, a_min=np._NoValue, a_max=np._NoValue, min=np._NoValue, max=np._NoValue,
+          kwargs=None):
+    for k, v in (kwargs or {}).items():
+        if not (k == "where" and v is True or k in ("order", "subok")
+                or k == "casting" and v == "same_kind"):
+            raise _refused("np.clip", k, v)
+    if min is not np._NoValue:
+        if a_min is not np._NoValue:
+            raise TypeError("clip() got both a_min and min")
+        a_min = min
+    if max is not np._NoValue:
+        if a_max is not np._NoValue:
+            raise TypeError("clip() got both a_max and max")
+        a_max = max
+    lo = None if a_min is np._NoValue else a_min
+    hi = None if a_max is np._NoValue else a_max
+    if lo is None and hi is None:
+        raise ValueError("One of max or min must be given")
     return O.clip(a, -np.inf if lo is None else lo, np.inf if hi is None else hi)
 
 
 def _like(fill):
-    def fn(a, dtype=None, order="K", subok=True, shape=None, **kw):
+    def fn(a, dtype=None, shape=None):
         shape = a.shape if shape is None else tuple(np.atleast_1d(shape))
         return O.full(a.graph, shape, fill, dtype or a.dtype)
     return fn
 
 
-def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None):
+def _full_like(a, fill_value, dtype=None, shape=None):
     shape = a.shape if shape is None else tuple(np.atleast_1d(shape))
     if isinstance(fill_value, Value):
         return O.broadcast_to(O.cast(fill_value, dtype or a.dtype), shape)
@@ -177,18 +344,36 @@ def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None):
 
 
 def _norm(x, ord=None, axis=None, keepdims=False):
-    return O.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+    return O.norm(x, ord=ord, axis=axis, keepdims=bool(keepdims))
 
 
-def _reshape(a, shape=None, order="C", **kw):
-    if order != "C":
-        raise UnsupportedOperationError("np.reshape: only order='C' is supported")
-    shape = kw.get("newshape", shape)
-    return O.reshape(a, shape)
+def _order(what: str, order: Any) -> str:
+    if order not in ("C", "F"):
+        raise UnsupportedOperationError(
+            f"{what}: argument order={order!r} is not supported on traced values (traced "
+            "values have no memory layout; use 'C' or 'F')")
+    return order
 
 
-def _dot(a, b, out=None):
-    _no({"out": out}, "dot")
+def _reshaped(a, shape, order):
+    if order == "C":
+        return O.reshape(a, shape)
+    # Fortran order: reverse the axes, reshape in C order, reverse them back.
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return O.transpose(O.reshape(O.transpose(a), shape[::-1]))
+
+
+def _reshape(a, shape, order="C", copy=None):
+    if copy is False:
+        raise _refused("np.reshape", "copy", copy)
+    return _reshaped(a, shape, _order("np.reshape", order))
+
+
+def _ravel(a, order="C"):
+    return _reshaped(a, (a.size,), _order("np.ravel", order))
+
+
+def _dot(a, b):
     graph = _graph((a, b))
     a, b = _values(graph, (a, b))
     return O.dot(a, b)
@@ -202,52 +387,61 @@ def _inner(a, b):
     raise UnsupportedOperationError("np.inner: only 1-D operands are supported")
 
 
-def _outer(a, b, out=None):
+def _outer(a, b):
     graph = _graph((a, b))
     a, b = _values(graph, (a, b))
     return O.outer(a, b)
 
 
-def _copy(a, order="K", subok=False):
+def _vdot(a, b):
+    graph = _graph((a, b))
+    a, b = _values(graph, (a, b))
+    if a.size != b.size:
+        raise ValueError("cannot reshape array: vdot operands must have the same size")
+    return O.sum(O.ravel(a) * O.ravel(b))
+
+
+def _copy(a):
     return O.identity(a)
 
 
-def _sum_of_product(a, b):
-    graph = _graph((a, b))
-    a, b = _values(graph, (a, b))
-    return O.sum(a * b)
+def _diagonal(a, offset=0, axis1=0, axis2=1):
+    return O.diagonal(a, offset, axis1, axis2)
+
+
+def _trace(a, offset=0, axis1=0, axis2=1, dtype=None):
+    out = O.trace(a, offset, axis1, axis2)
+    return O.cast(out, dtype) if dtype is not None else out
 
 
 # (function, is_view)
 FUNCTIONS: dict[Callable, tuple[Callable, bool]] = {
     np.sum: (_reduction(O.sum), False),
     np.prod: (_reduction(O.prod), False),
-    np.max: (_reduction(O.amax), False),
-    np.min: (_reduction(O.amin), False),
-    np.amax: (_reduction(O.amax), False),
-    np.amin: (_reduction(O.amin), False),
+    np.max: (_reduction(O.amax, has_dtype=False), False),
+    np.min: (_reduction(O.amin, has_dtype=False), False),
+    np.amax: (_reduction(O.amax, has_dtype=False), False),
+    np.amin: (_reduction(O.amin, has_dtype=False), False),
     np.mean: (_reduction(O.mean), False),
-    np.var: (_var, False),
-    np.std: (_std, False),
+    np.var: (_moments(False), False),
+    np.std: (_moments(True), False),
     np.dot: (_dot, False),
-    np.vdot: (_sum_of_product, False),
+    np.vdot: (_vdot, False),
     np.inner: (_inner, False),
     np.outer: (_outer, False),
     np.reshape: (_reshape, True),
-    np.ravel: (lambda a, order="C": O.ravel(a), True),
+    np.ravel: (_ravel, True),
     np.transpose: (lambda a, axes=None: O.transpose(a, axes), True),
     np.swapaxes: (lambda a, axis1, axis2: O.swapaxes(a, axis1, axis2), True),
     np.moveaxis: (lambda a, source, destination: O.moveaxis(a, source, destination), True),
-    np.broadcast_to: (lambda array, shape, subok=False: O.broadcast_to(array, tuple(
+    np.broadcast_to: (lambda array, shape: O.broadcast_to(array, tuple(
         np.atleast_1d(shape))), True),
     np.squeeze: (lambda a, axis=None: O.squeeze(a, axis), True),
     np.expand_dims: (lambda a, axis: O.expand_dims(a, axis), True),
-    np.atleast_1d: (lambda *a: _atleast_1d(a[0]) if len(a) == 1 else [_atleast_1d(x) for x in a],
-                    True),
-    np.atleast_2d: (lambda *a: _atleast_2d(a[0]) if len(a) == 1 else [_atleast_2d(x) for x in a],
-                    True),
-    np.diagonal: (lambda a, offset=0, axis1=0, axis2=1: O.diagonal(a), False),
-    np.trace: (lambda a, offset=0, axis1=0, axis2=1, dtype=None, out=None: O.trace(a), False),
+    np.atleast_1d: (_atleast(_atleast_1d), True),
+    np.atleast_2d: (_atleast(_atleast_2d), True),
+    np.diagonal: (_diagonal, False),
+    np.trace: (_trace, False),
     np.concatenate: (_concatenate, False),
     np.stack: (_stack, False),
     np.vstack: (_vstack, False),
@@ -262,30 +456,95 @@ FUNCTIONS: dict[Callable, tuple[Callable, bool]] = {
     np.shape: (lambda a: a.shape, False),
     np.ndim: (lambda a: a.ndim, False),
     np.size: (lambda a, axis=None: a.size if axis is None else a.shape[axis], False),
-    np.result_type: (lambda *a: np.result_type(*[x.dtype if isinstance(x, Value) else x
-                                                 for x in a]), False),
+    np.result_type: (lambda arrays_and_dtypes: np.result_type(
+        *[x.dtype if isinstance(x, Value) else x for x in arrays_and_dtypes]), False),
 }
+
+
+def public_name(func: Callable) -> str:
+    """``np.linalg.norm``, ``np.sum``: how a user spells a NumPy function."""
+    module = getattr(func, "__module__", None) or "numpy"
+    name = getattr(func, "__name__", repr(func))
+    for sub in ("linalg", "fft", "random"):
+        if module.startswith(f"numpy.{sub}") or module.startswith(f"numpy._core.{sub}") \
+                or module == f"numpy.{sub}._{sub}":
+            return f"np.{sub}.{name}"
+    return f"np.{name}"
+
+
+@functools.lru_cache(maxsize=None)
+def _signature(func: Callable) -> inspect.Signature:
+    return inspect.signature(func)
+
+
+@functools.lru_cache(maxsize=None)
+def _taken(fn: Callable) -> frozenset:
+    return frozenset(inspect.signature(fn).parameters)
+
+
+def bind(func: Callable, impl: Callable, args: tuple, kwargs: dict) -> dict:
+    """The arguments of ``func(*args, **kwargs)`` by NumPy's parameter names, as
+    the keyword arguments ``impl`` takes; any other argument not at its
+    default is refused by name (see the comment above ``_refused``)."""
+    what = public_name(func)
+    signature = _signature(func)
+    try:
+        arguments = signature.bind(*args, **kwargs).arguments
+    except TypeError as e:
+        raise TypeError(f"{what}(): {e}") from None
+    taken = _taken(impl)
+    call = {}
+    for name, value in arguments.items():
+        param = signature.parameters[name]
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            if "kwargs" in taken:
+                call["kwargs"] = value
+            elif value:
+                key, v = next(iter(value.items()))
+                raise _refused(what, key, v)
+            continue
+        if name in taken:
+            call[name] = value
+        elif not (_at_default(value, param.default)
+                  or name in _LAYOUT_ONLY and _hashable_in(value, _LAYOUT_ONLY[name])):
+            raise _refused(what, name, value)
+    return call
+
+
+def _hashable_in(value: Any, allowed: tuple) -> bool:
+    try:
+        return value in allowed
+    except Exception:
+        return False
+
+
+#: parameters that are never arrays (an ndarray given for them is not a constant)
+_STATIC_PARAMS = {"axis", "axes", "shape", "source", "destination", "dtype", "ord", "order",
+                  "offset", "axis1", "axis2", "ddof", "correction", "keepdims"}
+
+
+#: the operands of functions that promote like ufuncs
+_ELEMENTWISE_OPERANDS = {np.where: ("x", "y"), np.clip: ("a", "a_min", "a_max", "min", "max")}
 
 
 def apply_function(func: Callable, args: tuple, kwargs: dict):
     entry = FUNCTIONS.get(func)
     if entry is None:
-        module = getattr(func, "__module__", "numpy") or "numpy"
-        prefix = "np.linalg." if "linalg" in module else "np."
         raise UnsupportedOperationError(
-            f"{prefix}{func.__name__} is not supported on traced values by staticgrad")
+            f"{public_name(func)} is not supported on traced values by staticgrad "
+            f"(at {user_site()})")
     fn, view = entry
-    vargs = [to_value(a) for a in args]
-    graph = _graph(vargs) or _graph([to_value(v) for v in kwargs.values()])
-    vargs = [_const_arrays(graph, a) for a in vargs]
-    vkwargs = {k: to_value(v) for k, v in kwargs.items()}
-    return _wrap(args, fn(*vargs, **vkwargs), view=view)
-
-
-def _const_arrays(graph, x):
-    if isinstance(x, np.ndarray):
-        return graph.const(x)
-    return x
+    call = bind(func, fn, args, kwargs)
+    values = {k: to_value(v) for k, v in call.items()}
+    operands = [k for k in _ELEMENTWISE_OPERANDS.get(func, ()) if k in values]
+    if operands:  # NEP 50, as for ufuncs
+        promoted, _ = _promote_weak([call[k] for k in operands], [values[k] for k in operands])
+        values.update(zip(operands, promoted))
+    graph = _graph(list(values.values()))
+    if graph is not None:
+        values = {k: graph.const(v) if isinstance(v, np.ndarray) and k not in _STATIC_PARAMS
+                  else v for k, v in values.items()}
+    return _wrap(tuple(args) + tuple(kwargs.values()), fn(**values), view=view)
 
 
 def index(x: Tracer, key):
@@ -294,7 +553,7 @@ def index(x: Tracer, key):
     result = O.index(x.value, to_value(key))
     basic = all(not isinstance(k, (Tracer, np.ndarray, list))
                 for k in (key if isinstance(key, tuple) else (key,)))
-    return _wrap(x, result, view=basic and bool(result.shape))
+    return _wrap(x, result, view=basic and bool(result.shape), key=key)
 
 
 # -- ndarray methods ------------------------------------------------------
@@ -302,20 +561,31 @@ def _method_table():
     def m(func):
         return lambda self, *a, **k: apply_function(func, (self,) + a, k)
 
-    def reshape(self, *shape, order="C"):
+    def reshape(self, *shape, order="C", copy=None):
         shape = shape[0] if len(shape) == 1 else shape
-        return apply_function(np.reshape, (self, shape), {"order": order})
+        return apply_function(np.reshape, (self, shape), {"order": order, "copy": copy})
+
+    def flatten(self, order="C"):
+        # a copy, not a view (as ndarray.flatten)
+        return _wrap(self, _ravel(self.value, order))
 
     def transpose(self, *axes):
         axes = axes[0] if len(axes) == 1 else (axes or None)
         return apply_function(np.transpose, (self, axes), {})
 
-    def astype(self, dtype, copy=True):
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        if not np.can_cast(self.dtype, dtype, casting):
+            raise TypeError(f"Cannot cast array data from {self.dtype!r} to "
+                            f"{np.dtype(dtype)!r} according to the rule {casting!r}")
         return _wrap(self, O.cast(self.value, dtype))
 
-    def norm(self, p=2, dim=None, keepdim=False):
-        # Tensor-style spelling (torch/paddle): the 2-norm of all elements.
-        return apply_function(np.linalg.norm, (self,), {"axis": dim, "keepdims": keepdim})
+    def norm(self, p="fro", dim=None, keepdim=False):
+        # Tensor-style spelling (torch/paddle): with dim=None the p-norm of all
+        # elements, as sg.norm and Tensor.norm.
+        ord = None if p in ("fro", 2, 2.0) else p
+        x = self if dim is not None or self.ndim <= 1 else np.reshape(self, (-1,))
+        return apply_function(np.linalg.norm, (x,), {"ord": ord, "axis": dim,
+                                                     "keepdims": keepdim})
 
     def dot(self, other):
         return apply_function(np.dot, (self, other), {})
@@ -323,7 +593,7 @@ def _method_table():
     return {
         "sum": m(np.sum), "prod": m(np.prod), "max": m(np.max), "min": m(np.min),
         "mean": m(np.mean), "var": m(np.var), "std": m(np.std), "clip": m(np.clip),
-        "ravel": m(np.ravel), "flatten": lambda self: _wrap(self, O.ravel(self.value)),
+        "ravel": m(np.ravel), "flatten": flatten,
         "squeeze": m(np.squeeze), "swapaxes": m(np.swapaxes), "copy": m(np.copy),
         "diagonal": m(np.diagonal), "trace": m(np.trace),
         "reshape": reshape, "transpose": transpose, "astype": astype, "norm": norm, "dot": dot,

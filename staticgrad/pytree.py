@@ -1,7 +1,24 @@
-"""Nested tuples, lists and dicts of arrays, flattened to leaves and back."""
+"""Nested tuples, lists and dicts of arrays, flattened to leaves and back.
+
+Leaves are the array-like values: arrays, NumPy scalars, Python numbers and
+anything with ``__array__`` (traced values, Tensors). Every other value
+(strings, None, callables, enums, dtypes, ...) is *static*: it is kept in the
+structure itself, so it is part of a cache key and comes back unchanged, as
+torch.compile treats non-tensor arguments.
+"""
 from __future__ import annotations
 
 from typing import Any, Callable
+
+import numpy as np
+
+_NUMBERS = (bool, int, float, complex, np.generic, np.ndarray)
+
+
+def is_leaf(node: Any) -> bool:
+    """Array-like: traced (or an operand), never static."""
+    return isinstance(node, _NUMBERS) or hasattr(type(node), "__array__") \
+        or hasattr(node, "__array_interface__")
 
 
 def flatten(tree: Any, none_is_leaf: bool = False) -> tuple[list, Any]:
@@ -18,6 +35,8 @@ def flatten(tree: Any, none_is_leaf: bool = False) -> tuple[list, Any]:
             return ("dict", keys, tuple(walk(node[k]) for k in keys))
         if node is None and not none_is_leaf:
             return ("none",)
+        if not is_leaf(node):
+            return ("static", node)
         leaves.append(node)
         return ("leaf",)
 
@@ -33,6 +52,8 @@ def unflatten(treedef: Any, leaves: list) -> Any:
             return next(it)
         if kind == "none":
             return None
+        if kind == "static":
+            return d[1]
         if kind == "dict":
             return {k: build(c) for k, c in zip(d[1], d[2])}
         children = [build(c) for c in d[1]]

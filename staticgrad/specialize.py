@@ -19,7 +19,7 @@ import numpy as np
 from compiler.errors import GuardFailure, UnsupportedOperationError
 from compiler.interpreter import Interpreter
 from staticgrad import pytree
-from staticgrad.errors import RetraceLimitError
+from staticgrad.errors import ArgumentTypeError, RetraceLimitError
 
 log = logging.getLogger("staticgrad")
 
@@ -43,6 +43,9 @@ class Config:
       the first call and answers it from the kernel. ``f.compile(...)`` always
       waits. With the numba backend, importing staticgrad starts Numba on the
       compiler thread (``STATICGRAD_WARM_UP=0`` does not).
+    - ``max_loop_iterations``: a ``sg.while_loop`` running more iterations
+      raises LoopLimitError (None: no limit). Read when the loop runs in plain
+      NumPy, and when it is traced (the traced loop keeps that limit).
     """
 
     max_specializations: int = 8
@@ -51,13 +54,19 @@ class Config:
     eager_compile_threshold: int = 2
     compile_in_background: bool = os.environ.get("STATICGRAD_COMPILE_IN_BACKGROUND",
                                                  "1").strip().lower() not in ("0", "false", "no")
+    max_loop_iterations: int | None = None
 
 
 config = Config()
 
 
-def _leaf_signature(x: Any) -> tuple:
+def _leaf_signature(x: Any, name: str = "function") -> tuple:
     if isinstance(x, np.ndarray):
+        if x.dtype == object:
+            raise ArgumentTypeError(
+                f"{name}: an argument is a NumPy array of dtype object (shape {x.shape}); "
+                "staticgrad traces numeric arrays: convert it (np.asarray(x, dtype=float)) "
+                "or pass it as a static argument (static_argnums)")
         return (x.shape, x.dtype.str, x.flags.c_contiguous)
     if isinstance(x, np.generic):  # before float: np.float64 is a float subclass
         return ((), x.dtype.str, True)
@@ -65,8 +74,9 @@ def _leaf_signature(x: Any) -> tuple:
         return (type(x).__name__,)
     array = np.asarray(x)
     if array.dtype == object:
-        raise TypeError(f"argument of type {type(x).__name__} is not an array; "
-                        "pass an array or mark it static (static_argnums)")
+        raise ArgumentTypeError(f"{name}: an argument of type {type(x).__name__} is not a "
+                                "numeric array; pass an array or mark it static "
+                                "(static_argnums)")
     return ("list", array.shape, array.dtype.str)
 
 
@@ -74,7 +84,7 @@ def _signature_change(old: tuple, new: tuple) -> str:
     """Why a key is new, e.g. "new signature: argument 0 (3,) float64 -> (4,) float64"."""
     (old_tree, old_static, old_sig), (new_tree, new_static, new_sig) = old, new
     if old_tree != new_tree or len(old_sig) != len(new_sig):
-        return "new signature: different argument structure"
+        return "new signature: different argument structure or static (non-array) values"
     if old_static != new_static:
         return f"new signature: static arguments {old_static!r} -> {new_static!r}"
     changes = [f"argument {k} {_show(a)} -> {_show(b)}"
@@ -90,8 +100,8 @@ def _show(leaf_sig: tuple) -> str:
     return f"{shape} {np.dtype(dtype).name}{layout}"
 
 
-def signature(leaves: list) -> tuple:
-    return tuple(_leaf_signature(x) for x in leaves)
+def signature(leaves: list, name: str = "function") -> tuple:
+    return tuple(_leaf_signature(x, name) for x in leaves)
 
 
 def backend(graph, name: str = "kernel", disk: bool = True):
@@ -106,6 +116,11 @@ def backend(graph, name: str = "kernel", disk: bool = True):
             return compile_graph(graph, name=name, disk=disk)
         except UnsupportedOperationError as e:
             log.warning("staticgrad: %s runs on the interpreter: %s", name, e)
+        except RecursionError:
+            # A very deep chain of fused expressions (a long unrolled Python
+            # loop) is more than the code generator's recursion can write.
+            log.warning("staticgrad: %s runs on the interpreter: its graph (%d nodes) is too "
+                        "deep for the Numba code generator", name, len(graph))
     return Interpreter(graph)
 
 

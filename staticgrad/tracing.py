@@ -10,8 +10,10 @@ retraced when one fails.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 from typing import Any, Callable
 
 import networkx as nx
@@ -20,8 +22,8 @@ import numpy as np
 import compiler.ops as O
 from compiler.evaluate import apply
 from compiler.ir import Graph, Value
-from staticgrad.errors import (InPlaceMutationError, IntegerInputError, TracerConversionError,
-                               UnsupportedOperationError)
+from staticgrad.errors import (ArgumentTypeError, InPlaceMutationError, IntegerInputError,
+                               TracerConversionError, UnsupportedOperationError)
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _LIBRARY_DIRS = tuple(os.path.join(d, "") for d in (
@@ -39,14 +41,50 @@ def user_site() -> str:
     return "<unknown>"
 
 
+_RUNNING = threading.local()
+
+
+def running_context() -> "TraceContext | None":
+    """The innermost trace running on this thread, or None outside every
+    transform (structured loops use it to tell tracing from plain NumPy)."""
+    stack = getattr(_RUNNING, "stack", None)
+    return stack[-1] if stack else None
+
+
+def traceback_site(tb) -> str:
+    """``file:line`` of the innermost frame of a traceback outside staticgrad,
+    compiler and NumPy (where the user's code raised)."""
+    site = "<unknown>"
+    while tb is not None:
+        filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
+        if not filename.startswith(_LIBRARY_DIRS):
+            site = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return site
+
+
 class TraceContext:
     """One trace: the graph being built and the concrete value of every node."""
+
+    @contextlib.contextmanager
+    def running(self):
+        """Mark this trace as the one running while the user's function runs."""
+        stack = _RUNNING.__dict__.setdefault("stack", [])
+        stack.append(self)
+        try:
+            yield self
+        finally:
+            stack.pop()
 
     def __init__(self, name: str = "<function>"):
         self.name = name
         self.graph = Graph()
         self.env: dict[int, np.ndarray] = {}
         self.sensitive: set[int] = set()  # differentiation points
+        # Nodes standing for Python scalars (bool, int, float, complex arguments
+        # and what ufuncs compute from them alone): weakly typed as in NumPy
+        # (NEP 50), so float32_array * s stays float32 for a Python float s.
+        self.weak: set[int] = set()
         self.graph.listeners.append(self._evaluate)
 
     def _evaluate(self, nid: int) -> None:
@@ -58,10 +96,13 @@ class TraceContext:
     def param(self, value: Any, name: str | None = None) -> "Tracer":
         array = np.asarray(value)
         if array.dtype == object:
-            raise TypeError(f"{self.name}: argument of type {type(value).__name__} is not an "
-                            "array; mark it static (static_argnums) or pass an array")
+            raise ArgumentTypeError(
+                f"{self.name}: an argument of type {type(value).__name__} is not a numeric "
+                "array; pass an array or mark it static (static_argnums)")
         v = self.graph.param(array.shape, array.dtype, name)
         self.env[v.node] = array
+        if type(value) in (bool, int, float, complex):
+            self.weak.add(v.node)
         return Tracer(self, v.node, is_input=True)
 
     def lift(self, x: Any) -> "Tracer":
@@ -86,6 +127,8 @@ class TraceContext:
                 "inputs (pass x.astype(float), or use jit for integer inputs)")
         point = Tracer(self, O.identity(t.value).node, is_input=t.is_input)
         self.sensitive.add(point.node)
+        if t.node in self.weak:
+            self.weak.add(point.node)
         return point
 
     def depends_on_sensitive(self, nid: int) -> bool:
@@ -133,7 +176,7 @@ def find_context(args: Any) -> TraceContext | None:
 class Tracer:
     """A traced array: NumPy functions, operators and methods build graph nodes."""
 
-    __slots__ = ("ctx", "node", "is_input", "base", "base_version", "version")
+    __slots__ = ("ctx", "node", "is_input", "base", "base_version", "version", "parent", "key")
     __array_priority__ = 1000
 
     def __init__(self, ctx: TraceContext, node: int, is_input: bool = False):
@@ -143,11 +186,15 @@ class Tracer:
         self.base = None           # for a view (NumPy would share memory): its base
         self.base_version = 0      # the base's version when the view was taken
         self.version = 0           # bumped by each in-place update
+        self.parent = None         # a view by basic indexing: the array indexed ...
+        self.key = None            # ... and the index, to write updates through
 
-    def make_view_of(self, source: "Tracer") -> None:
+    def make_view_of(self, source: "Tracer", key: Any = None) -> None:
         root = source.base if source.base is not None else source
         self.base, self.base_version = root, root.version
         self.is_input = root.is_input
+        if key is not None:
+            self.parent, self.key = source, key
 
     def check_fresh(self) -> None:
         """A view read after its base was updated in place would differ from NumPy."""
@@ -204,7 +251,8 @@ class Tracer:
     def __array__(self, dtype=None, copy=None):
         raise TracerConversionError(
             f"{self.ctx.name}: a traced value (shape {self.shape}, {self.dtype}) cannot be "
-            "converted to a NumPy array. This happens with np.asarray/np.array, with NumPy "
+            f"converted to a NumPy array (at {user_site()}). This happens with "
+            "np.asarray/np.array, with NumPy "
             "functions staticgrad does not trace, and when storing a traced value into a "
             "NumPy array (out = np.zeros(n); out[i] = x): build arrays with np.stack / "
             "np.concatenate / np.where, or update a traced array (y = x.copy(); y[i] = v)")
@@ -257,7 +305,8 @@ class Tracer:
     # -- operators ------------------------------------------------------
 
     def __neg__(self):
-        return np.negative(self)
+        from staticgrad.numpy_api import apply_ufunc
+        return apply_ufunc(np.negative, "__call__", (self,), {}, operator=True)
 
     def __pos__(self):
         return self
@@ -284,18 +333,31 @@ class Tracer:
             raise InPlaceMutationError(
                 f"{self.ctx.name}: {what} of an input (at {user_site()}); traced code never "
                 "mutates its inputs. Work on a copy: y = x.copy(); y[...] = v")
-        if self.base is not None:
+        if self.base is not None and self.parent is None:
             raise InPlaceMutationError(
-                f"{self.ctx.name}: {what} of a view (at {user_site()}); the array it views "
-                "would not see the change. Update the array itself: y[1:][0] = v -> y[1] = v")
+                f"{self.ctx.name}: {what} of a view made by a reshape or transpose (at "
+                f"{user_site()}); the array it views would not see the change. Update the "
+                "array itself, or copy the view first")
         self.check_fresh()
+
+    def _update(self, new: Value, what: str) -> None:
+        """This array now holds ``new``. A view made by basic indexing writes it
+        through to the array it views (a functional setitem there), as NumPy's
+        shared memory would: ``y[1:3] += v``, ``row = y[0]; row *= 2``."""
+        self._check_mutable(what)
+        if self.parent is not None:
+            parent = self.parent
+            parent._update(O.setitem(parent.value, to_value(self.key), new), what)
+            self.base_version = self.base.version
+        self.node = new.node
+        self.version += 1
 
     def __setitem__(self, key, value):
         # Functional update: this Tracer now stands for the updated array, so
         # every name bound to it sees the change, as with an ndarray.
         self._check_mutable("in-place assignment")
-        self.node = O.setitem(self.value, to_value(key), to_value(self.ctx.lift(value))).node
-        self.version += 1
+        self._update(O.setitem(self.value, to_value(key), to_value(self.ctx.lift(value))),
+                     "in-place assignment")
 
     def _inplace(ufunc):
         def method(self, other):
@@ -306,8 +368,7 @@ class Tracer:
             if result.dtype != self.dtype:
                 raise UnsupportedOperationError(
                     f"in-place {ufunc.__name__} would change dtype {self.dtype} to {result.dtype}")
-            self.node = result.node
-            self.version += 1
+            self._update(result.value, f"in-place {ufunc.__name__}")
             return self
         return method
 
@@ -334,7 +395,7 @@ def _traced_operator(ufunc: np.ufunc, reflected: bool):
         if isinstance(other, (str, bytes)) or (other is not None and not _arraylike(other)):
             return NotImplemented
         args = (other, self) if reflected else (self, other)
-        return apply_ufunc(ufunc, "__call__", args, {})
+        return apply_ufunc(ufunc, "__call__", args, {}, operator=True)
     return method
 
 
@@ -344,7 +405,7 @@ ARITHMETIC_OPERATORS = {"add": np.add, "sub": np.subtract, "mul": np.multiply,
                         "truediv": np.true_divide, "pow": np.power, "matmul": np.matmul}
 COMPARISON_OPERATORS = {"gt": np.greater, "ge": np.greater_equal, "lt": np.less,
                         "le": np.less_equal, "eq": np.equal, "ne": np.not_equal,
-                        "and": np.logical_and, "or": np.logical_or}
+                        "and": np.bitwise_and, "or": np.bitwise_or}
 
 
 def install_operators(cls: type, make: Callable[[np.ufunc, bool], Callable]) -> type:

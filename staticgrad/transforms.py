@@ -19,10 +19,11 @@ import compiler.ops as O
 from compiler import autodiff
 from compiler.passes import optimize
 from staticgrad import pytree
-from staticgrad.errors import NonScalarOutputError, ShapeError, UnsupportedOperationError
+from staticgrad.errors import (ArgumentTypeError, NonScalarOutputError, ShapeError,
+                               TracerConversionError, UnsupportedOperationError)
 from compiler.errors import GuardFailure
 from staticgrad.specialize import CacheInfo, Specializer, signature, specialization
-from staticgrad.tracing import TraceContext, Tracer, find_context
+from staticgrad.tracing import TraceContext, Tracer, find_context, traceback_site
 
 Build = Callable[[TraceContext, tuple, dict], Any]
 
@@ -139,8 +140,17 @@ class Transformed:
                             f"{[type(s).__name__ for s in statics]}") from None
         dynamic = [a for i, a in enumerate(args) if i not in static]
         leaves, treedef = pytree.flatten((dynamic, kwargs))
-        leaves = [np.asarray(x) if isinstance(x, list) else x for x in leaves]
-        return (treedef, statics, signature(leaves)), leaves, treedef
+        try:
+            hash(treedef)
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in _static_values(treedef)
+                            if not _hashable(v)})
+            raise ArgumentTypeError(
+                f"{self.__name__}: an argument of type {', '.join(kinds)} is neither an array "
+                "nor hashable: non-array arguments are static (part of the cache key) and "
+                "must be hashable; pass arrays, or a hashable value (a tuple, a string)"
+                ) from None
+        return (treedef, statics, signature(leaves, self.__name__)), leaves, treedef
 
     def _trace(self, args: tuple, kwargs: dict, leaves: list, treedef):
         """Trace for these arguments: the context (its graph's outputs set) and
@@ -150,7 +160,22 @@ class Transformed:
         static = self._split(args)
         it = iter(dynamic)
         full = tuple(args[i] if i in static else next(it) for i in range(len(args)))
-        out_leaves, out_tree = pytree.flatten(self._build(ctx, full, kw))
+        try:
+            with ctx.running():
+                result = self._build(ctx, full, kw)
+        except ValueError as e:
+            if isinstance(e.__cause__, TracerConversionError) and "sequence" in str(e):
+                # NumPy re-raises what __float__ raised while storing an element
+                # as its own "setting an array element with a sequence."
+                raise TracerConversionError(
+                    f"{self.__name__}: a traced value is stored into a NumPy array (at "
+                    f"{traceback_site(e.__traceback__)}); a NumPy array cannot hold traced "
+                    "values, and storing the number would drop its gradient. Build the "
+                    "result with np.stack / np.concatenate, or update a traced array "
+                    "instead (out = np.zeros_like(x); out[i] = v is a functional setitem)"
+                    ) from e
+            raise
+        out_leaves, out_tree = pytree.flatten(result)
         ctx.graph.outputs = [ctx.lift(o).node for o in out_leaves]
         return ctx, out_tree
 
@@ -221,6 +246,58 @@ class Transformed:
         self._fast_hits = 0
         return self._cache.info
 
+    # -- pickling -------------------------------------------------------
+    _recipe = None   # (transform, fun, options) that make this function again
+
+    def __reduce__(self):
+        """Pickled as the transform that made it, the user's function (by
+        reference; by value under cloudpickle, as dask sends functions) and the
+        optimised graph of each specialisation with its key: never machine
+        code. The receiving process compiles a graph when it is first used, or
+        loads it from the disk cache (keyed by the graph's structural key), and
+        traces only signatures and paths the sender had not seen."""
+        if self._recipe is None:
+            raise TypeError(f"{self.__name__} cannot be pickled: only the functions made by jit, "
+                            "grad, value_and_grad, jacobian, hessian and hvp can")
+        traced = [(key, [(s.graph, s.out_tree, s.value_guards) for s in specs])
+                  for key, specs in self._cache.table.items()]
+        return _unpickle_transformed, (self._recipe, traced)
+
+
+def _unpickle_transformed(recipe: tuple, traced: list) -> Transformed:
+    from staticgrad.specialize import Specialization
+
+    make, fun, options = recipe
+    f = make(fun, **options)
+    for key, specs in traced:
+        f._cache.table[key] = [Specialization(graph=graph, run=_CompileOnFirstCall(graph, f),
+                                              out_tree=out_tree, value_guards=guards)
+                               for graph, out_tree, guards in specs]
+        f._cache.info.specializations += len(specs)
+    return f
+
+
+class _CompileOnFirstCall:
+    """The executable of a specialisation received by pickling: compiled (or
+    loaded from the disk cache) when first called, so a process compiles only
+    the kernels it uses."""
+
+    def __init__(self, graph, owner: Transformed):
+        self.graph, self.name, self.disk = graph, owner.__name__, owner.disk_cache
+        self.run = None
+
+    def __call__(self, *leaves):
+        if self.run is None:
+            from staticgrad.specialize import backend
+
+            self.run = backend(self.graph, self.name, disk=self.disk)
+        return self.run(*leaves)
+
+
+def _with_recipe(f: Transformed, make: Callable, fun: Callable, **options) -> Transformed:
+    f._recipe = (make, fun, options)
+    return f
+
 
 class Lowered:
     """The result of ``f.lower(*args)``: the optimised graph and the generated source."""
@@ -236,6 +313,21 @@ class Lowered:
 _ndarray = np.ndarray
 
 
+def _static_values(treedef) -> list:
+    if treedef[0] == "static":
+        return [treedef[1]]
+    return [v for child in treedef[-1] if isinstance(child, tuple) and child
+            for v in _static_values(child)] if treedef[0] in ("tuple", "list", "dict") else []
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 def _fast_key(args: tuple) -> tuple:
     """The hot-path key: shape and dtype of each array, the type of anything else
     (only calls of arrays and Python scalars are entered under it)."""
@@ -245,6 +337,18 @@ def _fast_key(args: tuple) -> tuple:
 def _result(x: np.ndarray) -> Any:
     """0-d results come back as NumPy scalars, as from NumPy's reductions."""
     return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
+
+
+def _describe(x: Any) -> str:
+    shape = getattr(x, "shape", None)
+    if shape is not None:
+        return f"array of shape {tuple(shape)}"
+    return type(x).__name__
+
+
+def _defined_at(fun: Callable) -> str:
+    code = getattr(fun, "__code__", None)
+    return "" if code is None else f" (defined at {code.co_filename}:{code.co_firstlineno})"
 
 
 def _argnums_tuple(argnums) -> tuple:
@@ -279,8 +383,9 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
     """
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums, cache=cache)
-    return Transformed(fun, lambda ctx, args, kwargs: fun(*args, **kwargs),
-                       f"jit({_name(fun)})", static_argnums, disk_cache=cache)
+    return _with_recipe(Transformed(fun, lambda ctx, args, kwargs: fun(*args, **kwargs),
+                                    f"jit({_name(fun)})", static_argnums, disk_cache=cache),
+                        jit, fun, static_argnums=static_argnums, cache=cache)
 
 
 # -- reverse mode ---------------------------------------------------------
@@ -296,6 +401,16 @@ def _grad_build(fun: Callable, argnums, has_aux: bool, with_value: bool, what: s
                 raise TypeError(f"{what}: has_aux=True needs the function to return a pair "
                                 f"(output, aux), got {type(out).__name__}")
             out, aux = out
+        if isinstance(out, (tuple, list, dict)):
+            kind = type(out).__name__
+            parts = out.values() if isinstance(out, dict) else out
+            shown = ", ".join(_describe(p) for p in parts)
+            raise NonScalarOutputError(
+                f"{what}: grad requires a single scalar output, but {_name(fun)}"
+                f"{_defined_at(fun)} returned a {kind} ({shown}); return the scalar to "
+                "differentiate, or return (loss, aux) and pass has_aux=True, or use "
+                "sg.value_and_grad(..., has_aux=True) to get the loss and the extra values "
+                "back")
         y = ctx.lift(out)
         if y.shape != ():
             raise NonScalarOutputError(
@@ -328,7 +443,8 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, *,
     array([2., 4.])
     """
     name = f"grad({_name(fun)})"
-    return Transformed(fun, _grad_build(fun, argnums, has_aux, False, name), name)
+    return _with_recipe(Transformed(fun, _grad_build(fun, argnums, has_aux, False, name), name),
+                        grad, fun, argnums=argnums, has_aux=has_aux)
 
 
 def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, *,
@@ -339,7 +455,8 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, *,
     (np.float64(5.0), array([2., 4.]))
     """
     name = f"value_and_grad({_name(fun)})"
-    return Transformed(fun, _grad_build(fun, argnums, has_aux, True, name), name)
+    return _with_recipe(Transformed(fun, _grad_build(fun, argnums, has_aux, True, name), name),
+                        value_and_grad, fun, argnums=argnums, has_aux=has_aux)
 
 
 _DERIVED: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
@@ -454,7 +571,8 @@ def _jacobian_of(ctx: TraceContext, y: Tracer, x: Tracer) -> Tracer:
 
 
 def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
-    """The Jacobian, shape ``out.shape + x.shape`` (a tuple of them for tuple argnums).
+    """The Jacobian, shape ``out.shape + x.shape`` (a tuple of them for tuple argnums;
+    for a function returning a tuple, a tuple of those, one per output, as in JAX).
 
     >>> jacobian(lambda x: x ** 2)(np.array([1.0, 2.0]))
     array([[2., 0.],
@@ -468,24 +586,27 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
         for i in nums:
             if not isinstance(args[i], Tracer):
                 raise UnsupportedOperationError(f"{name}: argument {i} must be a single array")
-        out = fun(*args, **kwargs)
-        if isinstance(out, (tuple, list, dict)):
-            raise UnsupportedOperationError(f"{name}: the function must return a single array")
-        y = ctx.lift(out)
-        jacs = tuple(_jacobian_of(ctx, y, args[i]) for i in nums)
-        return jacs[0] if isinstance(argnums, int) else jacs
+        out_leaves, out_tree = pytree.flatten(fun(*args, **kwargs))
+        blocks = []
+        for out in out_leaves:  # a tuple of outputs gives a tuple of Jacobians, as in JAX
+            y = ctx.lift(out)
+            jacs = tuple(_jacobian_of(ctx, y, args[i]) for i in nums)
+            blocks.append(jacs[0] if isinstance(argnums, int) else jacs)
+        return pytree.unflatten(out_tree, blocks)
 
-    return Transformed(fun, build, name)
+    return _with_recipe(Transformed(fun, build, name), jacobian, fun, argnums=argnums)
 
 
 def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
-    """The Hessian: ``jacobian(grad(fun))``, shape ``x.shape + x.shape``.
+    """The Hessian: ``jacobian(grad(fun))``, shape ``x.shape + x.shape``; for tuple
+    ``argnums`` JAX's nested tuple of blocks, ``H[i][j]`` of shape
+    ``x_i.shape + x_j.shape``.
 
     >>> hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    return jacobian(grad(fun, argnums), argnums)
+    return _with_recipe(jacobian(grad(fun, argnums), argnums), hessian, fun, argnums=argnums)
 
 
 def hvp(fun: Callable, argnums: int = 0) -> Transformed:
@@ -511,4 +632,4 @@ def hvp(fun: Callable, argnums: int = 0) -> Transformed:
                                                    else O.cast(v.value, x.dtype)], [g.node])
         return Tracer(ctx, t.node) if t is not None else _zeros_like(ctx, x)
 
-    return Transformed(fun, build, name)
+    return _with_recipe(Transformed(fun, build, name), hvp, fun, argnums=argnums)

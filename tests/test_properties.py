@@ -688,3 +688,58 @@ def test_loop_on_a_traced_value_traces_once_per_iteration_count(name, examples):
                 counts.add(count)
             assert g.cache_info().traces == len(counts), str(g.cache_info())
     check()
+
+
+# -- 4. dtype mixes: float32 with Python scalars and integer index arguments ---------
+
+@st.composite
+def mixed_dtype_cases(draw):
+    """A drawn program over float32/float64 inputs, its result scaled by a Python
+    float and shifted by a Python int (both arguments: weak, NEP 50) and indexed
+    by an integer array argument (negative indices too)."""
+    program, args, _ = draw(program_and_inputs())
+    dtypes = [draw(st.sampled_from([np.float32, np.float64])) for _ in args]
+    xs = tuple(a.astype(d) for a, d in zip(args, dtypes))
+    scale = draw(st.floats(-2, 2, allow_subnormal=False))
+    shift = draw(st.integers(-3, 3))
+    n = np.shape(program(*args))[0] if np.ndim(program(*args)) else 0
+    rows = np.array(draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=4))
+                    if n else [], dtype=draw(st.sampled_from([np.int64, np.int32])))
+    return program, xs, scale, shift, rows
+
+
+def _scaled(program):
+    def fun(*args):
+        *xs, scale, shift, rows = args
+        out = program(*xs) * scale + shift
+        return out[rows] if rows.size else out
+    return fun
+
+
+def _check_mixed_dtypes(case, name):
+    program, xs, scale, shift, rows = case
+    fun = _scaled(program)
+    args = xs + (scale, shift, rows)
+    want = fun(*args)
+    with backend(name):
+        f = sg.jit(fun)
+        for _ in range(2):  # the trace, then the kernel
+            _assert_close(f(*args), want, rtol=1e-4, atol=1e-4)
+        if np.asarray(want).dtype.kind == "f":
+            nums = tuple(range(len(xs) + 1))   # the arrays and the Python float
+            grads = sg.grad(lambda *a: np.sum(fun(*a)), argnums=nums)(*args)
+            for k, g in enumerate(grads):
+                # an array's gradient has its dtype; a Python float's is float64
+                assert np.asarray(g).dtype == np.asarray(args[k]).dtype, (k, np.asarray(g).dtype)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(mixed_dtype_cases())
+def test_python_scalars_and_index_arguments_keep_numpys_dtypes(case):
+    _check_mixed_dtypes(case, "interpreter")
+
+
+@settings(max_examples=5, deadline=None, derandomize=True)
+@given(mixed_dtype_cases())
+def test_compiled_python_scalars_and_index_arguments_keep_numpys_dtypes(case):
+    _check_mixed_dtypes(case, "numba")

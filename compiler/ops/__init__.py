@@ -239,3 +239,4 @@ for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__
     setattr(Value, _name, vars(_ValueOperators)[_name])
 del _name
 Graph.op_rules = staticmethod(get_op)
+from compiler.ops.control import *  # noqa: E402,F401,F403

@@ -58,8 +58,17 @@ def swapaxes(x, a, b):
 
 
 def moveaxis(x, source, destination):
-    order = [k for k in range(x.ndim) if k != source % x.ndim]
-    order.insert(destination % x.ndim, source % x.ndim)
+    """np.moveaxis: ``source`` and ``destination`` are ints or sequences of them."""
+    from numpy.lib.array_utils import normalize_axis_tuple
+
+    source = normalize_axis_tuple(source, x.ndim, "source")
+    destination = normalize_axis_tuple(destination, x.ndim, "destination")
+    if len(source) != len(destination):
+        raise ValueError("`source` and `destination` arguments must have the same number "
+                         "of elements")
+    order = [k for k in range(x.ndim) if k not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
     return O.transpose(x, tuple(order))
 
 
@@ -109,18 +118,66 @@ def log_softmax(x, axis=-1):
     return x - logsumexp(x, axis=axis, keepdims=True)
 
 
-def norm(x, ord=None, axis=None, keepdims=False):
-    if ord not in (None, 2, "fro") or (ord == 2 and (axis is None and x.ndim > 1)):
-        if ord == 1 and (axis is not None or x.ndim == 1):
-            return O.sum(O.abs(x), axis=axis, keepdims=keepdims)
-        if ord in (np.inf, "inf") and (axis is not None or x.ndim == 1):
-            return O.amax(O.abs(x), axis=axis, keepdims=keepdims)
-        raise O.UnsupportedOperationError(f"norm: ord={ord!r} is not supported")
+def _two_norm(x, axis, keepdims):
     # The 2-norm of a zero vector has gradient 0, as in PyTorch (not 0 * inf):
     # sqrt only ever sees a positive argument, and the where blocks the rest.
     squares = O.sum(x * x, axis=axis, keepdims=keepdims)
     zero = O.equal(squares, 0)
     return O.where(zero, 0, O.sqrt(O.where(zero, 1, squares)))
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """np.linalg.norm: vector norms (any ord NumPy accepts) and the matrix norms
+    'fro', 1, -1, inf and -inf. The spectral (2, -2) and nuclear norms need a
+    singular value decomposition and are refused by name."""
+    if x.dtype.kind not in "fc":
+        x = O.cast(x, np.float64)
+    if axis is None:
+        if ord is None:
+            return _two_norm(x, None, keepdims)
+        if x.ndim not in (1, 2):
+            raise ValueError("Improper number of dimensions to norm.")
+        axis = tuple(range(x.ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
+    if len(axes) == 1:
+        (a,) = axes
+        if ord is None or ord == 2:
+            return _two_norm(x, a, keepdims)
+        if isinstance(ord, str):
+            raise ValueError(f"Invalid norm order '{ord}' for vectors")
+        if ord == np.inf:
+            return O.amax(O.abs(x), axis=a, keepdims=keepdims)
+        if ord == -np.inf:
+            return O.amin(O.abs(x), axis=a, keepdims=keepdims)
+        if ord == 0:
+            return O.sum(O.cast(O.not_equal(x, 0), x.dtype), axis=a, keepdims=keepdims)
+        if ord == 1:
+            return O.sum(O.abs(x), axis=a, keepdims=keepdims)
+        p = float(ord)
+        return O.sum(O.abs(x) ** p, axis=a, keepdims=keepdims) ** (1.0 / p)
+    if len(axes) != 2 or axes[0] == axes[1]:
+        raise ValueError("Improper number of dimensions to norm.")
+    row, col = axes
+    if ord is None or ord in ("fro", "f"):
+        result = _two_norm(x, axes, False)
+    elif ord in (1, -1):
+        reduce = O.amax if ord == 1 else O.amin
+        result = reduce(O.sum(O.abs(x), axis=row), axis=col - (col > row))
+    elif ord in (np.inf, -np.inf):
+        reduce = O.amax if ord == np.inf else O.amin
+        result = reduce(O.sum(O.abs(x), axis=col), axis=row - (row > col))
+    elif ord in (2, -2, "nuc"):
+        raise O.UnsupportedOperationError(
+            f"np.linalg.norm: argument ord={ord!r} (a matrix norm computed from singular "
+            "values) is not supported on traced values")
+    else:
+        raise ValueError("Invalid norm order for matrices.")
+    if keepdims:
+        shape = list(x.shape)
+        shape[row] = shape[col] = 1
+        result = O.reshape(result, tuple(shape))
+    return result
 
 
 def dot(a, b):
@@ -162,11 +219,21 @@ def exp2(x):
     return O.exp(x * float(np.log(2)))
 
 
-def diagonal(x):
-    n = min(x.shape[-2:])
-    idx = np.arange(n)
-    return O.index(x, (Ellipsis, idx, idx))
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """np.diagonal: the diagonal of the (axis1, axis2) planes, as a last axis."""
+    from numpy.lib.array_utils import normalize_axis_index
+
+    a1, a2 = normalize_axis_index(axis1, x.ndim), normalize_axis_index(axis2, x.ndim)
+    if a1 == a2:
+        raise ValueError("axis1 and axis2 cannot be the same")
+    rest = [k for k in range(x.ndim) if k not in (a1, a2)]
+    planes = O.transpose(x, tuple(rest + [a1, a2]))
+    rows, cols = x.shape[a1], x.shape[a2]
+    offset = int(offset)
+    n = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+    i = np.arange(n)
+    return O.index(planes, (Ellipsis, i - min(offset, 0), i + max(offset, 0)))
 
 
-def trace(x):
-    return O.sum(diagonal(x), axis=-1)
+def trace(x, offset=0, axis1=0, axis2=1):
+    return O.sum(diagonal(x, offset, axis1, axis2), axis=-1)

@@ -22,6 +22,7 @@ __all__ = [
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "arctan2", "logaddexp",
     "greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
     "logical_and", "logical_or", "logical_not", "where", "clip", "floor", "ceil",
+    "bitwise_and", "bitwise_or",
 ]
 
 
@@ -130,6 +131,9 @@ not_equal = binary("not_equal", np.not_equal, None, "({0} != {1})")
 logical_and = binary("logical_and", np.logical_and, None, "({0} and {1})")
 logical_or = binary("logical_or", np.logical_or, None, "({0} or {1})")
 logical_not = unary("logical_not", np.logical_not, None, "(not {0})")
+# ``&`` and ``|``: bitwise on integers, logical on booleans (as in NumPy)
+bitwise_and = binary("bitwise_and", np.bitwise_and, None, "({0} & {1})")
+bitwise_or = binary("bitwise_or", np.bitwise_or, None, "({0} | {1})")
 
 
 def _where_dtype(shapes, dtypes, attrs):

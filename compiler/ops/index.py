@@ -15,7 +15,8 @@ from compiler.codegen.emitters import Loop, broadcast_index, index_text
 from compiler.errors import ShapeError, UnsupportedOperationError
 from compiler.ops import Op
 
-__all__ = ["index", "scatter_add", "setitem", "index_spec", "spec_to_index"]
+__all__ = ["index", "scatter_add", "setitem", "add_at", "index_spec", "spec_to_index",
+           "check_index"]
 
 
 def index_spec(key, graph):
@@ -167,6 +168,10 @@ def _index_statement(n):
         raise UnsupportedOperationError(f"index {n.attrs['spec']} with a traced index array "
                                         "has no Numba emitter (only x[ind, ...] does)")
     x, ind = n.args[:2]
+    if not n.shape:  # a 0-d result is a scalar variable
+        src = _leading_source(n, n.shapes[0], ind, 0, [])
+        n.line(f"{n.out} = {x}[{index_text(src)}]")
+        return
     n.line(f"{n.out} = {n.empty()}")
     with n.loops(n.shape) as j:
         src = _leading_source(n, n.shapes[0], ind, len(n.shapes[1]), j)
@@ -239,6 +244,91 @@ def _update_statement(op):
     return emit
 
 
+# -- bounds: an index out of range raises IndexError as in NumPy ----------------
+# Numba does not check bounds (a wrong index would read or write outside the
+# array), so every integer-array operand of index/setitem goes through
+# ``check_index`` first: constants here, once; traced ones by an op that checks
+# each element in the kernel and wraps negative indices (-1 -> size - 1), so
+# the ops after it only ever see indices in [0, size).
+
+def _out_of_bounds(value, axis: int, size: int) -> IndexError:
+    return IndexError(f"index {value} is out of bounds for axis {axis} with size {size}")
+
+
+def _wrap_indices(ind, size: int, axis: int) -> np.ndarray:
+    ind = np.asarray(ind)
+    bad = (ind < -size) | (ind >= size)
+    if bad.any():
+        raise _out_of_bounds(ind[bad].flat[0], axis, size)
+    return np.where(ind < 0, ind + size, ind).astype(ind.dtype) if ind.dtype.kind == "i" else ind
+
+
+def _emit_check(n):
+    (ind,) = n.args
+    size, axis = n.attrs["size"], n.attrs["axis"]
+    message = f"is out of bounds for axis {axis} with size {size}"
+    v = n.fresh("i")
+    if n.shape:
+        n.line(f"{n.out} = {n.empty()}")
+    with n.loops(n.shape) as j:
+        n.line(f"{v} = {ind}[{index_text(j)}]" if j else f"{v} = {ind}")
+        if n.dtype.kind == "i":
+            n.line(f"if {v} < 0:")
+            n.line(f"    {v} += {size}")
+            n.line(f"if {v} < 0 or {v} >= {size}:")
+        else:
+            n.line(f"if {v} >= {size}:")
+        original = f"{ind}[{index_text(j)}]" if j else ind
+        n.line(f"    raise IndexError('index ' + str({original}) + ' {message}')")
+        n.line(f"{n.out}[{index_text(j)}] = {v}" if j else f"{n.out} = {v}")
+
+
+CHECK_INDEX = Op("check_index", _wrap_indices, infer=lambda s, d, a: (s[0], d[0]),
+                 emit=_emit_check, differentiable=False, effect=True)
+
+
+def _array_axes(spec, ndim: int) -> dict:
+    """The axis of the indexed array that each ("array", k) item indexes."""
+    used = sum(item[0] in ("slice", "int", "array") for item in spec)
+    axes, axis = {}, 0
+    for item in spec:
+        if item[0] == "ellipsis":
+            axis += ndim - used
+        elif item[0] != "newaxis":
+            if item[0] == "array":
+                axes[item[1]] = axis
+            axis += 1
+    return axes
+
+
+def check_index(spec, arrays, shape):
+    """The index arrays of ``spec`` into ``shape``, checked and wrapped (see above)."""
+    used = sum(item[0] in ("slice", "int", "array") for item in spec)
+    if used > len(shape):
+        raise IndexError(f"too many indices for array: array is {len(shape)}-dimensional, "
+                         f"but {used} were indexed")
+    axes = _array_axes(spec, len(shape))
+    out = list(arrays)
+    for k, a in enumerate(arrays):
+        axis = axes[k]
+        graph = a.graph
+        if graph.is_const(a.node):
+            known = graph.const_value(a.node)
+            wrapped = _wrap_indices(known, shape[axis], axis)
+            out[k] = a if np.array_equal(wrapped, known) else graph.const(wrapped)
+        elif graph.op(a.node) != "check_index":
+            out[k] = CHECK_INDEX(a, size=int(shape[axis]), axis=axis)
+    axis = 0
+    for item in spec:  # integer items: known now
+        if item[0] == "ellipsis":
+            axis += len(shape) - used
+        elif item[0] != "newaxis":
+            if item[0] == "int" and not -shape[axis] <= item[1] < shape[axis]:
+                raise _out_of_bounds(item[1], axis, shape[axis])
+            axis += 1
+    return out
+
+
 INDEX = Op("index", lambda x, *arrays, spec: x[spec_to_index(spec, arrays)],
            emit=Loop(_index_map, _index_statement),
            infer=_index_infer, linear=True,
@@ -248,6 +338,7 @@ INDEX = Op("index", lambda x, *arrays, spec: x[spec_to_index(spec, arrays)],
 
 def index(x, key):
     spec, arrays = index_spec(key, x.graph)
+    arrays = check_index(spec, arrays, x.shape)
     return INDEX(x, *arrays, spec=spec)
 
 
@@ -316,7 +407,18 @@ SETITEM = Op("setitem", _setitem_impl, infer=_update_infer("setitem"), linear=Tr
 def setitem(x, key, value):
     """Functional ``x[key] = value``: a new value, x itself unchanged."""
     spec, arrays = index_spec(key, x.graph)
+    arrays = check_index(spec, arrays, x.shape)
     value = O.as_value(x.graph, value, [x])
     if value.dtype != x.dtype:
         value = O.cast(value, x.dtype)
     return SETITEM(x, value, *arrays, spec=spec)
+
+
+def add_at(x, key, value):
+    """Functional ``np.add.at(x, key, value)``: repeated indices accumulate."""
+    spec, arrays = index_spec(key, x.graph)
+    arrays = check_index(spec, arrays, x.shape)
+    value = O.as_value(x.graph, value, [x])
+    if value.dtype != x.dtype:
+        value = O.cast(value, x.dtype)
+    return SCATTER_ADD(x, value, *arrays, spec=spec)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
-from compiler.codegen.emitters import Loop, broadcast_index
+from compiler.codegen.emitters import Loop, broadcast_index, index_text
 from compiler.errors import ShapeError
 from compiler.ops import Op
 
@@ -137,6 +137,8 @@ def _concat_index(n, idx):
     # out[.., j, ..] = x_k[.., j - start_k, ..] for the part holding j; the reads
     # of other parts are clamped into their bounds, then discarded.
     axis = n.attrs["axis"]
+    if len(n.shapes) > _CONCAT_READ_PARTS:
+        return None
     j = idx[axis]
     parts, start = [], 0
     for k, s in enumerate(n.shapes):
@@ -155,9 +157,28 @@ def _concat_index(n, idx):
     return expr
 
 
+# Reading through a concatenation selects among its parts with a chain of
+# conditionals, one per part: right for a few parts, quadratic for a trajectory
+# of hundreds (np.stack of a list built in a loop). Those are copied instead.
+_CONCAT_READ_PARTS = 8
+
+
+def _concat_statement(n):
+    axis = n.attrs["axis"]
+    n.line(f"{n.out} = {n.empty()}")
+    start = 0
+    for x, shape in zip(n.args, n.shapes):
+        if shape[axis]:
+            with n.loops(shape) as j:
+                at = list(j)
+                at[axis] = f"{start} + {j[axis]}" if start else j[axis]
+                n.line(f"{n.out}[{index_text(at)}] = {x}[{index_text(j)}]")
+        start += shape[axis]
+
+
 CONCATENATE = Op("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
                  canon=_concat_canon, infer=_concat_infer, vjp=_concat_vjp, linear=True,
-                 emit=Loop(_concat_index))
+                 emit=Loop(_concat_index, _concat_statement))
 
 
 def concatenate(xs, axis=0):

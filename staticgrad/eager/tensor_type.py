@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 
 from staticgrad.eager.dtypes import DEFAULT_FLOAT
+from staticgrad.eager.grad_mode import _GradMode
 from staticgrad.eager.printing import format_tensor
 from staticgrad.eager.records import _UIDS, _Version
+from staticgrad.errors import UnsupportedOperationError
 
 
 def _as_dtype(dtype: Any) -> np.dtype | None:
@@ -195,6 +197,15 @@ class Tensor:
         return self._array.tolist()
 
     def __array__(self, dtype=None, copy=None):
+        if self._requires_grad and _GradMode.enabled:
+            # np.asarray(t), np.array(t), and NumPy functions that convert
+            # their arguments without dispatching to the Tensor: the result
+            # would silently lose the gradient (torch refuses it too).
+            raise UnsupportedOperationError(
+                "a Tensor that requires grad cannot be converted to a NumPy array "
+                "(np.asarray, np.array, or a NumPy function that converts its arguments): "
+                "the result would silently lose the gradient. Use tensor.detach().numpy(), "
+                "or the NumPy functions staticgrad records")
         return self._array if dtype is None else self._array.astype(dtype)
 
     def __bool__(self) -> bool:
