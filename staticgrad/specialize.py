@@ -204,6 +204,10 @@ class Specialization:
         except UnsupportedOperationError as e:
             log.warning("staticgrad: %s runs on the interpreter: %s", self.name, e)
             run = Interpreter(self.graph)
+        except RecursionError:  # as in backend()
+            log.warning("staticgrad: %s runs on the interpreter: its graph (%d nodes) is too "
+                        "deep for the Numba code generator", self.name, len(self.graph))
+            run = Interpreter(self.graph)
         except concurrent.futures.CancelledError:
             run = Interpreter(self.graph)
         except Exception as e:  # results stay right on the interpreter; say why
