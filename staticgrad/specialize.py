@@ -124,6 +124,56 @@ def backend(graph, name: str = "kernel", disk: bool = True):
     return Interpreter(graph)
 
 
+def _kernel_or_interpreter(future, graph, name: str, wait: bool):
+    """The executable a background compile ended with: its kernel, or the
+    interpreter (with the warning ``backend`` gives) when Numba could not
+    compile it; None when it is not done and not waited for."""
+    try:
+        return future.result() if wait or future.done() else None
+    except UnsupportedOperationError as e:
+        log.warning("staticgrad: %s runs on the interpreter: %s", name, e)
+    except RecursionError:  # as in backend()
+        log.warning("staticgrad: %s runs on the interpreter: its graph (%d nodes) is too "
+                    "deep for the Numba code generator", name, len(graph))
+    except concurrent.futures.CancelledError:
+        pass
+    except Exception as e:  # results stay right on the interpreter; say why
+        log.warning("staticgrad: %s runs on the interpreter: compiling its kernel failed "
+                    "(%s: %s)", name, type(e).__name__, e, exc_info=True)
+    return Interpreter(graph)
+
+
+class TieredRun:
+    """An executable, leaves -> outputs, that runs on the interpreter until
+    the kernel compiling in the background is ready, then on the kernel
+    (for specialisations received by pickling, whose hot path is generic)."""
+
+    def __init__(self, graph, name: str = "kernel", disk: bool = True):
+        from compiler.codegen import compile_graph_in_background
+
+        self.graph, self.name = graph, name
+        self.interpreter = Interpreter(graph)
+        self.pending = compile_graph_in_background(graph, name=name, disk=disk)
+        self.run = None
+
+    def __call__(self, *leaves):
+        run = self.run
+        if run is None:
+            run = _kernel_or_interpreter(self.pending, self.graph, self.name, wait=False)
+            if run is None:
+                return self.interpreter(*leaves)
+            self.run = run
+        return run(*leaves)
+
+
+def executable(graph, name: str = "kernel", disk: bool = True):
+    """``backend(graph)``, or with ``config.compile_in_background`` a
+    ``TieredRun`` that does not wait for the kernel."""
+    if config.backend == "numba" and config.compile_in_background:
+        return TieredRun(graph, name, disk)
+    return backend(graph, name, disk)
+
+
 def specialization(graph, out_tree, name: str = "kernel", disk: bool = True) -> "Specialization":
     """A new specialisation of ``graph``: compiled now, compiling in the
     background (``config.compile_in_background``), or interpreted."""
@@ -199,21 +249,7 @@ class Specialization:
         future, self.pending = self.pending, None
         if future is None:
             return
-        try:
-            run = kernel or (future.result() if wait or future.done() else None)
-        except UnsupportedOperationError as e:
-            log.warning("staticgrad: %s runs on the interpreter: %s", self.name, e)
-            run = Interpreter(self.graph)
-        except RecursionError:  # as in backend()
-            log.warning("staticgrad: %s runs on the interpreter: its graph (%d nodes) is too "
-                        "deep for the Numba code generator", self.name, len(self.graph))
-            run = Interpreter(self.graph)
-        except concurrent.futures.CancelledError:
-            run = Interpreter(self.graph)
-        except Exception as e:  # results stay right on the interpreter; say why
-            log.warning("staticgrad: %s runs on the interpreter: compiling its kernel failed "
-                        "(%s: %s)", self.name, type(e).__name__, e, exc_info=True)
-            run = Interpreter(self.graph)
+        run = kernel or _kernel_or_interpreter(future, self.graph, self.name, wait)
         if run is None:  # not ready and not waited for
             self.pending = future
             return

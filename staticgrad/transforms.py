@@ -287,10 +287,10 @@ class _CompileOnFirstCall:
         self.run = None
 
     def __call__(self, *leaves):
-        if self.run is None:
-            from staticgrad.specialize import backend
+        if self.run is None:  # compiled on the background thread when so configured
+            from staticgrad.specialize import executable
 
-            self.run = backend(self.graph, self.name, disk=self.disk)
+            self.run = executable(self.graph, self.name, disk=self.disk)
         return self.run(*leaves)
 
 

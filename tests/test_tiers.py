@@ -326,3 +326,24 @@ def test_a_forked_child_answers_and_compiles_on_its_own(in_background):
         np.testing.assert_allclose(answer, np.sinh(x), rtol=1e-13)
     wait_for_kernels(f)            # the parent's own kernel is unaffected
     assert isinstance(specs(f)[0].run, Compiled)
+
+
+def test_a_function_received_by_pickling_does_not_wait_either(in_background):
+    import pickle
+
+    from staticgrad.specialize import TieredRun
+
+    f = sg.grad(rosen)
+    x = np.linspace(-1.0, 1.5, 5)
+    f(x)
+    with compiler_held():
+        received = pickle.loads(pickle.dumps(f))   # its graph, compiled when first used
+        interpreted = received(x)
+        (spec,) = specs(received)
+        tiered = spec.run.run
+        assert isinstance(tiered, TieredRun) and tiered.run is None
+    tiered.pending.result(timeout=300)
+    compiled = received(x)
+    assert isinstance(tiered.run, Compiled)
+    for g in (interpreted, compiled):
+        np.testing.assert_allclose(g, rosen_grad(x), rtol=1e-12)
