@@ -347,3 +347,31 @@ def test_a_function_received_by_pickling_does_not_wait_either(in_background):
     assert isinstance(tiered.run, Compiled)
     for g in (interpreted, compiled):
         np.testing.assert_allclose(g, rosen_grad(x), rtol=1e-12)
+
+
+def test_the_eager_backward_compiles_in_the_background(in_background, monkeypatch):
+    from staticgrad import specialize
+
+    made = []
+    tiered_init = specialize.TieredRun.__init__
+
+    def recorded(self, *args, **kwargs):
+        tiered_init(self, *args, **kwargs)
+        made.append(self)
+    monkeypatch.setattr(specialize.TieredRun, "__init__", recorded)
+    sg.autograd.clear_cache()
+
+    def backward_step(scale):
+        w = sg.tensor(np.linspace(0.1, 0.9, 4) * scale, requires_grad=True)
+        (np.sum(np.tanh(w) * w) * 2.0).backward()
+        t = np.tanh(w.data)
+        np.testing.assert_allclose(w.grad.data, 2 * (t + w.data * (1 - t ** 2)), rtol=1e-12)
+
+    with compiler_held():
+        for scale in (1.0, 2.0, 3.0):      # the second sighting hands it to the thread
+            backward_step(scale)
+        assert len(made) == 1 and made[0].run is None
+    made[0].pending.result(timeout=300)
+    backward_step(4.0)                     # the kernel now
+    assert isinstance(made[0].run, Compiled)
+    assert sg.autograd.cache_info().compiles == 1
