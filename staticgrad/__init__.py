@@ -7,6 +7,7 @@ from staticgrad.errors import (InPlaceMutationError, IntegerInputError, NonScala
 from staticgrad.specialize import config
 from staticgrad.transforms import grad, hessian, hvp, jacobian, jit, jvp, value_and_grad, vjp
 from staticgrad.check import check_grads
+from staticgrad.sparse import sparse_hessian, sparse_jacobian
 from staticgrad import autograd  # eager: sg.tensor(..., requires_grad=True), .backward()
 from staticgrad.autograd import GradientTape, enable_grad, no_grad, set_grad_enabled
 from staticgrad.tensor import (Tensor, abs, add, amax, amin, arange, bool_, cat, clamp, clip, concat,
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "jit", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "check_grads",
+    "sparse_jacobian", "sparse_hessian",
     "config",
     "errors", "logs", "StaticgradError", "ShapeError", "UnsupportedOperationError",
     "TracerConversionError", "InPlaceMutationError", "RetraceLimitError",
