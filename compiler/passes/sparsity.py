@@ -66,6 +66,39 @@ def _select(pattern: sp.csr_array, rows: np.ndarray) -> sp.csr_array:
     return pattern[rows]
 
 
+def _gather(parts: Sequence[sp.csr_array | None], sizes: Sequence[int], rows: np.ndarray,
+            n: int) -> sp.csr_array:
+    """Row r of the result is row ``rows[r]`` of the parts stacked vertically
+    (part k holding ``sizes[k]`` rows; a missing part or ``rows[r] < 0`` gives an
+    empty row). Built directly from the index arrays: no stacked copy."""
+    rows = np.asarray(rows, dtype=np.int64).ravel()
+    offsets = np.cumsum([0] + list(sizes))
+    active = [k for k, p in enumerate(parts) if p is not None and p.nnz]
+    if len(active) == 1 and rows.size and rows.min() >= offsets[active[0]] and \
+            rows.max() < offsets[active[0] + 1]:
+        return _select(parts[active[0]], rows - offsets[active[0]])
+    # one row pointer array for the stacked active parts (missing ones: empty rows)
+    lengths = np.zeros(int(offsets[-1]) + 1, dtype=np.int64)
+    starts = np.zeros(int(offsets[-1]) + 1, dtype=np.int64)
+    indices, base = [], 0
+    for k in active:
+        p = parts[k]
+        lo, hi = offsets[k], offsets[k + 1]
+        lengths[lo:hi] = np.diff(p.indptr)
+        starts[lo:hi] = p.indptr[:-1] + base
+        indices.append(p.indices)
+        base += p.indices.size
+    indices = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32)
+    rows = np.where(rows < 0, offsets[-1], rows)  # the last slot is an empty row
+    out_lengths = lengths[rows]
+    indptr = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(out_lengths, out=indptr[1:])
+    total = int(indptr[-1])
+    source = np.repeat(starts[rows] - indptr[:-1], out_lengths) + np.arange(total)
+    return sp.csr_array((np.ones(total, dtype=bool), indices[source], indptr),
+                        shape=(rows.size, n))
+
+
 def _broadcast_rows(shape, out_shape) -> np.ndarray:
     """For each element of ``out_shape``, the element of ``shape`` it reads."""
     return np.broadcast_to(_ids(shape), out_shape).ravel()
@@ -173,9 +206,15 @@ def _scatter_add_rule(graph: Graph, nid: int, pats, n: int) -> sp.csr_array | No
     if pats[1] is not None:
         target = _ids(out_shape)[O.spec_to_index(spec, known)]
         source = np.broadcast_to(_ids(graph.shape(upd)), target.shape).ravel()
-        scatter = sp.csr_array((np.ones(source.size, dtype=bool), (target.ravel(), source)),
-                               shape=(_size(out_shape), _size(graph.shape(upd))))
-        parts.append(sp.csr_array(scatter @ pats[1]))
+        target = target.ravel()
+        if not target.size or np.bincount(target).max() <= 1:  # each element receives one update at most
+            rows = np.full(_size(out_shape), -1, dtype=np.int64)
+            rows[target] = source
+            parts.append(_gather([pats[1]], [_size(graph.shape(upd))], rows, n))
+        else:
+            scatter = sp.csr_array((np.ones(source.size, dtype=bool), (target, source)),
+                                   shape=(_size(out_shape), _size(graph.shape(upd))))
+            parts.append(sp.csr_array(scatter @ pats[1]))
     return _union(parts)
 
 
@@ -205,9 +244,8 @@ def _selection_rule(graph: Graph, nid: int, pats, n: int) -> sp.csr_array | None
         return None
     if ids.shape != graph.shape(nid) or not np.array_equal(shifted, ids + total):
         return None  # not a pure selection (it adds, or makes new values)
-    stacked = sp.vstack([p if p is not None else _empty(_size(graph.shape(i)), n)
-                         for p, i, f in zip(pats, inputs, floating) if f], format="csr")
-    return _select(sp.csr_array(stacked), ids)
+    return _gather([p for p, f in zip(pats, floating) if f],
+                   [_size(graph.shape(i)) for i, f in zip(inputs, floating) if f], ids, n)
 
 
 def _node_rule(graph: Graph, nid: int, pats: list, n: int) -> sp.csr_array | None:
