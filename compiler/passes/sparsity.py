@@ -344,7 +344,7 @@ def _natural(graph, colors):
 # networkx's DSATUR rescans all vertices at every step: kept for small graphs.
 _DSATUR_LIMIT = 1000
 # Beyond this many vertices only the linear-time orders are tried.
-_LARGE = 100_000
+_LARGE = 20_000
 
 
 def _greedy(adjacency: sp.csr_array) -> tuple[np.ndarray, str]:
