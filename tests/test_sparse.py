@@ -61,6 +61,8 @@ def tridiagonal(x):
 # -- pattern exactness, per op family (interpreter, no compilation) ----------------
 A_BANDED = np.diag(np.arange(1.0, 7.0)) + np.diag(np.ones(5), 1)
 W_DENSE = RNG.normal(size=(3, 4))
+W_BATCH = RNG.normal(size=(2, 3, 4))
+W_BATCH[0, 1] = 0.0          # a zero row: outputs do not depend on what it multiplies
 
 JACOBIAN_CASES = {
     "elementwise and broadcasting": (lambda x: np.sin(x[:, None] * x[None, :]) + 2.0 * x, (5,)),
@@ -82,6 +84,11 @@ JACOBIAN_CASES = {
     "matmul, constant banded": (lambda x: A_BANDED @ x, (6,)),
     "matmul, dense rows": (lambda x: x.reshape(4, 3) @ W_DENSE, (12,)),
     "matmul of traced operands": (lambda x: x.reshape(2, 2) @ x.reshape(2, 2).T, (4,)),
+    "matmul batched, constant with a zero row": (lambda x: x.reshape(2, 2, 3) @ W_BATCH, (12,)),
+    "matmul 1-d and batched": (lambda x: np.concatenate([(x[:3] @ W_BATCH).ravel(),
+                                                         (W_BATCH @ x[4:8]).ravel()]), (8,)),
+    "matmul batched traced": (lambda x: x.reshape(2, 1, 6)[:, :, :3] @ x.reshape(2, 6, 1)[:, 2:5],
+                              (12,)),
     "full reduction": (lambda x: np.sum(x ** 2) * x, (4,)),
     "where": (lambda x: np.where(x > 0, x ** 2, np.sin(x[::-1])), (5,)),
 }

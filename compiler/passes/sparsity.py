@@ -147,42 +147,48 @@ def _nonzero_mask(graph: Graph, nid: int) -> np.ndarray | None:
 
 
 def _matmul_rule(graph: Graph, nid: int, pa, pb, n: int) -> sp.csr_array | None:
+    """out[t, i, j] depends on a[t, i, :] where b[t, :, j] may be nonzero, and on
+    b[t, :, j] where a[t, i, :] may be nonzero (t over the broadcast batch)."""
     a, b = graph.inputs(nid)
     sa, sb = graph.shape(a), graph.shape(b)
-    a2 = (1,) + sa if len(sa) == 1 else sa
+    a2 = (1,) + sa if len(sa) == 1 else sa      # promote 1-D operands as matmul does
     b2 = sb + (1,) if len(sb) == 1 else sb
     batch = tuple(np.broadcast_shapes(a2[:-2], b2[:-2]))
     m, k, cols = a2[-2], a2[-1], b2[-1]
-    mask_a = _nonzero_mask(graph, a)
-    mask_b = _nonzero_mask(graph, b)
-    # Batch-broadcast element ids of each operand: block t of the output reads
-    # batch element a_ids[t] of a and b_ids[t] of b.
-    a_batch = np.broadcast_to(_ids(a2[:-2]), batch).ravel()
-    b_batch = np.broadcast_to(_ids(b2[:-2]), batch).ravel()
+
+    def masks(nid, shape2, rows, inner):
+        """The operand's possible nonzeros per batch element: (batch size, rows, inner)."""
+        mask = _nonzero_mask(graph, nid)
+        if mask is None:
+            mask = np.ones(shape2, dtype=bool)
+        return np.broadcast_to(mask.reshape(shape2), batch + (rows, inner)).reshape(-1, rows, inner)
+
+    def operand_part(pattern, operand_batch, operand_size, block_of):
+        # block_of(t): the (output block) x (operand block) dependence of batch element t
+        blocks = []
+        for t in range(len(operand_batch)):
+            block = sp.coo_array(block_of(t))
+            block.eliminate_zeros()             # kron stores the zeros of its blocks
+            width = block.shape[1]
+            blocks.append(sp.csr_array(
+                (np.ones(block.nnz, dtype=bool),
+                 (block.row, operand_batch[t] * width + block.col)),
+                shape=(block.shape[0], operand_size)))
+        return sp.csr_array(sp.vstack(blocks, format="csr") @ pattern)
+
     parts = []
     if pa is not None:
-        blocks = []
-        for t in range(len(a_batch)):
-            mb = np.ones((k, cols), bool) if mask_b is None else \
-                np.broadcast_to(mask_b.reshape(b2), batch + (k, cols)).reshape(-1, k, cols)[t]
-            # out[i, j] depends on a[i, kk] where b[kk, j] may be nonzero
-            block = sp.kron(sp.identity(m, dtype=bool, format="csr"), sp.csr_array(mb.T))
-            cols_of_a = (a_batch[t] * m * k + np.arange(m * k))
-            blocks.append(sp.csr_array((block.tocoo().data.astype(bool),
-                                        (block.tocoo().row, cols_of_a[block.tocoo().col])),
-                                       shape=(m * cols, _size(sa))))
-        parts.append(sp.csr_array(sp.vstack(blocks, format="csr")) @ pa)
+        mb = masks(b, b2, k, cols)
+        a_batch = np.broadcast_to(_ids(a2[:-2]), batch).ravel()
+        eye = sp.identity(m, dtype=bool, format="csr")
+        parts.append(operand_part(pa, a_batch, _size(sa),
+                                  lambda t: sp.kron(eye, sp.csr_array(mb[t].T))))
     if pb is not None:
-        blocks = []
-        for t in range(len(b_batch)):
-            ma = np.ones((m, k), bool) if mask_a is None else \
-                np.broadcast_to(mask_a.reshape(a2), batch + (m, k)).reshape(-1, m, k)[t]
-            # out[i, j] depends on b[kk, j] where a[i, kk] may be nonzero
-            block = sp.kron(sp.csr_array(ma), sp.identity(cols, dtype=bool, format="csr")).tocoo()
-            cols_of_b = (b_batch[t] * k * cols + np.arange(k * cols))
-            blocks.append(sp.csr_array((block.data.astype(bool), (block.row, cols_of_b[block.col])),
-                                       shape=(m * cols, _size(sb))))
-        parts.append(sp.csr_array(sp.vstack(blocks, format="csr")) @ pb)
+        ma = masks(a, a2, m, k)
+        b_batch = np.broadcast_to(_ids(b2[:-2]), batch).ravel()
+        eye = sp.identity(cols, dtype=bool, format="csr")
+        parts.append(operand_part(pb, b_batch, _size(sb),
+                                  lambda t: sp.kron(sp.csr_array(ma[t]), eye)))
     return _union(parts)
 
 
@@ -269,7 +275,7 @@ def _node_rule(graph: Graph, nid: int, pats: list, n: int) -> sp.csr_array | Non
         result = _scatter_add_rule(graph, nid, pats, n)
     elif opdef.linear:
         result = _selection_rule(graph, nid, pats, n)
-    if result is None and not (opdef.name == "matmul"):
+    if result is None:
         result = _dense_rule(_size(out_shape), pats, n)
     return result
 
