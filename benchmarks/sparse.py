@@ -43,6 +43,10 @@ def fmt(seconds: float) -> str:
     return f"{seconds * 1e6:.1f} µs"
 
 
+def ratio(r: float) -> str:
+    return f"{r:,.0f}x" if r >= 10 else f"{r:.2f}x"
+
+
 def energy_2d(side: int):
     def energy(u):
         u = u.reshape(side, side)
@@ -137,7 +141,7 @@ def speed(quick: bool):
         dense = dense_hessian_time(side, timeout=600) if side <= 8 else ""
         if dense:
             warm, first = map(float, dense.split())
-            dense_cell = f"{fmt(warm)} ({fmt(first)}) | {warm / sparse_time:,.0f}x"
+            dense_cell = f"{fmt(warm)} ({fmt(first)}) | {ratio(warm / sparse_time)}"
         else:
             dense_cell = "not built (a graph of n HVPs) | -"
         hvp = sg.hvp(f)
@@ -167,9 +171,9 @@ def speed(quick: bool):
             jh = jax.jit(jax.hessian(jf))
             jh(u).block_until_ready()
             jt = median_time(lambda: jh(u).block_until_ready(), repeat=3)
-            jax_cell = f"{fmt(jt)} | {jt / sparse_time:,.0f}x"
+            jax_cell = f"{fmt(jt)} | {ratio(jt / sparse_time)}"
         print(f"| {side}x{side} | {u.size:,} | {H.sparsity(u).n_colors} | {fmt(sparse_time)} | "
-              f"{dense_cell} | {fmt(hvp_time)} | {hvp_time / sparse_time:,.0f}x | {jax_cell} |")
+              f"{dense_cell} | {fmt(hvp_time)} | {ratio(hvp_time / sparse_time)} | {jax_cell} |")
     print()
 
 

@@ -185,8 +185,19 @@ def test_five_point_hessian_needs_at_most_six_colours(side):
     assert 5 <= info.n_colors <= 6
 
 
-def test_colourings_are_valid():
-    pattern = sp.csr_array(sp.random(40, 30, density=0.1, random_state=1) != 0)
+def test_arrowhead_hessian_takes_two_colours_and_is_right():
+    def f(x):
+        return x[0] * np.sum(x ** 2) + np.sum(np.cos(x))
+    x = RNG.normal(size=9)
+    H = sg.sparse_hessian(f)
+    assert H.sparsity(x).n_colors == 2          # a distance-2 colouring would need 9
+    with interpreter():
+        np.testing.assert_allclose(H(x).toarray(), dense_hessian(f, (x,)), atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_colourings_are_valid(seed):
+    pattern = sp.csr_array(sp.random(40, 30, density=0.1, random_state=seed) != 0)
     col = color_jacobian(pattern)
     dense = pattern.toarray()
     if col.mode == "column":  # no row holds two columns of one colour

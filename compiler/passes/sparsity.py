@@ -348,7 +348,7 @@ def _natural(graph, colors):
 
 
 # networkx's DSATUR rescans all vertices at every step: kept for small graphs.
-_DSATUR_LIMIT = 1000
+_DSATUR_LIMIT = 400
 # Beyond this many vertices only the linear-time orders are tried.
 _LARGE = 20_000
 
@@ -403,37 +403,59 @@ def color_jacobian(pattern: sp.csr_array) -> Coloring:
 
 def _star_greedy(adjacency: sp.csr_array, order: np.ndarray) -> np.ndarray:
     """Greedy star colouring (Gebremedhin, Manne and Pothen, SIAM Review 2005,
-    Algorithm 4.1): a distance-1 colouring in which no path on four vertices is
+    section 4.2): a distance-1 colouring in which no path on four vertices is
     bicoloured, so every Hessian entry can be read off one HVP. networkx has
-    no star colouring; the inner test 'does x have another neighbour coloured
-    like w' is answered by per-vertex counts of neighbour colours."""
+    no star colouring.
+
+    Colouring v forbids, for each neighbour w: w's colour; if w is uncoloured,
+    the colours of w's coloured neighbours (v would share one with them);
+    if w is coloured, the colour of every coloured neighbour x of w that has
+    another neighbour coloured like w (v-w-x-y would be bicoloured). Both sets
+    are kept up to date as vertices are coloured -- ``seen[w]``: colour ->
+    coloured neighbours of w with it; ``heavy[w]``: colour -> neighbours x of w
+    with that colour and two neighbours coloured like w -- so a vertex's
+    choice costs O(degree x colours), not O(degree^2): a hub vertex (an
+    arrowhead Hessian) does not make the colouring quadratic."""
     n = adjacency.shape[0]
     indptr = adjacency.indptr.tolist()
     indices = adjacency.indices.tolist()
     neighbours = [indices[indptr[v]:indptr[v + 1]] for v in range(n)]
     color = [-1] * n
-    counts: list[dict] = [{} for _ in range(n)]  # colour -> coloured neighbours with it
+    seen: list[dict] = [{} for _ in range(n)]
+    heavy: list[dict] = [{} for _ in range(n)]
+
+    def bump(table, c):
+        table[c] = table.get(c, 0) + 1
+
     for v in order.tolist():
         forbidden = set()
         for w in neighbours[v]:
             cw = color[w]
             if cw >= 0:
                 forbidden.add(cw)
-                for x in neighbours[w]:
-                    cx = color[x]
-                    if cx >= 0 and x != v and counts[x].get(cw, 0) >= 2:
-                        forbidden.add(cx)  # v-w-x-y with y coloured like w
+                forbidden.update(heavy[w])
             else:
-                for x in neighbours[w]:
-                    cx = color[x]
-                    if cx >= 0 and x != v:
-                        forbidden.add(cx)  # v and x would share a colour around w
+                forbidden.update(seen[w])
         c = 0
         while c in forbidden:
             c += 1
         color[v] = c
-        for u in neighbours[v]:
-            counts[u][c] = counts[u].get(c, 0) + 1
+        for x in neighbours[v]:
+            bump(seen[x], c)
+        for x in neighbours[v]:
+            cx = color[x]
+            if cx < 0:
+                continue
+            if seen[x][c] == 2:
+                # x now has two neighbours coloured c: it becomes heavy for the other one
+                for w in neighbours[x]:
+                    if w != v and color[w] == c:
+                        bump(heavy[w], cx)
+                        break
+            if seen[x][c] >= 2:
+                bump(heavy[v], cx)
+            if seen[v].get(cx, 0) >= 2:
+                bump(heavy[x], c)           # v is heavy for x
     return np.asarray(color, dtype=np.int64)
 
 
