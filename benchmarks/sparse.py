@@ -212,8 +212,8 @@ def large(quick: bool):
     second = time.perf_counter() - start
     warm = median_time(H, u, repeat=5)
     result = H(u)
-    print(f"- sparse Hessian: first call {fmt(first)} (from the trace), second {fmt(second)} "
-          f"(compiles), then {fmt(warm)} per call; {result.nnz:,} entries")
+    print(f"- sparse Hessian: first call {fmt(first)} (trace and compile of the compressed "
+          f"HVPs), second {fmt(second)}, then {fmt(warm)} per call; {result.nnz:,} entries")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     dense_gb = n * n * 8 / 1e9
     print(f"- peak resident memory of this process: {rss:,.0f} MB "

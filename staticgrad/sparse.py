@@ -45,6 +45,7 @@ class Sparsity:
         self.mode = coloring.mode
         self.strategy = coloring.strategy
         self.seed = S.seed_matrix(coloring)
+        self.recovery_index = S.recovery_index(pattern, coloring)
 
     @property
     def max_degree(self) -> int:
@@ -175,9 +176,7 @@ class _SparseDerivative:
         if info.n_colors == 0:
             return sp.csr_array(info.pattern.shape, dtype=self._dtype(args))
         compressed = np.asarray(self._compressed[info.mode](*args, info.seed, **kwargs))
-        if info.mode == "star":
-            return S.recover_hessian(info.pattern, info.coloring, compressed)
-        return S.recover_jacobian(info.pattern, info.coloring, compressed)
+        return S.recover(info.pattern, info.recovery_index, compressed)
 
     def _dtype(self, args) -> np.dtype:
         dtype = np.asarray(args[self.argnums]).dtype

@@ -40,9 +40,10 @@ import compiler.ops as O
 from compiler import autodiff
 from compiler.errors import CompilerError
 from compiler.ir import Graph
+from compiler.passes import rebuild
 
 __all__ = ["jacobian_pattern", "hessian_pattern", "Coloring", "color_jacobian", "color_hessian",
-           "recover_jacobian", "recover_hessian", "seed_matrix"]
+           "recover_jacobian", "recover_hessian", "recovery_index", "recover", "seed_matrix"]
 
 
 # -- the pattern pass --------------------------------------------------------------
@@ -309,8 +310,6 @@ def jacobian_pattern(graph: Graph, output: int, wrt: int) -> sp.csr_array:
 def hessian_pattern(graph: Graph, output: int, wrt: int) -> sp.csr_array:
     """Boolean (wrt.size, wrt.size) symmetric pattern of the Hessian of a scalar
     ``output``: the Jacobian pattern of its gradient, built on a copy of the graph."""
-    from compiler.passes import rebuild
-
     if graph.shape(output) != ():
         raise CompilerError(f"hessian_pattern: output {output} has shape {graph.shape(output)}, "
                             "not a scalar")
@@ -494,29 +493,38 @@ def seed_matrix(coloring: Coloring) -> np.ndarray:
     return seed
 
 
+def recovery_index(pattern: sp.csr_array, coloring: Coloring) -> np.ndarray:
+    """For each stored entry of ``pattern`` (CSR order), its position in the
+    flattened compressed product: ``J @ S`` (column mode, (m, c)), ``S.T @ J``
+    (row mode, (c, n)) or ``H @ S`` (star, (n, c)). Under a star colouring,
+    entry (i, j) is ``(H S)[i, colour(j)]`` when j is the only vertex of its
+    colour in row i, else ``(H S)[j, colour(i)]`` (one of the two holds)."""
+    rows = np.repeat(np.arange(pattern.shape[0], dtype=np.int64), np.diff(pattern.indptr))
+    cols = pattern.indices.astype(np.int64)
+    colors, c = coloring.colors, coloring.n_colors
+    if coloring.mode == "column":
+        return rows * c + colors[cols]
+    if coloring.mode == "row":
+        return colors[rows] * pattern.shape[1] + cols
+    direct = rows * c + colors[cols]
+    unique = np.bincount(direct, minlength=pattern.shape[0] * c)[direct] == 1
+    return np.where(unique, direct, cols * c + colors[rows])
+
+
+def recover(pattern: sp.csr_array, index: np.ndarray, compressed: np.ndarray) -> sp.csr_array:
+    """The matrix with ``pattern``'s structure from the compressed product,
+    given ``recovery_index(pattern, coloring)``."""
+    data = np.ravel(compressed)[index]
+    return sp.csr_array((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
+
+
 def recover_jacobian(pattern: sp.csr_array, coloring: Coloring,
                      compressed: np.ndarray) -> sp.csr_array:
-    """The Jacobian from ``J @ S`` (column mode, shape (m, c)) or ``S.T @ J``
-    (row mode, shape (c, n)), with the pattern's structure."""
-    rows = np.repeat(np.arange(pattern.shape[0]), np.diff(pattern.indptr))
-    if coloring.mode == "column":
-        data = compressed[rows, coloring.colors[pattern.indices]]
-    else:
-        data = compressed[coloring.colors[rows], pattern.indices]
-    return sp.csr_array((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
+    """The Jacobian from ``J @ S`` (column mode) or ``S.T @ J`` (row mode)."""
+    return recover(pattern, recovery_index(pattern, coloring), compressed)
 
 
 def recover_hessian(pattern: sp.csr_array, coloring: Coloring,
                     compressed: np.ndarray) -> sp.csr_array:
-    """The Hessian from ``H @ S`` (shape (n, c)) under a star colouring: entry
-    (i, j) is ``(H S)[i, colour(j)]`` when j is the only vertex of its colour in
-    row i, else ``(H S)[j, colour(i)]`` (one of the two holds in a star colouring)."""
-    n = pattern.shape[0]
-    rows = np.repeat(np.arange(n), np.diff(pattern.indptr))
-    cols = pattern.indices
-    colors = coloring.colors
-    # how many entries of each colour every row holds
-    slot = rows * coloring.n_colors + colors[cols]
-    unique = np.bincount(slot, minlength=n * coloring.n_colors)[slot] == 1
-    data = np.where(unique, compressed[rows, colors[cols]], compressed[cols, colors[rows]])
-    return sp.csr_array((data, cols.copy(), pattern.indptr.copy()), shape=pattern.shape)
+    """The Hessian from ``H @ S`` under a star colouring."""
+    return recover(pattern, recovery_index(pattern, coloring), compressed)
