@@ -28,7 +28,7 @@ Hessian patterns are the Jacobian patterns of the adjoint graph's gradient
 """
 from __future__ import annotations
 
-import itertools
+import functools
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -51,8 +51,13 @@ def _size(shape) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
+@functools.lru_cache(maxsize=8)
 def _ids(shape, offset: int = 0) -> np.ndarray:
-    return np.arange(offset, offset + _size(shape), dtype=np.int64).reshape(shape)
+    """Element ids 0..size-1 (plus offset) in ``shape``; read-only, cached: one
+    pass asks for the same few shapes many times."""
+    ids = np.arange(offset, offset + _size(shape), dtype=np.int64).reshape(shape)
+    ids.setflags(write=False)
+    return ids
 
 
 def _empty(rows: int, cols: int) -> sp.csr_array:
@@ -62,7 +67,9 @@ def _empty(rows: int, cols: int) -> sp.csr_array:
 def _select(pattern: sp.csr_array, rows: np.ndarray) -> sp.csr_array:
     """The rows ``rows`` of ``pattern`` (a row selection; identity skipped)."""
     rows = np.asarray(rows, dtype=np.int64).ravel()
-    if rows.size == pattern.shape[0] and np.array_equal(rows, np.arange(rows.size)):
+    size = rows.size
+    if size == pattern.shape[0] and (size == 0 or rows[0] == 0 and rows[-1] == size - 1) \
+            and np.array_equal(rows, _ids((size,))):
         return pattern
     return pattern[rows]
 
@@ -102,7 +109,9 @@ def _gather(parts: Sequence[sp.csr_array | None], sizes: Sequence[int], rows: np
 
 def _broadcast_rows(shape, out_shape) -> np.ndarray:
     """For each element of ``out_shape``, the element of ``shape`` it reads."""
-    return np.broadcast_to(_ids(shape), out_shape).ravel()
+    if tuple(shape) == tuple(out_shape):
+        return _ids((_size(shape),))
+    return np.broadcast_to(_ids(tuple(shape)), out_shape).ravel()
 
 
 def _union(parts: Sequence[sp.csr_array]) -> sp.csr_array | None:
