@@ -93,7 +93,8 @@ def colours_table(quick: bool):
         ("arrowhead Hessian n=10^4", "hessian", lambda x: np.sum(x[0] * x ** 2), np.ones(10_000)),
     ]
     print("## Colours against the lower bound (max nonzeros in a row)\n")
-    print("| case | unknowns | nnz | max row degree | colours | mode | order | pattern + colouring |")
+    print("| case | unknowns | nnz | max row degree | colours | mode | order "
+          "| pattern + colouring |")
     print("|---|---|---|---|---|---|---|---|")
     for name, kind, fun, x in cases:
         derivative = (sg.sparse_jacobian if kind == "jacobian" else sg.sparse_hessian)(fun)
@@ -197,7 +198,8 @@ def large(quick: bool):
     graph = sg.jit(residual).trace(u).ir
     start = time.perf_counter()
     jpattern = jacobian_pattern(graph, graph.outputs[0], graph.params[0])
-    print(f"- sparsity detection (Bratu Jacobian pattern pass): {fmt(time.perf_counter() - start)}; "
+    print(f"- sparsity detection (Bratu Jacobian pattern pass): "
+          f"{fmt(time.perf_counter() - start)}; "
           f"{jpattern.nnz:,} nonzeros")
 
     H = sg.sparse_hessian(f)

@@ -22,7 +22,8 @@ times = np.linspace(0.0, 4.0, 25)
 rng = np.random.default_rng(0)
 true_a = rng.uniform(1.0, 3.0, curves)
 true_b = 0.8 + 0.3 * np.sin(np.linspace(0.0, 6.0, curves))      # slowly varying rates
-data = true_a[:, None] * np.exp(-true_b[:, None] * times) + 0.01 * rng.normal(size=(curves, times.size))
+noise = 0.01 * rng.normal(size=(curves, times.size))
+data = true_a[:, None] * np.exp(-true_b[:, None] * times) + noise
 smoothness = 1.0
 
 
@@ -43,14 +44,15 @@ v = rng.normal(size=x0.size)
 eps = 1e-6
 fd = (residuals(x0 + eps * v) - residuals(x0 - eps * v)) / (2 * eps)
 Jv = jacobian(x0) @ v
-print(f"max |J v - finite differences| / max |J v| = {np.abs(Jv - fd).max() / np.abs(Jv).max():.2e}")
+error = np.abs(Jv - fd).max() / np.abs(Jv).max()
+print(f"max |J v - finite differences| / max |J v| = {error:.2e}")
 
 start = time.perf_counter()
 fit = least_squares(residuals, x0, jac=jacobian, method="trf", x_scale="jac")
 elapsed = time.perf_counter() - start
 a, b = fit.x.reshape(curves, 2).T
-print(f"least_squares: success = {fit.success}, {fit.nfev} residual and {fit.njev} Jacobian evaluations, "
-      f"{elapsed:.2f} s")
+print(f"least_squares: success = {fit.success}, {fit.nfev} residual and {fit.njev} Jacobian "
+      f"evaluations, {elapsed:.2f} s")
 print(f"cost = {fit.cost:.6f} (noise alone: {0.5 * curves * times.size * 0.01 ** 2:.6f})")
 print(f"max |b - true b| = {np.abs(b - true_b).max():.4f}")
 print(f"optimality = {fit.optimality:.2e}")

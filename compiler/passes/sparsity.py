@@ -115,7 +115,8 @@ def _broadcast_rows(shape, out_shape) -> np.ndarray:
 
 
 def _union(parts: Sequence[sp.csr_array]) -> sp.csr_array | None:
-    parts = [p for p in parts if p is not None]
+    # the same matrix twice (x * x) is added once
+    parts = list({id(p): p for p in parts if p is not None}.values())
     if not parts:
         return None
     total = parts[0]
@@ -223,7 +224,7 @@ def _scatter_add_rule(graph: Graph, nid: int, pats, n: int) -> sp.csr_array | No
         target = _ids(out_shape)[O.spec_to_index(spec, known)]
         source = np.broadcast_to(_ids(graph.shape(upd)), target.shape).ravel()
         target = target.ravel()
-        if not target.size or np.bincount(target).max() <= 1:  # each element receives one update at most
+        if not target.size or np.bincount(target).max() <= 1:  # one update per element at most
             rows = np.full(_size(out_shape), -1, dtype=np.int64)
             rows[target] = source
             parts.append(_gather([pats[1]], [_size(graph.shape(upd))], rows, n))
