@@ -178,11 +178,37 @@ def test_tridiagonal_jacobian_needs_three_colours():
         assert info.colors.shape == (n,)
 
 
+def test_five_point_jacobian_needs_five_colours():
+    side = 20
+
+    def residual(u):
+        U = u.reshape(side, side)
+        P = np.concatenate([np.zeros((1, side)), U, np.zeros((1, side))], axis=0)
+        P = np.concatenate([np.zeros((side + 2, 1)), P, np.zeros((side + 2, 1))], axis=1)
+        return (4 * U - P[:-2, 1:-1] - P[2:, 1:-1] - P[1:-1, :-2] - P[1:-1, 2:]
+                - np.exp(U)).ravel()
+    info = sg.sparse_jacobian(residual).sparsity(np.zeros(side * side))
+    assert info.max_degree == 5 and info.n_colors == 5
+
+
 @pytest.mark.parametrize("side", [10, 40])
 def test_five_point_hessian_needs_at_most_six_colours(side):
     info = sg.sparse_hessian(laplacian_energy(side)).sparsity(np.zeros(side * side))
     assert info.max_degree == 5
     assert 5 <= info.n_colors <= 6
+
+
+def test_a_dense_row_is_coloured_by_rows():
+    # the column-intersection graph would be complete (2000 colours); rows need 2
+    def f(x):
+        return np.concatenate([x ** 2, np.sum(x, keepdims=True)])
+    x = RNG.normal(size=2000)
+    J = sg.sparse_jacobian(f)
+    info = J.sparsity(x)
+    assert (info.mode, info.n_colors) == ("row", 2)
+    with interpreter():
+        result = J(x).toarray()
+    np.testing.assert_array_equal(result, np.vstack([np.diag(2 * x), np.ones((1, 2000))]))
 
 
 def test_arrowhead_hessian_takes_two_colours_and_is_right():
