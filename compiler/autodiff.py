@@ -26,11 +26,15 @@ def _between(graph: Graph, sources: Sequence[int], sinks: Sequence[int]) -> set[
 
 
 def _differentiable(graph: Graph, nid: int) -> bool:
-    return graph.dtype(nid).kind in "fc"
+    # dtype object: a tuple-valued node (loop, cond) or a tape; its cotangent
+    # is a compiler.ops.control.Parts or a tape (see compiler/ops/control.py)
+    return graph.dtype(nid).kind in "fcO"
 
 
 def _fit(ct: Value, graph: Graph, nid: int) -> Value:
     """Sum a broadcast cotangent back to the node's shape and match its dtype."""
+    if graph.dtype(nid).kind == "O":
+        return ct
     if ct.shape != graph.shape(nid):
         ct = O.sum_to(ct, graph.shape(nid))
     if ct.dtype != graph.dtype(nid):
@@ -48,7 +52,7 @@ def vjp(graph: Graph, outputs: Sequence[int], cotangents: Sequence[Value],
     for o, c in zip(outputs, cotangents):
         if o in active and _differentiable(graph, o):
             c = _fit(c, graph, o)
-            cts[o] = cts[o] + c if o in cts else c
+            cts[o] = O.add_cotangents(cts[o], c) if o in cts else c
     for nid in sorted(active, reverse=True):
         g = cts.get(nid)
         if g is None:
@@ -62,7 +66,7 @@ def vjp(graph: Graph, outputs: Sequence[int], cotangents: Sequence[Value],
             if c is None or i not in active or not _differentiable(graph, i):
                 continue
             c = _fit(c, graph, i)
-            cts[i] = cts[i] + c if i in cts else c
+            cts[i] = O.add_cotangents(cts[i], c) if i in cts else c
     return [cts.get(w) for w in wrt]
 
 
@@ -86,7 +90,9 @@ def jvp(graph: Graph, wrt: Sequence[int], tangents: Sequence[Value | None],
         opdef = O.get_op(graph.op(nid))
         xs = [Value(graph, i) for i in inputs]
         t = opdef.jvp(ts, Value(graph, nid), xs, graph.attrs(nid))
-        if t is not None:
+        if t is not None and graph.dtype(nid).kind == "O":
+            tans[nid] = t
+        elif t is not None:
             if t.shape != graph.shape(nid):
                 t = O.broadcast_to(t, graph.shape(nid))
             if t.dtype != graph.dtype(nid):

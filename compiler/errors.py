@@ -27,3 +27,14 @@ class GuardFailure(CompilerError):
         super().__init__(f"guard recorded at {site} does not hold for these inputs")
         self.site = site
         self.node = node
+
+
+class LoopLimitError(CompilerError, RuntimeError):
+    """A while loop ran more iterations than its limit
+    (``sg.config.max_loop_iterations``); the message names the loop."""
+
+
+class LoopTypeError(ShapeError, TypeError):
+    """A loop body changes its carry (structure, shape or dtype), or the
+    branches of a cond return different ones. The message names the loop or
+    the branches and both shapes. Also a TypeError, as JAX raises for this."""

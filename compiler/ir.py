@@ -6,6 +6,10 @@ ordered tuple of argument nodes: ``x * x`` has inputs ``(x, x)`` while the
 DiGraph keeps a single edge), ``attrs`` (static parameters), ``shape`` and
 ``dtype``. Edges mirror ``inputs`` so networkx algorithms (ancestors,
 descendants, cuts, DOT export) work on ``graph.nx`` directly.
+
+This module imports nothing from ``compiler.ops``, which builds on it: the op
+registry installs itself (``Graph.op_rules``, the lookup of an op's shape rule
+and traits by name) and ``Value``'s Python operators when it is imported.
 """
 from __future__ import annotations
 
@@ -18,27 +22,50 @@ import numpy as np
 from compiler.errors import CompilerError
 
 
-def _freeze(value: Any) -> Any:
-    """A hashable, deterministic stand-in for an attribute value."""
+def freeze(value: Any) -> Any:
+    """A hashable, deterministic key for a static value (an op's attribute, an
+    eager call's static argument): arrays by their bytes, containers element
+    by element, scalars with their type, so ``2``, ``2.0`` and ``True`` differ.
+    A value of another kind is its own key (hash it to know it is one)."""
     if isinstance(value, np.ndarray):
         digest = hashlib.sha1(np.ascontiguousarray(value).tobytes()).hexdigest()
         return ("array", value.dtype.str, value.shape, digest)
     if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
+        return (type(value).__name__,) + tuple(freeze(v) for v in value)
     if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+        return ("dict",) + tuple(sorted((k, freeze(v)) for k, v in value.items()))
     if isinstance(value, slice):
-        return ("slice", value.start, value.stop, value.step)
+        return ("slice", freeze(value.start), freeze(value.stop), freeze(value.step))
     if isinstance(value, np.dtype):
         return ("dtype", value.str)
     if isinstance(value, np.generic):
-        return (value.dtype.str, value.item())
+        return ("scalar", value.dtype.str, value.item())
+    if isinstance(value, Graph):  # the body of a loop or cond node
+        return ("graph", value.structural_key())
+    if isinstance(value, type) and value not in (int, float, bool, complex):
+        try:
+            return ("dtype", np.dtype(value).str)
+        except TypeError:
+            pass
+    return (type(value).__name__, value)
+
+
+def _no_op_registry(name: str) -> Any:
+    raise CompilerError(f"no op registry to look up {name!r} in: import compiler.ops")
+
+
+def _short(value: Any) -> Any:
+    """An attribute as a node label shows it (a sub-graph by its size)."""
+    if isinstance(value, Graph):
+        return f"<graph of {len(value)} nodes>"
+    if isinstance(value, tuple) and any(isinstance(v, Graph) for v in value):
+        return tuple(_short(v) for v in value)
     return value
 
 
 def attrs_key(attrs: dict) -> tuple:
     """Hashable key of an attrs dict (arrays hashed by their bytes)."""
-    return tuple(sorted((k, _freeze(v)) for k, v in attrs.items() if not k.startswith("_")))
+    return tuple(sorted((k, freeze(v)) for k, v in attrs.items() if not k.startswith("_")))
 
 
 class Graph:
@@ -57,12 +84,13 @@ class Graph:
         self.listeners: list[Callable[[int], None]] = []
         self._next = 0
 
+    # The op registry's lookup, ``op_rules(name) -> Op`` (installed by compiler.ops).
+    op_rules: Callable[[str], Any] = staticmethod(_no_op_registry)
+
     # -- building -------------------------------------------------------
     def add(self, op: str, inputs: Sequence[int] = (), attrs: dict | None = None) -> int:
         """Add a node, inferring its shape and dtype from the op's rule."""
-        from compiler.ops import get_op
-
-        opdef = get_op(op)
+        opdef = self.op_rules(op)
         attrs = dict(attrs or {})
         inputs = tuple(int(i) for i in inputs)
         shapes = [self.nx.nodes[i]["shape"] for i in inputs]
@@ -138,10 +166,8 @@ class Graph:
 
     def needed(self, roots: Iterable[int] | None = None) -> set[int]:
         """Nodes the outputs (and guards) depend on, themselves included."""
-        from compiler.ops import get_op
-
         roots = list(self.outputs if roots is None else roots)
-        roots += [n for n in self.nx.nodes if get_op(self.op(n)).effect]
+        roots += [n for n in self.nx.nodes if self.op_rules(self.op(n)).effect]
         keep = set(roots)
         for r in roots:
             keep |= nx.ancestors(self.nx, r)
@@ -167,11 +193,9 @@ class Graph:
 
     def check(self) -> "Graph":
         """Lint: edges mirror inputs, inputs precede users, shapes match the op rules."""
-        from compiler.ops import get_op
-
         for nid in self.nodes():
             d = self.nx.nodes[nid]
-            opdef = get_op(d["op"])
+            opdef = self.op_rules(d["op"])
             for i in d["inputs"]:
                 if i not in self.nx or i >= nid:
                     raise CompilerError(f"node {nid} ({d['op']}) reads node {i}, "
@@ -195,7 +219,7 @@ class Graph:
 
     def label(self, nid: int) -> str:
         d = self.nx.nodes[nid]
-        attrs = ", ".join(f"{k}={v}" for k, v in d["attrs"].items()
+        attrs = ", ".join(f"{k}={_short(v)}" for k, v in d["attrs"].items()
                           if k not in ("value", "site") and not k.startswith("_"))
         if d["op"] == "const":
             v = d["attrs"]["value"]
@@ -232,7 +256,9 @@ class Graph:
 
 
 class Value:
-    """A symbolic value: a handle on (graph, node) with NumPy-like operators.
+    """A symbolic value: a handle on (graph, node) with NumPy-like operators
+    (``+ - * / ** @``, unary ``-``, comparisons, ``[]``, ``.T``, ``.sum``,
+    ``.reshape``, ``.astype``), installed by compiler.ops, where each is defined.
 
     Derivative rules are written with Values, so derivatives are graphs and
     can be differentiated again.
@@ -267,34 +293,3 @@ class Value:
 
     def __repr__(self) -> str:
         return f"Value(%{self.node} {self.op} {self.shape} {self.dtype})"
-
-    # Operators delegate to the op functions (compiler.ops), defined once there.
-    def __add__(self, o): return ops.add(self, o)
-    def __radd__(self, o): return ops.add(o, self)
-    def __sub__(self, o): return ops.sub(self, o)
-    def __rsub__(self, o): return ops.sub(o, self)
-    def __mul__(self, o): return ops.mul(self, o)
-    def __rmul__(self, o): return ops.mul(o, self)
-    def __truediv__(self, o): return ops.div(self, o)
-    def __rtruediv__(self, o): return ops.div(o, self)
-    def __pow__(self, o): return ops.power(self, o)
-    def __rpow__(self, o): return ops.power(o, self)
-    def __matmul__(self, o): return ops.matmul(self, o)
-    def __rmatmul__(self, o): return ops.matmul(o, self)
-    def __neg__(self): return ops.neg(self)
-    def __gt__(self, o): return ops.greater(self, o)
-    def __ge__(self, o): return ops.greater_equal(self, o)
-    def __lt__(self, o): return ops.less(self, o)
-    def __le__(self, o): return ops.less_equal(self, o)
-    def __getitem__(self, index): return ops.index(self, index)
-
-    @property
-    def T(self) -> "Value":
-        return ops.transpose(self)
-
-    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis=axis, keepdims=keepdims)
-    def reshape(self, *shape): return ops.reshape(self, shape[0] if len(shape) == 1 else shape)
-    def astype(self, dtype): return ops.cast(self, dtype)
-
-
-from compiler import ops  # noqa: E402  (ops needs Graph and Value defined first)

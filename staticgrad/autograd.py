@@ -26,12 +26,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from compiler.autodiff import vjp
-from compiler.interpreter import Interpreter
+from compiler.evaluate import Interpreter, walk
 from compiler.ir import Graph, Value
-from compiler.passes import optimize
-from staticgrad import specialize
-from staticgrad.tensor import (_FRAGMENTS, Tensor, enable_grad, is_grad_enabled, no_grad,
-                               primitive, set_grad_enabled)
+from compiler.passes import copy_nodes, optimize
+from staticgrad import pytree, specialize
+from staticgrad.eager.dispatch import _FRAGMENTS, primitive
+from staticgrad.eager.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from staticgrad.eager.tensor_type import Tensor
 
 log = logging.getLogger("staticgrad")
 
@@ -181,13 +182,8 @@ def _derive(rec: _Recording, outputs: list, wrt: list) -> _Entry:
     node_ids = []
     for node in rec.nodes:
         frag = node.fragment.graph
-        local = {p: _resolve(r, leaf_ids, node_ids)
-                 for p, r in zip(frag.params, rec.operand_refs(node))}
-        for nid in frag.nodes():
-            d = frag.node(nid)
-            if d["op"] != "param":
-                local[nid] = forward._insert(d["op"], tuple(local[i] for i in d["inputs"]),
-                                             d["attrs"], d["shape"], d["dtype"])
+        local = copy_nodes(frag, forward, {p: _resolve(r, leaf_ids, node_ids)
+                                           for p, r in zip(frag.params, rec.operand_refs(node))})
         node_ids.append(local[frag.outputs[0]])
     out_ids = [_resolve(r, leaf_ids, node_ids) for r in outputs]
     cotangents = [forward.param(forward.shape(o), forward.dtype(o)).node for o in out_ids]
@@ -216,10 +212,7 @@ def _cut(graph: Graph, sources: list, roots: list) -> Graph:
         if nid not in needed and nid not in mapping:
             needed.add(nid)
             stack.extend(graph.inputs(nid))
-    for nid in sorted(needed):
-        d = graph.node(nid)
-        mapping[nid] = cut._insert(d["op"], tuple(mapping[i] for i in d["inputs"]), d["attrs"],
-                                   d["shape"], d["dtype"])
+    copy_nodes(graph, cut, mapping, needed)
     cut.outputs = [mapping[r] for r in roots]
     return cut
 
@@ -247,15 +240,10 @@ def _bound_tensors(rec: _Recording, cotangents: list) -> list:
 
 def _replay(graph: Graph, bound: list) -> list:
     """Run a backward graph through Tensor ops, so its results record grad_fn."""
-    env = dict(zip(graph.params, bound))
     with enable_grad():
-        for nid in graph.nodes():
-            d = graph.node(nid)
-            if d["op"] == "const":  # a copy: constants are read-only, gradients are not
-                env[nid] = Tensor._make(np.array(d["attrs"]["value"]))
-            elif d["op"] != "param":
-                env[nid] = primitive(d["op"], d["attrs"], [env[i] for i in d["inputs"]])
-    return [env[o] for o in graph.outputs]
+        return walk(graph, bound, lambda op, inputs, attrs: primitive(op, attrs, inputs),
+                    # a copy: constants are read-only, gradients are not
+                    lambda value: Tensor._make(np.array(value)))
 
 
 def _compile(entry: _Entry) -> None:
@@ -391,6 +379,17 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             _accumulate(t, g, create_graph)
 
 
+def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False,
+                     inputs=None) -> None:
+    """``t.backward()``: ``backward([t], [gradient], ...)``."""
+    backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+
+
+_tensor_backward.__name__ = "backward"
+_tensor_backward.__qualname__ = "Tensor.backward"
+Tensor.backward = _tensor_backward  # the Tensor module does not import this one
+
+
 def _default_targets(rec: _Recording) -> list:
     """Leaves requiring grad, and non-leaves that retain their grad."""
     targets = []
@@ -479,7 +478,7 @@ class GradientTape:
         return False
 
     def watch(self, tensor) -> None:
-        for t in _flatten(tensor):
+        for t in _tape_tensors(tensor)[0]:
             if not t._requires_grad:
                 t.requires_grad_(True)
                 self._watched.append(t)
@@ -489,8 +488,8 @@ class GradientTape:
             raise RuntimeError("A non-persistent GradientTape can only be used to compute one "
                                "set of gradients (or jacobians)")
         self._answered = True
-        all_targets = _flatten(target)
-        weights = None if output_gradients is None else _flatten(output_gradients)
+        all_targets = _tape_tensors(target)[0]
+        weights = None if output_gradients is None else _tape_tensors(output_gradients)[0]
         if weights is not None and len(weights) != len(all_targets):
             raise ValueError(f"GradientTape.gradient: {len(weights)} output_gradients for "
                              f"{len(all_targets)} targets")
@@ -498,9 +497,9 @@ class GradientTape:
         # its own weight, so the others stay paired with theirs.
         keep = [k for k, t in enumerate(all_targets) if t._requires_grad]
         targets = [all_targets[k] for k in keep]
-        flat = _flatten(sources)
+        flat, structure = _tape_tensors(sources)
         if not targets:
-            return _unflatten(sources, iter([None] * len(flat)))
+            return pytree.unflatten(structure, [None] * len(flat))
         create = bool(_ACTIVE_TAPES)  # called inside a tape: the gradient is recorded too
         cts = ([np.ones(t.shape, t.dtype) for t in targets] if weights is None
                else _cotangents(targets, [weights[k] for k in keep], create))
@@ -510,22 +509,13 @@ class GradientTape:
         if unconnected_gradients in ("zero", "ZERO"):
             grads = [g if g is not None else Tensor._make(np.zeros(t.shape, t.dtype))
                      for g, t in zip(grads, flat)]
-        return _unflatten(sources, iter(grads))
+        return pytree.unflatten(structure, grads)
 
 
-def _flatten(x) -> list:
-    if isinstance(x, Tensor):
-        return [x]
-    if isinstance(x, dict):
-        return [t for v in x.values() for t in _flatten(v)]
-    if isinstance(x, (list, tuple)):
-        return [t for v in x for t in _flatten(v)]
-    raise TypeError(f"expected Tensors, got {type(x).__name__}")
-
-
-def _unflatten(structure, it):
-    if isinstance(structure, Tensor):
-        return next(it)
-    if isinstance(structure, dict):
-        return {k: _unflatten(v, it) for k, v in structure.items()}
-    return type(structure)(_unflatten(v, it) for v in structure)
+def _tape_tensors(tree) -> tuple[list, object]:
+    """The Tensors of a nest of lists, tuples and dicts, and its structure."""
+    leaves, treedef = pytree.flatten(tree, none_is_leaf=True)
+    for x in leaves:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"expected Tensors, got {type(x).__name__}")
+    return leaves, treedef

@@ -5,7 +5,8 @@ subclass of the built-in type a NumPy user would expect (``TypeError``,
 ``ValueError``, ``RuntimeError``), so ``except ValueError`` keeps working.
 """
 from compiler.errors import CompilerError as StaticgradError
-from compiler.errors import GuardFailure, ShapeError, UnsupportedOperationError
+from compiler.errors import (GuardFailure, LoopLimitError, LoopTypeError, ShapeError,
+                             UnsupportedOperationError)
 
 
 class TracerConversionError(StaticgradError, RuntimeError):
@@ -35,4 +36,4 @@ class IntegerInputError(StaticgradError, TypeError):
 
 __all__ = ["StaticgradError", "ShapeError", "UnsupportedOperationError", "GuardFailure",
            "TracerConversionError", "InPlaceMutationError", "RetraceLimitError",
-           "NonScalarOutputError", "IntegerInputError"]
+           "NonScalarOutputError", "IntegerInputError", "LoopLimitError", "LoopTypeError"]

@@ -1,8 +1,9 @@
 """The ``staticgrad`` logger: what was traced, compiled and retraced, and why.
 
 staticgrad reports each trace, compile and retrace (with its reason) on the
-``staticgrad`` logger at INFO level, and finer detail at DEBUG level. Nothing
-is printed unless asked for:
+``staticgrad`` logger at INFO level, and finer detail at DEBUG level; the
+compiler's records (compiles, the kernel cache) come from its child
+``staticgrad.compiler``. Nothing is printed unless asked for:
 
 - ``STATICGRAD_LOG=recompiles`` in the environment prints traces, compiles and
   retraces on stderr (``STATICGRAD_LOG=debug`` prints everything);

@@ -4,8 +4,10 @@ from __future__ import annotations
 from typing import Any, Callable
 
 
-def flatten(tree: Any) -> tuple[list, Any]:
-    """Leaves in order, and a hashable description of the structure."""
+def flatten(tree: Any, none_is_leaf: bool = False) -> tuple[list, Any]:
+    """Leaves in order, and a hashable description of the structure (dicts in
+    the order of their sorted keys). ``None`` is structure, not a leaf, unless
+    ``none_is_leaf``."""
     leaves: list = []
 
     def walk(node):
@@ -14,7 +16,7 @@ def flatten(tree: Any) -> tuple[list, Any]:
         if isinstance(node, dict):
             keys = tuple(sorted(node))
             return ("dict", keys, tuple(walk(node[k]) for k in keys))
-        if node is None:
+        if node is None and not none_is_leaf:
             return ("none",)
         leaves.append(node)
         return ("leaf",)

@@ -35,12 +35,16 @@ class Config:
     - ``backend``: ``"numba"`` (compiled) or ``"interpreter"`` (NumPy reference).
     - ``eager_compile_threshold``: an eager backward is compiled the n-th time
       its graph structure is seen.
+    - ``max_loop_iterations``: a ``sg.while_loop`` running more iterations
+      raises LoopLimitError (None: no limit). Read when the loop runs in plain
+      NumPy, and when it is traced (the traced loop keeps that limit).
     """
 
     max_specializations: int = 8
     max_paths: int = 64
     backend: str = os.environ.get("STATICGRAD_BACKEND", "numba")
     eager_compile_threshold: int = 2
+    max_loop_iterations: int | None = None
 
 
 config = Config()

@@ -10,14 +10,17 @@ retraced when one fails.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 from typing import Any, Callable
 
 import networkx as nx
 import numpy as np
 
 import compiler.ops as O
+from compiler.evaluate import apply
 from compiler.ir import Graph, Value
 from staticgrad.errors import (InPlaceMutationError, IntegerInputError, TracerConversionError,
                                UnsupportedOperationError)
@@ -38,8 +41,28 @@ def user_site() -> str:
     return "<unknown>"
 
 
+_RUNNING = threading.local()
+
+
+def running_context() -> "TraceContext | None":
+    """The innermost trace running on this thread, or None outside every
+    transform (structured loops use it to tell tracing from plain NumPy)."""
+    stack = getattr(_RUNNING, "stack", None)
+    return stack[-1] if stack else None
+
+
 class TraceContext:
     """One trace: the graph being built and the concrete value of every node."""
+
+    @contextlib.contextmanager
+    def running(self):
+        """Mark this trace as the one running while the user's function runs."""
+        stack = _RUNNING.__dict__.setdefault("stack", [])
+        stack.append(self)
+        try:
+            yield self
+        finally:
+            stack.pop()
 
     def __init__(self, name: str = "<function>"):
         self.name = name
@@ -52,9 +75,7 @@ class TraceContext:
         d = self.graph.node(nid)
         if d["op"] == "param":
             return
-        impl = O.get_op(d["op"]).impl
-        with np.errstate(all="ignore"):
-            self.env[nid] = np.asarray(impl(*[self.env[i] for i in d["inputs"]], **d["attrs"]))
+        self.env[nid] = apply(d["op"], [self.env[i] for i in d["inputs"]], d["attrs"])
 
     def param(self, value: Any, name: str | None = None) -> "Tracer":
         array = np.asarray(value)

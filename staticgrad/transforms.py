@@ -139,7 +139,8 @@ class Transformed:
         static = self._split(args)
         it = iter(dynamic)
         full = tuple(args[i] if i in static else next(it) for i in range(len(args)))
-        out_leaves, out_tree = pytree.flatten(self._build(ctx, full, kw))
+        with ctx.running():
+            out_leaves, out_tree = pytree.flatten(self._build(ctx, full, kw))
         ctx.graph.outputs = [ctx.lift(o).node for o in out_leaves]
         return ctx, out_tree
 
@@ -202,6 +203,58 @@ class Transformed:
         self._fast_hits = 0
         return self._cache.info
 
+    # -- pickling -------------------------------------------------------
+    _recipe = None   # (transform, fun, options) that make this function again
+
+    def __reduce__(self):
+        """Pickled as the transform that made it, the user's function (by
+        reference; by value under cloudpickle, as dask sends functions) and the
+        optimised graph of each specialisation with its key: never machine
+        code. The receiving process compiles a graph when it is first used, or
+        loads it from the disk cache (keyed by the graph's structural key), and
+        traces only signatures and paths the sender had not seen."""
+        if self._recipe is None:
+            raise TypeError(f"{self.__name__} cannot be pickled: only the functions made by jit, "
+                            "grad, value_and_grad, jacobian, hessian and hvp can")
+        traced = [(key, [(s.graph, s.out_tree, s.value_guards) for s in specs])
+                  for key, specs in self._cache.table.items()]
+        return _unpickle_transformed, (self._recipe, traced)
+
+
+def _unpickle_transformed(recipe: tuple, traced: list) -> Transformed:
+    from staticgrad.specialize import Specialization
+
+    make, fun, options = recipe
+    f = make(fun, **options)
+    for key, specs in traced:
+        f._cache.table[key] = [Specialization(graph=graph, run=_CompileOnFirstCall(graph, f),
+                                              out_tree=out_tree, value_guards=guards)
+                               for graph, out_tree, guards in specs]
+        f._cache.info.specializations += len(specs)
+    return f
+
+
+class _CompileOnFirstCall:
+    """The executable of a specialisation received by pickling: compiled (or
+    loaded from the disk cache) when first called, so a process compiles only
+    the kernels it uses."""
+
+    def __init__(self, graph, owner: Transformed):
+        self.graph, self.name, self.disk = graph, owner.__name__, owner.disk_cache
+        self.run = None
+
+    def __call__(self, *leaves):
+        if self.run is None:
+            from staticgrad.specialize import backend
+
+            self.run = backend(self.graph, self.name, disk=self.disk)
+        return self.run(*leaves)
+
+
+def _with_recipe(f: Transformed, make: Callable, fun: Callable, **options) -> Transformed:
+    f._recipe = (make, fun, options)
+    return f
+
 
 class Lowered:
     """The result of ``f.lower(*args)``: the optimised graph and the generated source."""
@@ -260,8 +313,9 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
     """
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums, cache=cache)
-    return Transformed(fun, lambda ctx, args, kwargs: fun(*args, **kwargs),
-                       f"jit({_name(fun)})", static_argnums, disk_cache=cache)
+    return _with_recipe(Transformed(fun, lambda ctx, args, kwargs: fun(*args, **kwargs),
+                                    f"jit({_name(fun)})", static_argnums, disk_cache=cache),
+                        jit, fun, static_argnums=static_argnums, cache=cache)
 
 
 # -- reverse mode ---------------------------------------------------------
@@ -309,7 +363,8 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, *,
     array([2., 4.])
     """
     name = f"grad({_name(fun)})"
-    return Transformed(fun, _grad_build(fun, argnums, has_aux, False, name), name)
+    return _with_recipe(Transformed(fun, _grad_build(fun, argnums, has_aux, False, name), name),
+                        grad, fun, argnums=argnums, has_aux=has_aux)
 
 
 def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, *,
@@ -320,7 +375,8 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, *,
     (np.float64(5.0), array([2., 4.]))
     """
     name = f"value_and_grad({_name(fun)})"
-    return Transformed(fun, _grad_build(fun, argnums, has_aux, True, name), name)
+    return _with_recipe(Transformed(fun, _grad_build(fun, argnums, has_aux, True, name), name),
+                        value_and_grad, fun, argnums=argnums, has_aux=has_aux)
 
 
 _DERIVED: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
@@ -456,7 +512,7 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
         jacs = tuple(_jacobian_of(ctx, y, args[i]) for i in nums)
         return jacs[0] if isinstance(argnums, int) else jacs
 
-    return Transformed(fun, build, name)
+    return _with_recipe(Transformed(fun, build, name), jacobian, fun, argnums=argnums)
 
 
 def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
@@ -466,7 +522,7 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Transformed:
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    return jacobian(grad(fun, argnums), argnums)
+    return _with_recipe(jacobian(grad(fun, argnums), argnums), hessian, fun, argnums=argnums)
 
 
 def hvp(fun: Callable, argnums: int = 0) -> Transformed:
@@ -492,4 +548,4 @@ def hvp(fun: Callable, argnums: int = 0) -> Transformed:
                                                    else O.cast(v.value, x.dtype)], [g.node])
         return Tracer(ctx, t.node) if t is not None else _zeros_like(ctx, x)
 
-    return Transformed(fun, build, name)
+    return _with_recipe(Transformed(fun, build, name), hvp, fun, argnums=argnums)

@@ -94,7 +94,8 @@ def test_op_table_compiles_every_op():
         graph, _ = table_graph(k)
         ops |= {graph.op(n) for n in graph.nodes()}
     # Passes remove identity and stop_gradient from traced graphs (tested below).
-    assert not set(O.REGISTRY) - ops - {"identity", "stop_gradient"}
+    # Loop and cond nodes have no Numba emitter yet: they run on the interpreter.
+    assert not set(O.REGISTRY) - ops - {"identity", "stop_gradient"} - set(O.CONTROL_OPS)
 
 
 @pytest.mark.parametrize("k", [0, len(CHUNKS) - 1])

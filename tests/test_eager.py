@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import staticgrad as sg
-from staticgrad.tensor import Tensor
+from staticgrad.eager import Tensor
 
 CONFIGURED_BACKEND = sg.config.backend
 pytestmark = pytest.mark.usefixtures("interpreter_backend")

@@ -51,6 +51,12 @@ def check_quickstart(out, tmp_path):
     assert "1 retrace(s)" in out
 
 
+def check_dask_logistic(out, tmp_path):
+    assert number("max relative difference to the single-process gradient =", out) < 1e-12
+    assert "success = True" in out
+    assert number("cosine(w, w_true) =", out) > 0.99
+
+
 def check_scipy_minimize(out, tmp_path):
     assert "success = True" in out
     assert number("max |x* - 1| =", out) < 1e-3
@@ -98,6 +104,22 @@ def check_visualize_graph(out, tmp_path):
         assert (tmp_path / "graph.png").stat().st_size > 0
 
 
+def check_ode_sensitivity(out, tmp_path):
+    assert number("max |grad - finite differences| =", out) < 1e-6
+    assert "success = True" in out
+    assert number("max relative error of the fit =", out) < 0.05  # 2% observation noise
+    assert "1 trace(s)" in out
+
+
+def check_newton_implicit(out, tmp_path):
+    assert number("max |residual| =", out) < 1e-12
+    assert number("max |dE/dM through the loop - implicit function theorem| =", out) < 1e-12
+    assert number("max |dE/de through the loop - implicit function theorem| =", out) < 1e-12
+    assert number("|jvp - sum dE/dM| =", out) < 1e-12
+    assert number("max |d2E/dM2 - implicit function theorem| =", out) < 1e-10
+    assert number("specialisations for e = 0.6 and e = 0.05:", out) == 1
+
+
 def check_sparse_newton(out, tmp_path):
     assert number("max |J v - finite differences| / max |J v| =", out) < 1e-6
     assert number("final residual =", out) < 1e-9
@@ -115,12 +137,16 @@ def check_sparse_least_squares(out, tmp_path):
 
 CHECKS = {
     "quickstart.py": (check_quickstart, ()),
+    # small: the script's default is 4,000,000 rows (1.6 GB)
+    "dask_logistic.py": (check_dask_logistic, ("--rows", "20000", "--chunk-rows", "5000")),
     "scipy_minimize.py": (check_scipy_minimize, ()),
     "logistic_regression.py": (check_logistic_regression, ()),
     "mlp_training.py": (check_mlp_training, ("{tmp}/loss.png",)),
     "hmc_numba.py": (check_hmc_numba, ()),
     "hessian_physics.py": (check_hessian_physics, ()),
     "visualize_graph.py": (check_visualize_graph, ("{tmp}/graph.png", "{tmp}/graph.dot")),
+    "ode_sensitivity.py": (check_ode_sensitivity, ()),
+    "newton_implicit.py": (check_newton_implicit, ()),
     # smaller than the scripts' defaults (300 x 300 grid, 2000 curves) to keep the suite fast
     "sparse_newton.py": (check_sparse_newton, ("60",)),
     "sparse_least_squares.py": (check_sparse_least_squares, ("300",)),

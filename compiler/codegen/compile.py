@@ -33,7 +33,9 @@ import numpy as np
 from compiler.codegen.source import Kernel, generate
 from compiler.errors import GuardFailure, ShapeError, UnsupportedOperationError
 
-log = logging.getLogger("staticgrad")
+# The compiler's own logger; a child of "staticgrad", so STATICGRAD_LOG and a
+# handler on the "staticgrad" logger show its compiles too.
+log = logging.getLogger("staticgrad.compiler")
 
 #: counters tests and benchmarks read: Numba compilations (cache misses),
 #: kernels loaded from the disk cache, in-memory cache hits

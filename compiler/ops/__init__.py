@@ -198,3 +198,45 @@ from compiler.ops.linalg import *  # noqa: E402,F401,F403
 from compiler.ops.index import *  # noqa: E402,F401,F403
 from compiler.ops.special import *  # noqa: E402,F401,F403
 from compiler.ops.composite import *  # noqa: E402,F401,F403
+
+
+class _ValueOperators:
+    """Value's Python operators: the ops above, installed onto compiler.ir.Value
+    (the IR imports nothing of ops)."""
+
+    def __add__(self, o): return add(self, o)
+    def __radd__(self, o): return add(o, self)
+    def __sub__(self, o): return sub(self, o)
+    def __rsub__(self, o): return sub(o, self)
+    def __mul__(self, o): return mul(self, o)
+    def __rmul__(self, o): return mul(o, self)
+    def __truediv__(self, o): return div(self, o)
+    def __rtruediv__(self, o): return div(o, self)
+    def __pow__(self, o): return power(self, o)
+    def __rpow__(self, o): return power(o, self)
+    def __matmul__(self, o): return matmul(self, o)
+    def __rmatmul__(self, o): return matmul(o, self)
+    def __neg__(self): return neg(self)
+    def __gt__(self, o): return greater(self, o)
+    def __ge__(self, o): return greater_equal(self, o)
+    def __lt__(self, o): return less(self, o)
+    def __le__(self, o): return less_equal(self, o)
+    def __getitem__(self, key): return index(self, key)
+
+    @property
+    def T(self) -> Value:
+        return transpose(self)
+
+    def sum(self, axis=None, keepdims=False): return sum(self, axis=axis, keepdims=keepdims)
+    def reshape(self, *shape): return reshape(self, shape[0] if len(shape) == 1 else shape)
+    def astype(self, dtype): return cast(self, dtype)
+
+
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+              "__rtruediv__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__",
+              "__gt__", "__ge__", "__lt__", "__le__", "__getitem__", "T", "sum", "reshape",
+              "astype"):
+    setattr(Value, _name, vars(_ValueOperators)[_name])
+del _name
+Graph.op_rules = staticmethod(get_op)
+from compiler.ops.control import *  # noqa: E402,F401,F403

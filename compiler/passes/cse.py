@@ -1,6 +1,6 @@
 """Common subexpression elimination: one node per (op, inputs, attrs)."""
 from compiler.ir import Graph, attrs_key
-from compiler.passes import rebuild
+from compiler.passes.copy import rebuild
 
 
 def cse(graph: Graph) -> Graph:

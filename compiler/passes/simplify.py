@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
+from compiler.evaluate import apply
 from compiler.ir import Graph
-from compiler.passes import rebuild
+from compiler.passes.copy import rebuild
 
 
 def _scalar_const(g: Graph, nid: int):
@@ -64,11 +65,12 @@ def _identities(g: Graph, d: dict, ins: tuple):
 def simplify(graph: Graph) -> Graph:
     def rewrite(new: Graph, nid: int, d: dict, ins: tuple):
         opdef = O.get_op(d["op"])
-        if ins and not opdef.effect and all(new.op(i) == "const" for i in ins):
+        # (a tuple-valued node, dtype object, has no constant form: not folded)
+        if ins and not opdef.effect and d["dtype"].kind != "O" \
+                and all(new.op(i) == "const" for i in ins):
             size = int(np.prod(d["shape"], dtype=np.int64))
             if size <= max(1, max(new.const_value(i).size for i in ins)):
-                with np.errstate(all="ignore"):
-                    value = opdef.impl(*[new.const_value(i) for i in ins], **d["attrs"])
+                value = apply(d["op"], [new.const_value(i) for i in ins], d["attrs"])
                 return new.const(np.asarray(value, dtype=d["dtype"])).node
         return _identities(new, d, ins)
 

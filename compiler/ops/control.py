@@ -1,0 +1,773 @@
+"""Structured control flow: a loop or a two-way branch is ONE node holding its
+body as a sub-graph (a ``Graph`` with its own parameters).
+
+Ops
+---
+``loop``
+    The one loop primitive; ``scan``, ``fori_loop`` and ``while_loop`` are
+    all spelled with it. Inputs: the carry leaves, the scanned inputs ``xs``
+    (each an array stacked along axis 0, or a :class:`Tape`), the captured
+    values (loop invariants the body closes over). Attributes: ``body`` (a
+    Graph: ``(carry, x_t, captures) -> (carry, y_t)``), ``cond`` (None, or a
+    Graph ``(carry, captures) -> bool``: then the loop runs while it holds and
+    takes no xs), ``length`` (the static trip count, or None when it is known
+    only at run time: a while loop, or xs that are tapes), ``reverse``
+    (iterate t = n-1 .. 0), ``tape_carries`` (also output, per carry leaf, the
+    tape of the carries entering each step), ``checkpoints`` (keep k carries
+    and recompute the rest, see :class:`Revolve`), ``name`` and
+    ``max_iterations`` (a while loop that runs longer raises
+    :class:`~compiler.errors.LoopLimitError`).
+
+    The node's value is the tuple of its outputs (dtype object, shape ());
+    ``tuple_item`` nodes pick the outputs: the final carry, then the ys (with
+    a static length: arrays stacked along axis 0 in index order, as
+    ``jax.lax.scan``; otherwise tapes), then the carry tapes.
+``cond``
+    ``pred ? true_branch(operands, captures) : false_branch(...)``; only the
+    taken branch runs.
+``tuple_item``
+    Output ``index`` of a tuple-valued node.
+``tape_add``
+    The sum of two tapes, step by step (accumulates tape cotangents).
+``placeholder``
+    A stand-in for a body's argument while the body is traced in the outer
+    graph (``staticgrad/loops.py``); never part of a graph that runs.
+
+Tapes: the dynamic trip count
+-----------------------------
+Graph values have static shapes, but a while loop's trip count is found at
+run time. The per-step values of such a loop (its carries, its ys) are
+therefore a *tape*: an opaque value (dtype object, shape ()) holding a
+sequence of arrays of one static shape. Only the ops of this module produce
+or read tapes; a loop reads a tape as a scanned input, so the adjoint of a
+while loop is a reverse loop over the tape of its carries, whose length is the
+trip count of the forward run. Cotangents and tangents of tapes are tapes
+(or, for a loop of static length, stacked arrays: loops read both).
+
+Derivatives
+-----------
+VJP of a loop: a forward loop that also outputs its carry tapes, then a
+loop running the other way over ``(carry tape, xs, cotangents of ys)``,
+carrying the cotangent of the carry and the accumulated cotangents of the
+captures; its body is the VJP of the forward body. JVP of a loop: a loop over
+``(carry, tangent carry)`` whose body is the JVP of the body. Both are built
+from ``loop`` nodes, so they can be differentiated again (``hessian``,
+``hvp``). The same holds for ``cond``. Non-differentiable points of the
+control flow itself (the trip count, the branch taken) have derivative zero,
+as for Python control flow.
+"""
+from __future__ import annotations
+
+import math
+import weakref
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+import compiler.ops as O
+from compiler.errors import LoopLimitError, LoopTypeError, ShapeError, UnsupportedOperationError
+from compiler.ir import Graph, Value
+from compiler.ops import Op
+
+__all__ = ["Tape", "Revolve", "Parts", "loop", "cond", "tuple_item", "tape_add",
+           "add_cotangents", "placeholder", "inline", "revolve_cost", "CONTROL_OPS"]
+
+OBJECT = np.dtype(object)
+CONTROL_OPS = ("loop", "cond", "tuple_item", "tape_add", "placeholder")
+
+
+# -- run-time values ------------------------------------------------------
+class Tape:
+    """The values of one loop variable at every step, in index order (t = 0 .. n-1).
+
+    No ``__len__``/``__getitem__`` on purpose: NumPy would take it for a
+    sequence when it is boxed into a 0-d object array.
+    """
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Sequence[np.ndarray]):
+        self.items = list(items)
+
+    def length(self) -> int:
+        return len(self.items)
+
+    def at(self, t: int) -> np.ndarray:
+        return self.items[t]
+
+    def walk(self, backward: bool) -> Iterator:
+        return reversed(self.items) if backward else iter(self.items)
+
+    def __repr__(self) -> str:
+        return f"<tape of {len(self.items)} steps>"
+
+
+class Revolve:
+    """The carries of a loop, entering each step, recomputed on demand from the
+    initial carry with at most ``snapshots`` more carries kept (binomial
+    checkpointing: Griewank and Walther, Algorithm 799 "revolve").
+
+    Walking backwards through ``n`` steps recomputes ``revolve_cost(n, snapshots)``
+    steps, the fewest possible with that many snapshots; walking forwards
+    recomputes every step once.
+    """
+
+    def __init__(self, initial: list, n: int, snapshots: int, advance):
+        self.initial = initial          # the carry entering iteration 0
+        self.n = n
+        self.snapshots = snapshots
+        self.advance = advance          # advance(k, carry) -> carry after iteration k
+        self.recomputed = 0             # steps run while walking (tests count them)
+        self.live = 0                   # snapshots held right now
+        self.peak = 0
+
+    def _run(self, carry: list, start: int, stop: int) -> list:
+        for k in range(start, stop):
+            carry = self.advance(k, carry)
+            self.recomputed += 1
+        return carry
+
+    def carry_at(self, k: int) -> list:
+        """The carry entering iteration k, in any order of requests (a
+        higher-order derivative reads a tape out of order): from a grid of
+        sqrt(n) carries made on the first request, at most sqrt(n) steps each."""
+        grid = getattr(self, "_grid", None)
+        if grid is None:
+            self._stride = max(1, math.isqrt(self.n))
+            grid = self._grid = {}
+            carry = self.initial
+            for j in range(self.n):
+                if j % self._stride == 0:
+                    grid[j] = carry
+                if j + 1 < self.n:
+                    carry = self._run(carry, j, j + 1)
+        base = k - k % self._stride
+        return self._run(grid[base], base, k)
+
+    def walk(self, backward: bool) -> Iterator[list]:
+        """The carries in iteration order (or reversed)."""
+        if not backward:
+            carry = self.initial
+            for k in range(self.n):
+                yield carry
+                if k + 1 < self.n:
+                    carry = self._run(carry, k, k + 1)
+            return
+        yield from self._reverse(0, self.n, self.initial, self.snapshots)
+
+    def _reverse(self, a: int, b: int, carry_a: list, free: int) -> Iterator[list]:
+        # carry_a (the carry entering iteration a) is held by the caller.
+        while b - a > 1:
+            if free == 0:
+                for t in range(b - 1, a - 1, -1):
+                    yield self._run(carry_a, a, t)
+                return
+            m = a + _best_split(b - a, free)
+            carry_m = self._run(carry_a, a, m)
+            self.live += 1
+            self.peak = max(self.peak, self.live)
+            yield from self._reverse(m, b, carry_m, free - 1)
+            self.live -= 1
+            del carry_m
+            b = m
+        if b - a == 1:
+            yield carry_a
+
+
+def _binomial(s: int, r: int) -> int:
+    return math.comb(s + r, s)
+
+
+def revolve_cost(n: int, snapshots: int) -> int:
+    """The fewest steps recomputed to walk back through ``n`` steps from the
+    initial carry with ``snapshots`` carries of memory besides it:
+    ``r*n - C(s+r, r-1)`` with ``s = snapshots + 1`` and ``r`` the least
+    integer with ``C(s+r, r) >= n`` (Griewank's binomial bound, counting the
+    initial carry among the s checkpoints)."""
+    if n <= 1:
+        return 0
+    s = snapshots + 1
+    r = 0
+    while _binomial(s, r) < n:
+        r += 1
+    return r * n - _binomial(s + 1, r - 1)
+
+
+def _best_split(n: int, free: int) -> int:
+    """Where to put the next snapshot in a walk back through n steps: the m
+    minimising m + cost(n - m, free - 1) + cost(m, free). That sum is convex in
+    m (each cost is convex in n: its slope r grows by one at each binomial
+    boundary), so the first m where it stops decreasing is a minimum."""
+    def total(m):
+        return m + revolve_cost(n - m, free - 1) + revolve_cost(m, free)
+    lo, hi = 1, n - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if total(mid + 1) < total(mid):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+class CarryTape:
+    """One leaf of the carries that a :class:`Revolve` recomputes: a tape whose
+    steps are made on demand. Leaves of one loop share their Revolve, so a loop
+    reading several of them walks it once."""
+
+    __slots__ = ("source", "leaf", "order")
+
+    def __init__(self, source: Revolve, leaf: int, reverse: bool):
+        self.source = source
+        self.leaf = leaf
+        self.order = reverse        # the loop that made it ran t = n-1 .. 0
+
+    def length(self) -> int:
+        return self.source.n
+
+    def at(self, t: int) -> np.ndarray:   # random access (higher-order derivatives)
+        k = self.source.n - 1 - t if self.order else t
+        return self.source.carry_at(k)[self.leaf]
+
+    def __repr__(self) -> str:
+        return f"<checkpointed tape of {self.source.n} steps>"
+
+
+def _box(value: Any) -> np.ndarray:
+    box = np.empty((), dtype=object)
+    box[()] = value
+    return box
+
+
+def _unbox(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.dtype == OBJECT:
+        return value[()]
+    return value
+
+
+def _as_tape(value: Any) -> Any:
+    """A Tape, CarryTape or a stacked array (steps along axis 0)."""
+    value = _unbox(value)
+    return value if isinstance(value, (Tape, CarryTape)) else np.asarray(value)
+
+
+_RUNNERS: "weakref.WeakKeyDictionary[Graph, Any]" = weakref.WeakKeyDictionary()
+
+
+def _runner(graph: Graph):
+    """The reference interpreter of a body graph, built once per graph."""
+    run = _RUNNERS.get(graph)
+    if run is None:
+        try:
+            from compiler.evaluate import Interpreter
+        except ImportError:
+            from compiler.interpreter import Interpreter
+        run = _RUNNERS[graph] = Interpreter(graph)
+    return run
+
+
+def _steps(xs: list, n: int, reverse: bool) -> Iterator[list]:
+    """Per step t (in iteration order), the slice t of every scanned input.
+    Tapes recomputed by one Revolve are walked once together."""
+    order = range(n - 1, -1, -1) if reverse else range(n)
+    walkers, where, arrays = [], [], []
+    sources: dict[int, int] = {}
+    for x in xs:
+        if isinstance(x, np.ndarray):
+            where.append(None)
+            arrays.append(x)
+            continue
+        if isinstance(x, CarryTape):
+            key, source, backward = id(x.source), x.source, reverse != x.order
+        else:
+            key, source, backward = id(x), x, reverse
+        if key not in sources:
+            sources[key] = len(walkers)
+            walkers.append(source.walk(backward))
+        where.append((sources[key], x.leaf if isinstance(x, CarryTape) else None))
+        arrays.append(None)
+    for t in order:
+        current = [next(w) for w in walkers]
+        yield [a[t] if w is None else (current[w[0]] if w[1] is None else current[w[0]][w[1]])
+               for a, w in zip(arrays, where)]
+
+
+def _length(xs: list, name: str) -> int:
+    lengths = {x.length() if not isinstance(x, np.ndarray) else x.shape[0] for x in xs}
+    if len(lengths) != 1:
+        raise ShapeError(f"{name}: scanned inputs of different lengths {sorted(lengths)}")
+    return lengths.pop()
+
+
+# -- the loop op -----------------------------------------------------------
+def _loop_impl(*args, body, cond, n_carry, n_xs, length, reverse, tape_carries, checkpoints,
+               name, max_iterations):
+    carry = [np.asarray(a) for a in args[:n_carry]]
+    xs = [_as_tape(x) for x in args[n_carry:n_carry + n_xs]]
+    caps = list(args[n_carry + n_xs:])
+    run = _runner(body)
+    n_ys = len(body.outputs) - n_carry
+    ys: list[list] = [[] for _ in range(n_ys)]
+    taped: list | None = [] if tape_carries and not checkpoints else None
+    initial = carry
+    if cond is None:
+        n = length if length is not None else _length(xs, name)
+        for x_t in _steps(xs, n, reverse):
+            if taped is not None:
+                taped.append(carry)
+            outs = run(*carry, *x_t, *caps)
+            carry = outs[:n_carry]
+            for j in range(n_ys):
+                ys[j].append(outs[n_carry + j])
+    else:
+        test = _runner(cond)
+        n = 0
+        while test(*carry, *caps)[0]:
+            if max_iterations is not None and n >= max_iterations:
+                raise LoopLimitError(f"{name}: more than {max_iterations} iterations "
+                                     "(sg.config.max_loop_iterations)")
+            if taped is not None:
+                taped.append(carry)
+            outs = run(*carry, *caps)
+            carry = outs[:n_carry]
+            for j in range(n_ys):
+                ys[j].append(outs[n_carry + j])
+            n += 1
+    if reverse:  # index order: step t at position t
+        ys = [list(reversed(y)) for y in ys]
+        if taped is not None:
+            taped.reverse()
+    results = list(carry)
+    for j, y in enumerate(ys):
+        if length is None:
+            results.append(_box(Tape(y)))
+        else:
+            out = body.outputs[n_carry + j]
+            results.append(np.stack(y) if y else
+                           np.zeros((0,) + body.shape(out), body.dtype(out)))
+    if tape_carries:
+        if taped is not None:
+            results += [_box(Tape([c[i] for c in taped])) for i in range(n_carry)]
+        else:
+            source = Revolve(initial, n, int(checkpoints), _advance(body, n_carry, xs, caps,
+                                                                    n, reverse))
+            results += [_box(CarryTape(source, i, reverse)) for i in range(n_carry)]
+    return _box(tuple(results))
+
+
+def _advance(body: Graph, n_carry: int, xs: list, caps: list, n: int, reverse: bool):
+    """The step function a Revolve recomputes with: iteration k -> next carry."""
+    run = _runner(body)
+
+    def at(x, t):
+        return x[t] if isinstance(x, np.ndarray) else x.at(t)
+
+    def advance(k: int, carry: list) -> list:
+        t = n - 1 - k if reverse else k
+        return run(*carry, *[at(x, t) for x in xs], *caps)[:n_carry]
+    return advance
+
+
+def _object_type(shapes, dtypes, attrs):
+    return (), OBJECT
+
+
+def _item_infer(shapes, dtypes, attrs):
+    return attrs["shape"], attrs["dtype"]
+
+
+LOOP = Op("loop", _loop_impl, infer=_object_type, cost=100)
+TUPLE_ITEM = Op("tuple_item", lambda t, index, shape, dtype: _item_of(t, index),
+                infer=_item_infer, cost=0,
+                canon=lambda s, d, a: dict(a, shape=tuple(a["shape"]), dtype=np.dtype(a["dtype"])))
+
+
+def _item_of(t, index):
+    value = _unbox(t)[index]
+    return _box(value) if isinstance(value, (Tape, CarryTape)) else value
+
+
+def _tape_add_impl(a, b):
+    a, b = _as_tape(a), _as_tape(b)
+    n = a.shape[0] if isinstance(a, np.ndarray) else a.length()
+    steps = list(_steps([a, b], n, False))
+    return _box(Tape([x + y for x, y in steps]))
+
+
+def _tape_add_jvp(tangents, out, a, b):
+    ta, tb = tangents
+    return ta if tb is None else tb if ta is None else tape_add(ta, tb)
+
+
+TAPE_ADD = Op("tape_add", _tape_add_impl, infer=_object_type, vjp=lambda g, out, a, b: (g, g),
+              jvp=_tape_add_jvp)
+PLACEHOLDER = Op("placeholder", lambda **attrs: _placeholder_value(attrs),
+                 infer=lambda s, d, a: (a["shape"], a["dtype"]), differentiable=False)
+
+
+def _placeholder_value(attrs):
+    if "value" not in attrs:
+        raise UnsupportedOperationError(
+            f"a value traced inside the body of {attrs.get('owner', 'a loop')} is used outside "
+            "it; return it from the body (as part of the carry or of y) instead")
+    return attrs["value"]
+
+
+def placeholder(graph: Graph, value: np.ndarray) -> Value:
+    """A stand-in for a body's argument while the body is traced in the outer
+    graph (its concrete value is the first step's); replaced by a parameter
+    when the body is cut out (see ``staticgrad.loops``)."""
+    value = np.asarray(value)
+    return Value(graph, graph.add("placeholder", (), {"value": value, "shape": value.shape,
+                                                      "dtype": value.dtype}))
+
+
+def tuple_item(t: Value, index: int, shape, dtype) -> Value:
+    return TUPLE_ITEM(t, index=int(index), shape=tuple(shape), dtype=np.dtype(dtype))
+
+
+def tape_add(a: Value, b: Value) -> Value:
+    return TAPE_ADD(a, b)
+
+
+class Parts(dict):
+    """The cotangent (or tangent) of a tuple-valued node: output index -> Value."""
+
+    def __add__(self, other: "Parts") -> "Parts":
+        merged = Parts(self)
+        for k, v in other.items():
+            merged[k] = add_cotangents(merged[k], v) if k in merged else v
+        return merged
+
+
+def add_cotangents(a, b):
+    """a + b for cotangents: Values, tapes (summed step by step) or Parts."""
+    if isinstance(a, Parts):
+        return a + b
+    if a.dtype == OBJECT or b.dtype == OBJECT:
+        return tape_add(a, b)
+    return a + b
+
+
+def _types(graph: Graph, nodes) -> list[tuple]:
+    return [(graph.shape(n), graph.dtype(n)) for n in nodes]
+
+
+def _show(t) -> str:
+    return "tape" if t[1] == OBJECT else f"{t[0]} {t[1]}"
+
+
+def loop(graph: Graph, carry: Sequence[Value], xs: Sequence[Value], caps: Sequence[Value], *,
+         body: Graph, cond: Graph | None = None, length: int | None = None,
+         reverse: bool = False, tape_carries: bool = False, checkpoints: int | None = None,
+         name: str = "loop", max_iterations: int | None = None) -> list[Value]:
+    """Add a loop node; return its outputs (final carry, ys, carry tapes)."""
+    carry, xs, caps = list(carry), list(xs), list(caps)
+    nc, nx = len(carry), len(xs)
+    if cond is not None and (xs or length is not None):
+        raise UnsupportedOperationError(f"{name}: a while loop scans no inputs")
+    if len(body.params) != nc + nx + len(caps) or len(body.outputs) < nc:
+        raise ShapeError(f"{name}: the body takes {len(body.params)} arguments and returns "
+                         f"{len(body.outputs)} values, for {nc} carries, {nx} scanned inputs "
+                         f"and {len(caps)} captured values")
+    params = _types(body, body.params)
+    for k, (v, p) in enumerate(zip(carry + caps, params[:nc] + params[nc + nx:])):
+        if (v.shape, v.dtype) != p:
+            raise ShapeError(f"{name}: argument {k} has shape {v.shape} {v.dtype} but the body "
+                             f"expects {_show(p)}")
+    for k, (c, o) in enumerate(zip(params[:nc], _types(body, body.outputs[:nc]))):
+        if c != o:
+            raise LoopTypeError(f"{name}: the body changes carry {k} from {_show(c)} to "
+                                f"{_show(o)}")
+    for k, (x, p) in enumerate(zip(xs, params[nc:nc + nx])):
+        if x.dtype == OBJECT:
+            continue
+        if length is None or x.shape != (length,) + p[0] or x.dtype != p[1]:
+            raise ShapeError(f"{name}: scanned input {k} has shape {x.shape} {x.dtype}; "
+                             f"expected ({length}, ...) slices of {_show(p)}")
+    if cond is not None and (len(cond.params) != nc + len(caps) or len(cond.outputs) != 1
+                             or _types(cond, cond.outputs)[0] != ((), np.dtype(bool))):
+        raise ShapeError(f"{name}: the condition must take the carry and captured values "
+                         "and return a boolean scalar")
+    attrs = dict(body=body, cond=cond, n_carry=nc, n_xs=nx, length=length,
+                 reverse=bool(reverse), tape_carries=bool(tape_carries),
+                 checkpoints=None if checkpoints is None else int(checkpoints), name=name,
+                 max_iterations=max_iterations)
+    node = Value(graph, graph.add("loop", [v.node for v in carry + xs + caps], attrs))
+    out_types = _types(body, body.outputs[:nc])
+    for s, d in _types(body, body.outputs[nc:]):
+        out_types.append(((length,) + s, d) if length is not None else ((), OBJECT))
+    if tape_carries:
+        out_types += [((), OBJECT)] * nc
+    return [tuple_item(node, k, s, d) for k, (s, d) in enumerate(out_types)]
+
+
+# -- building bodies -------------------------------------------------------
+def inline(target: Graph, source: Graph, args: Sequence[Value]) -> list[Value]:
+    """Copy ``source`` into ``target`` with its parameters bound to ``args``;
+    return its outputs there."""
+    mapping = {p: a.node for p, a in zip(source.params, args)}
+    for nid in source.nodes():
+        if nid in mapping:
+            continue
+        d = source.node(nid)
+        if d["op"] == "param":
+            raise UnsupportedOperationError("inline: a parameter without an argument")
+        mapping[nid] = target._insert(d["op"], tuple(mapping[i] for i in d["inputs"]),
+                                      d["attrs"], d["shape"], d["dtype"])
+    return [Value(target, mapping[o]) for o in source.outputs]
+
+
+def _param(graph: Graph, like) -> Value:
+    shape, dtype = like
+    return graph.param(shape, dtype)
+
+
+def _finish(graph: Graph, outputs: Sequence[Value]) -> Graph:
+    from compiler.passes import optimize
+    graph.outputs = [v.node for v in outputs]
+    return optimize(graph)
+
+
+def _is_float(t) -> bool:
+    return t[1].kind in "fc"
+
+
+def _zeros(graph: Graph, t) -> Value:
+    return O.full(graph, t[0], 0, t[1])
+
+
+def _grad_or_zeros(ct, graph, t):
+    return ct if ct is not None else _zeros(graph, t)
+
+
+# -- loop VJP --------------------------------------------------------------
+def _loop_vjp(g, out, *inputs, body, cond, n_carry, n_xs, length, reverse, tape_carries,
+              checkpoints, name, max_iterations):
+    from compiler import autodiff
+
+    g = g if isinstance(g, dict) else {}
+    graph = out.graph
+    nc, nx = n_carry, n_xs
+    n_ys = len(body.outputs) - nc
+    carry_in, xs_in, caps = list(inputs[:nc]), list(inputs[nc:nc + nx]), list(inputs[nc + nx:])
+    attrs = dict(body=body, cond=cond, length=length, reverse=reverse,
+                 checkpoints=checkpoints, name=name, max_iterations=max_iterations)
+    ptypes = _types(body, body.params)
+    ctypes, xtypes, ktypes = ptypes[:nc], ptypes[nc:nc + nx], ptypes[nc + nx:]
+    ytypes = _types(body, body.outputs[nc:])
+    fc = [i for i in range(nc) if _is_float(ctypes[i])]
+    fx = [j for j in range(nx) if _is_float(xtypes[j])]
+    fk = [j for j in range(len(caps)) if _is_float(ktypes[j])]
+    ct_carry = {i: g[i] for i in fc if g.get(i) is not None}
+    ct_ys = {j: g[nc + j] for j in range(n_ys) if g.get(nc + j) is not None
+             and _is_float(ytypes[j])}
+    ct_tapes = {i: g[nc + n_ys + i] for i in fc if tape_carries and g.get(nc + n_ys + i)
+                is not None}
+    if not (ct_carry or ct_ys or ct_tapes):
+        return (None,) * len(inputs)
+
+    # The forward sweep, keeping the carry entering every step.
+    if tape_carries:
+        tapes = [tuple_item(out, nc + n_ys + i, (), OBJECT) for i in range(nc)]
+    else:
+        tapes = loop(graph, carry_in, xs_in, caps, tape_carries=True, **attrs)[nc + n_ys:]
+
+    # The adjoint body: (lambda, acc | c_t, x_t, ct_y_t, ct_tape_t | caps)
+    #   -> (lambda', acc' | ct_x_t)
+    adj = Graph()
+    lam = [_param(adj, ctypes[i]) for i in fc]
+    acc = [_param(adj, ktypes[j]) for j in fk]
+    c_t = [_param(adj, t) for t in ctypes]
+    x_t = [_param(adj, t) for t in xtypes]
+    cty = {j: _param(adj, ytypes[j]) for j in ct_ys}
+    ctt = {i: _param(adj, ctypes[i]) for i in ct_tapes}
+    k_ = [_param(adj, t) for t in ktypes]
+    outs = inline(adj, body, c_t + x_t + k_)
+    seeds = [(outs[i], lam[n]) for n, i in enumerate(fc)] + [(outs[nc + j], cty[j]) for j in cty]
+    wrt = [c_t[i] for i in fc] + [x_t[j] for j in fx] + [k_[j] for j in fk]
+    grads = autodiff.vjp(adj, [o.node for o, _ in seeds], [s for _, s in seeds],
+                         [w.node for w in wrt])
+    g_c, g_x, g_k = grads[:len(fc)], grads[len(fc):len(fc) + len(fx)], grads[len(fc) + len(fx):]
+    new_lam = []
+    for n, i in enumerate(fc):
+        v = _grad_or_zeros(g_c[n], adj, ctypes[i])
+        new_lam.append(v + ctt[i] if i in ctt else v)
+    new_acc = [a + gk if gk is not None else a for a, gk in zip(acc, g_k)]
+    ct_x = [_grad_or_zeros(gx, adj, xtypes[j]) for gx, j in zip(g_x, fx)]
+    adj = _finish(adj, new_lam + new_acc + ct_x)
+    # (the parameters were made in the reverse loop's layout: carry = (lam, acc),
+    # scanned = (c_t, x_t, ct_y_t, ct_tape_t), captured = caps)
+
+    init = [ct_carry.get(i, None) for i in fc]
+    init = [c if c is not None else _zeros(graph, ctypes[i]) for c, i in zip(init, fc)]
+    init += [_zeros(graph, ktypes[j]) for j in fk]
+    scanned = tapes + xs_in + list(ct_ys.values()) + list(ct_tapes.values())
+    rev = loop(graph, init, scanned, caps, body=adj, length=length, reverse=not reverse,
+               checkpoints=checkpoints, name=f"adjoint of {name}")
+    lam0, acc_k, ct_xs = rev[:len(fc)], rev[len(fc):len(fc) + len(fk)], rev[len(fc) + len(fk):]
+    result: list = [None] * len(inputs)
+    for i, v in zip(fc, lam0):
+        result[i] = v
+    for j, v in zip(fx, ct_xs):
+        result[nc + j] = v
+    for j, v in zip(fk, acc_k):
+        result[nc + nx + j] = v
+    return tuple(result)
+
+
+
+
+# -- loop JVP --------------------------------------------------------------
+def _loop_jvp(tangents, out, *inputs, body, cond, n_carry, n_xs, length, reverse,
+              tape_carries, checkpoints, name, max_iterations):
+    from compiler import autodiff
+
+    graph = out.graph
+    nc, nx = n_carry, n_xs
+    n_ys = len(body.outputs) - nc
+    carry_in, xs_in, caps = list(inputs[:nc]), list(inputs[nc:nc + nx]), list(inputs[nc + nx:])
+    t_c, t_x, t_k = tangents[:nc], tangents[nc:nc + nx], tangents[nc + nx:]
+    ptypes = _types(body, body.params)
+    ctypes, xtypes, ktypes = ptypes[:nc], ptypes[nc:nc + nx], ptypes[nc + nx:]
+    ytypes = _types(body, body.outputs[nc:])
+    fc = [i for i in range(nc) if _is_float(ctypes[i])]
+    fy = [j for j in range(n_ys) if _is_float(ytypes[j])]
+    tx = [j for j in range(nx) if t_x[j] is not None and _is_float(xtypes[j])]
+    tk = [j for j in range(len(caps)) if t_k[j] is not None and _is_float(ktypes[j])]
+
+    jb = Graph()
+    c = [_param(jb, t) for t in ctypes]
+    dc = [_param(jb, ctypes[i]) for i in fc]
+    x = [_param(jb, t) for t in xtypes]
+    dx = [_param(jb, xtypes[j]) for j in tx]
+    k = [_param(jb, t) for t in ktypes]
+    dk = [_param(jb, ktypes[j]) for j in tk]
+    outs = inline(jb, body, c + x + k)
+    wrt = [c[i] for i in fc] + [x[j] for j in tx] + [k[j] for j in tk]
+    targets = [outs[i] for i in fc] + [outs[nc + j] for j in fy]
+    touts = autodiff.jvp(jb, [w.node for w in wrt], dc + dx + dk, [o.node for o in targets])
+    t_carry = [_grad_or_zeros(t, jb, ctypes[i]) for t, i in zip(touts[:len(fc)], fc)]
+    t_ys = [_grad_or_zeros(t, jb, ytypes[j]) for t, j in zip(touts[len(fc):], fy)]
+    jb = _finish(jb, outs[:nc] + t_carry + outs[nc:] + t_ys)
+
+    new_cond = None
+    if cond is not None:
+        cg = Graph()
+        cc = [_param(cg, t) for t in ctypes] + [_param(cg, ctypes[i]) for i in fc]
+        ck = [_param(cg, t) for t in ktypes] + [_param(cg, ktypes[j]) for j in tk]
+        new_cond = _finish(cg, inline(cg, cond, cc[:nc] + ck[:len(ktypes)]))
+
+    init = carry_in + [t_c[i] if t_c[i] is not None else _zeros(graph, ctypes[i]) for i in fc]
+    outs = loop(graph, init, xs_in + [t_x[j] for j in tx], caps + [t_k[j] for j in tk],
+                body=jb, cond=new_cond, length=length, reverse=reverse,
+                tape_carries=tape_carries, checkpoints=checkpoints, name=name,
+                max_iterations=max_iterations)
+    ncc = nc + len(fc)
+    parts = Parts()
+    for n, i in enumerate(fc):
+        parts[i] = outs[nc + n]
+    for n, j in enumerate(fy):
+        parts[nc + j] = outs[ncc + n_ys + n]
+    if tape_carries:
+        tape_start = ncc + n_ys + len(fy)
+        for n, i in enumerate(fc):
+            parts[nc + n_ys + i] = outs[tape_start + nc + n]
+    return parts
+
+
+LOOP.vjp_rule = _loop_vjp
+LOOP.jvp_rule = _loop_jvp
+
+
+def _tuple_item_vjp(g, out, t, index, shape, dtype):
+    return (Parts({index: g}),)
+
+
+def _tuple_item_jvp(tangents, out, t, index, shape, dtype):
+    parts = tangents[0]
+    return None if parts is None else parts.get(index)
+
+
+TUPLE_ITEM.vjp_rule = _tuple_item_vjp
+TUPLE_ITEM.jvp_rule = _tuple_item_jvp
+
+
+# -- cond ------------------------------------------------------------------
+def _cond_impl(pred, *args, branches, names):
+    outs = _runner(branches[0] if bool(pred) else branches[1])(*args)
+    return _box(tuple(outs))
+
+
+COND = Op("cond", _cond_impl, infer=_object_type, cost=10)
+
+
+def cond(graph: Graph, pred: Value, operands: Sequence[Value], branches: tuple,
+         names: tuple = ("true_fun", "false_fun")) -> list[Value]:
+    """Add a cond node: ``branches[0](*operands)`` if pred else ``branches[1](...)``."""
+    operands = list(operands)
+    if pred.shape != () or pred.dtype != np.dtype(bool):
+        raise ShapeError(f"cond: the predicate must be a boolean scalar, got {pred.shape} "
+                         f"{pred.dtype}")
+    t0, t1 = (_types(b, b.outputs) for b in branches)
+    if t0 != t1:
+        raise LoopTypeError(f"cond: {names[0]} returns {[_show(t) for t in t0]} but {names[1]} "
+                         f"returns {[_show(t) for t in t1]}")
+    for b in branches:
+        if _types(b, b.params) != [(v.shape, v.dtype) for v in operands]:
+            raise ShapeError("cond: the branches' parameters do not match the operands")
+    node = Value(graph, graph.add("cond", [pred.node] + [v.node for v in operands],
+                                  dict(branches=tuple(branches), names=tuple(names))))
+    return [tuple_item(node, k, s, d) for k, (s, d) in enumerate(t0)]
+
+
+def _cond_vjp(g, out, pred, *operands, branches, names):
+    from compiler import autodiff
+
+    g = g if isinstance(g, dict) else {}
+    otypes = _types(branches[0], branches[0].outputs)
+    active = [k for k in range(len(otypes)) if g.get(k) is not None and _is_float(otypes[k])]
+    ptypes = [(v.shape, v.dtype) for v in operands]
+    fp = [j for j, t in enumerate(ptypes) if _is_float(t)]
+    if not active or not fp:
+        return (None,) * (1 + len(operands))
+    new = []
+    for b in branches:
+        vg = Graph()
+        ps = [_param(vg, t) for t in ptypes]
+        cts = [_param(vg, otypes[k]) for k in active]
+        outs = inline(vg, b, ps)
+        grads = autodiff.vjp(vg, [outs[k].node for k in active], cts, [ps[j].node for j in fp])
+        new.append(_finish(vg, [_grad_or_zeros(c, vg, ptypes[j]) for c, j in zip(grads, fp)]))
+    cts = cond(out.graph, pred, list(operands) + [g[k] for k in active], tuple(new),
+               tuple(f"adjoint of {n}" for n in names))
+    result: list = [None] * (1 + len(operands))
+    for j, c in zip(fp, cts):
+        result[1 + j] = c
+    return tuple(result)
+
+
+def _cond_jvp(tangents, out, pred, *operands, branches, names):
+    from compiler import autodiff
+
+    ptypes = [(v.shape, v.dtype) for v in operands]
+    tp = [j for j, t in enumerate(tangents[1:]) if t is not None and _is_float(ptypes[j])]
+    otypes = _types(branches[0], branches[0].outputs)
+    fo = [k for k, t in enumerate(otypes) if _is_float(t)]
+    if not tp:
+        return None
+    new = []
+    for b in branches:
+        jg = Graph()
+        ps = [_param(jg, t) for t in ptypes]
+        ts = [_param(jg, ptypes[j]) for j in tp]
+        outs = inline(jg, b, ps)
+        touts = autodiff.jvp(jg, [ps[j].node for j in tp], ts, [outs[k].node for k in fo])
+        new.append(_finish(jg, [_grad_or_zeros(t, jg, otypes[k]) for t, k in zip(touts, fo)]))
+    touts = cond(out.graph, pred, list(operands) + [tangents[1 + j] for j in tp], tuple(new),
+                 tuple(f"tangent of {n}" for n in names))
+    return Parts({k: t for k, t in zip(fo, touts)})
+
+
+COND.vjp_rule = _cond_vjp
+COND.jvp_rule = _cond_jvp

@@ -1,0 +1,515 @@
+"""Structured loops (sg.fori_loop, scan, while_loop, cond): each against the
+same computation unrolled in Python and against finite differences, in
+reverse and forward mode and at second order; checkpointed against stored;
+plain NumPy execution outside transforms; the error cases.
+
+Everything runs on the reference interpreter (loop nodes have no Numba
+emitter yet), except one test that the default backend falls back to it."""
+import functools
+import logging
+
+import numpy as np
+import pytest
+
+import staticgrad as sg
+from compiler.ops.control import Revolve, revolve_cost
+
+pytestmark = pytest.mark.usefixtures("interpreter_backend")
+
+RNG = np.random.default_rng(7)
+THETA = RNG.normal(size=3) * 0.5
+X0 = RNG.normal(size=3)
+XS = RNG.normal(size=(6, 3))
+
+
+def close(a, b):
+    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+# -- fori_loop -------------------------------------------------------------
+def fori_model(theta, x0, n=5):
+    def body(i, x):
+        return np.tanh(x * theta + 0.1 * i) + 0.2 * x
+    return np.sum(sg.fori_loop(0, n, body, x0) ** 2)
+
+
+def fori_unrolled(theta, x0, n=5):
+    x = x0
+    for i in range(n):
+        x = np.tanh(x * theta + 0.1 * np.int64(i)) + 0.2 * x
+    return np.sum(x ** 2)
+
+
+def test_fori_loop_value_matches_unrolled_in_plain_numpy_and_under_jit():
+    expected = fori_unrolled(THETA, X0)
+    close(fori_model(THETA, X0), expected)
+    f = sg.jit(fori_model)
+    close(f(THETA, X0), expected)
+    close(f(THETA, X0), expected)  # second call: the interpreter runs the graph
+
+
+@pytest.mark.parametrize("argnum", [0, 1])
+def test_fori_loop_grad_matches_unrolled(argnum):
+    g = sg.grad(fori_model, argnum)
+    expected = sg.grad(fori_unrolled, argnum)(THETA, X0)
+    close(g(THETA, X0), expected)
+    close(g(THETA, X0), expected)
+
+
+def test_fori_loop_against_finite_differences_to_second_order():
+    sg.check_grads(fori_model, (THETA, X0), order=2)
+
+
+def test_fori_loop_jvp_hvp_and_hessian_match_unrolled():
+    t = RNG.normal(size=3)
+    out, tan = sg.jvp(fori_model, (THETA, X0), (t, t))
+    out_u, tan_u = sg.jvp(fori_unrolled, (THETA, X0), (t, t))
+    close(out, out_u)
+    close(tan, tan_u)
+    close(sg.hvp(fori_model)(THETA, X0, t), sg.hvp(fori_unrolled)(THETA, X0, t))
+    close(sg.hessian(fori_model)(THETA, X0), sg.hessian(fori_unrolled)(THETA, X0))
+    close(sg.hessian(fori_model, 1)(THETA, X0), sg.hessian(fori_unrolled, 1)(THETA, X0))
+
+
+def test_fori_loop_graph_size_does_not_grow_with_the_trip_count():
+    sizes = {n: len(sg.grad(fori_model).trace(THETA, X0, n).raw) for n in (3, 300)}
+    assert sizes[3] == sizes[300]
+    traced = sg.grad(fori_model).trace(THETA, X0, 300).ir
+    assert [traced.op(n) for n in traced.nodes()].count("loop") == 2  # forward, adjoint
+
+
+def test_fori_loop_with_traced_bounds_runs_the_trip_count_of_each_call():
+    def f(x, n):
+        return np.sum(sg.fori_loop(0, n, lambda i, c: np.sin(c) * x, x))
+
+    def unrolled(x, n):
+        c = x
+        for _ in range(n):
+            c = np.sin(c) * x
+        return np.sum(c)
+
+    g = sg.grad(f)
+    for n in (3, 5, 0, 4):
+        close(g(X0, n), sg.grad(unrolled)(X0, n))
+    assert g.cache_info().specializations == 1  # one graph for every trip count
+
+
+def test_integer_counter_in_the_carry():
+    def f(x):
+        def body(i, carry):
+            k, acc = carry
+            return k + 2, acc * x + k
+        k, acc = sg.fori_loop(0, 4, body, (1, x))
+        return np.sum(acc) * k
+
+    def unrolled(x):
+        k, acc = 1, x
+        for _ in range(4):
+            k, acc = k + 2, acc * x + k
+        return np.sum(acc) * k
+
+    close(sg.jit(f)(X0), unrolled(X0))
+    close(sg.grad(f)(X0), sg.grad(unrolled)(X0))
+    sg.check_grads(f, (X0,), order=2)
+    k, _ = sg.jit(lambda x: sg.fori_loop(0, 4, lambda i, c: (c[0] + 2, c[1] * x), (1, x)))(X0)
+    assert k == 9 and np.asarray(k).dtype.kind == "i"
+
+
+# -- scan --------------------------------------------------------------------
+def scan_model(theta, x0, xs, reverse=False):
+    def step(c, x):
+        c = np.tanh(c * theta + x)
+        return c, {"energy": np.sum(c ** 2), "state": c * 2.0}
+    c, ys = sg.scan(step, x0, xs, reverse=reverse)
+    weights = np.arange(1.0, 1 + xs.shape[0])
+    return np.sum(c) + np.sum(ys["energy"] * weights) + np.sum(ys["state"][1] ** 3)
+
+
+def scan_unrolled(theta, x0, xs, reverse=False):
+    c, energy, state = x0, [None] * xs.shape[0], [None] * xs.shape[0]
+    for t in (reversed(range(xs.shape[0])) if reverse else range(xs.shape[0])):
+        c = np.tanh(c * theta + xs[t])
+        energy[t], state[t] = np.sum(c ** 2), c * 2.0
+    weights = np.arange(1.0, 1 + xs.shape[0])
+    return np.sum(c) + np.sum(np.stack(energy) * weights) + np.sum(np.stack(state)[1] ** 3)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_value_and_grads_match_unrolled(reverse):
+    args = (THETA, X0, XS)
+    close(scan_model(*args, reverse), scan_unrolled(*args, reverse))
+    close(sg.jit(scan_model, static_argnums=3)(*args, reverse), scan_unrolled(*args, reverse))
+    got = sg.grad(scan_model, (0, 1, 2))(*args, reverse)
+    expected = sg.grad(scan_unrolled, (0, 1, 2))(*args, reverse)
+    for a, b in zip(got, expected):  # theta (closed over), the initial carry, xs
+        close(a, b)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_against_finite_differences_to_second_order(reverse):
+    sg.check_grads(lambda t, c, x: scan_model(t, c, x, reverse), (THETA, X0, XS[:4]), order=2)
+
+
+def test_scan_ys_and_final_carry_as_outputs():
+    def f(x0, xs):
+        return sg.scan(lambda c, x: (c * 0.9 + x, np.sin(c)), x0, xs)
+
+    c, ys = sg.jit(f)(X0, XS)
+    c_plain, ys_plain = f(X0, XS)
+    close(c, c_plain)
+    close(ys, ys_plain)
+    assert ys.shape == XS.shape
+    sg.check_grads(lambda a, b: f(a, b)[1], (X0, XS), order=1)
+
+
+def test_scan_with_length_and_no_xs():
+    def f(x):
+        c, ys = sg.scan(lambda c, _: (c * x, c), np.ones(3), length=4)
+        return np.sum(ys) + np.sum(c)
+
+    expected = sum(np.sum(X0 ** k) for k in range(5))
+    close(f(X0), expected)
+    close(sg.jit(f)(X0), expected)
+    sg.check_grads(f, (X0,), order=2)
+
+
+def test_scan_hessian_and_hvp_match_unrolled():
+    v = RNG.normal(size=XS.shape)
+    close(sg.hvp(scan_model, 2)(THETA, X0, XS, v), sg.hvp(scan_unrolled, 2)(THETA, X0, XS, v))
+    close(sg.hessian(scan_model)(THETA, X0, XS), sg.hessian(scan_unrolled)(THETA, X0, XS))
+
+
+def test_nested_loops():
+    def f(theta, xs):
+        def outer(c, x):
+            inner = sg.fori_loop(0, 3, lambda i, d: np.sin(d * theta) + x, c)
+            return inner, np.sum(inner)
+        c, ys = sg.scan(outer, np.zeros(3), xs)
+        return np.sum(ys) + np.sum(c ** 2)
+
+    def unrolled(theta, xs):
+        c, total = np.zeros(3), 0.0
+        for x in xs:
+            for _ in range(3):
+                c = np.sin(c * theta) + x
+            total = total + np.sum(c)
+        return total + np.sum(c ** 2)
+
+    close(sg.jit(f)(THETA, XS), unrolled(THETA, XS))
+    for a, b in zip(sg.grad(f, (0, 1))(THETA, XS), sg.grad(unrolled, (0, 1))(THETA, XS)):
+        close(a, b)
+    sg.check_grads(f, (THETA, XS[:3]), order=2)
+
+
+# -- while_loop --------------------------------------------------------------
+def while_model(a, x0):
+    def body(state):
+        k, x = state
+        return k + 1, x * a + 0.25 * np.sin(x)
+    k, x = sg.while_loop(lambda s: np.sum(s[1] ** 2) < 50.0, body, (0, x0))
+    return np.sum(x) * k
+
+
+def while_unrolled(a, x0):
+    k, x = 0, x0
+    while np.sum(x ** 2) < 50.0:  # a Python loop on traced values: guards
+        k, x = k + 1, x * a + 0.25 * np.sin(x)
+    return np.sum(x) * k
+
+
+A = np.array([1.3, 1.2, 1.25])
+W0 = np.array([0.5, -0.3, 0.8])
+
+
+def test_while_loop_value_and_grads_match_unrolled():
+    close(while_model(A, W0), while_unrolled(A, W0))
+    close(sg.jit(while_model)(A, W0), while_unrolled(A, W0))
+    for argnum in (0, 1):
+        g = sg.grad(while_model, argnum)
+        close(g(A, W0), sg.grad(while_unrolled, argnum)(A, W0))
+        close(g(A, W0), sg.grad(while_unrolled, argnum)(A, W0))
+
+
+def test_while_loop_trip_count_found_at_run_time():
+    g = sg.grad(while_model)
+    for x0 in (W0, W0 * 0.01, W0 * 10.0, W0 * 0.5):  # many, more, none, some iterations
+        close(g(A, x0), sg.grad(while_unrolled)(A, x0))
+    assert g.cache_info().specializations == 1
+
+
+def test_while_loop_against_finite_differences_to_second_order():
+    sg.check_grads(while_model, (A, W0), order=2)
+
+
+def test_while_loop_hessian_and_hvp_match_unrolled():
+    v = RNG.normal(size=3)
+    close(sg.hvp(while_model)(A, W0, v), sg.hvp(while_unrolled)(A, W0, v))
+    close(sg.hessian(while_model)(A, W0), sg.hessian(while_unrolled)(A, W0))
+
+
+# -- checkpointing -----------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def fewest_recomputations(n, snapshots):
+    """Brute force over every binomial schedule: the optimum revolve reaches."""
+    if n <= 1:
+        return 0
+    if snapshots == 0:
+        return n * (n - 1) // 2
+    return min(m + fewest_recomputations(n - m, snapshots - 1)
+               + fewest_recomputations(m, snapshots) for m in range(1, n))
+
+
+@pytest.mark.parametrize("snapshots", [0, 1, 2, 3, 5])
+def test_revolve_walks_back_with_the_fewest_recomputations(snapshots):
+    for n in range(1, 45):
+        source = Revolve([0], n, snapshots, lambda k, c: [c[0] + 1])
+        assert [c[0] for c in source.walk(True)] == list(range(n - 1, -1, -1))
+        assert source.recomputed == fewest_recomputations(n, snapshots) \
+            == revolve_cost(n, snapshots), n
+        assert source.peak <= snapshots
+        order = np.random.default_rng(n).permutation(n)  # out of order, as a 2nd derivative reads
+        assert [source.carry_at(k)[0] for k in order] == list(order)
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_checkpointed_gradients_equal_stored_ones(k):
+    xs = RNG.normal(size=(30, 3))
+
+    def scan_loss(theta, x0, checkpoints):
+        c, ys = sg.scan(lambda c, x: (np.tanh(c * theta + x), np.sum(c ** 2)), x0, xs,
+                        checkpoints=checkpoints)
+        return np.sum(c) + np.sum(ys)
+
+    def fori_loss(theta, x0, checkpoints):
+        return np.sum(sg.fori_loop(0, 25, lambda i, c: np.sin(c * theta) + 0.5, x0,
+                                   checkpoints=checkpoints))
+
+    def while_loss(a, x0, checkpoints):
+        _, x = sg.while_loop(lambda s: s[0] < 20, lambda s: (s[0] + 1, np.sin(s[1] * a) + 0.5),
+                             (0, x0), checkpoints=checkpoints)
+        return np.sum(x ** 2)
+
+    for loss in (scan_loss, fori_loss, while_loss):
+        stored = functools.partial(loss, checkpoints=None)
+        checkpointed = functools.partial(loss, checkpoints=k)
+        for a, b in zip(sg.grad(stored, (0, 1))(THETA, X0),
+                        sg.grad(checkpointed, (0, 1))(THETA, X0)):
+            np.testing.assert_array_equal(a, b)
+        v = RNG.normal(size=3)
+        close(sg.hvp(checkpointed)(THETA, X0, v), sg.hvp(stored)(THETA, X0, v))
+
+
+# -- cond --------------------------------------------------------------------
+def cond_model(x):
+    return np.sum(sg.cond(np.sum(x) > 0, lambda y: np.sqrt(y) * THETA, lambda y: np.sqrt(-y),
+                          x))
+
+
+def test_cond_runs_and_differentiates_only_the_taken_branch():
+    pos, neg = np.array([4.0, 1.0, 2.0]), np.array([-4.0, -1.0, -2.0])
+    f, g = sg.jit(cond_model), sg.grad(cond_model)
+    for x in (pos, neg, pos):
+        expected = np.sum(np.sqrt(x) * THETA) if x.sum() > 0 else np.sum(np.sqrt(-x))
+        close(f(x), expected)
+        close(cond_model(x), expected)
+        # the other branch's sqrt of negatives would make a where-select's gradient NaN
+        grad = g(x)
+        assert np.all(np.isfinite(grad))
+        close(grad, THETA * 0.5 / np.sqrt(x) if x.sum() > 0 else 0.5 / np.sqrt(-x) * -1)
+    assert g.cache_info().specializations == 1
+    for x in (pos, neg):
+        sg.check_grads(cond_model, (x,), order=2)
+        close(sg.jvp(cond_model, (x,), (np.ones(3),))[1], np.sum(g(x)))
+
+
+def test_cond_with_several_operands_and_pytree_outputs():
+    def f(x, y):
+        out = sg.cond(x[0] > y[0], lambda a, b: {"s": a * b, "t": (a, b)},
+                      lambda a, b: {"s": a - b, "t": (b, a)}, x, y)
+        return np.sum(out["s"]) + np.sum(out["t"][0] ** 2)
+
+    for x in (X0 + 5.0, X0 - 5.0):
+        close(sg.jit(f)(x, X0), f(x, X0))
+        sg.check_grads(f, (x, X0), order=2)
+
+
+# -- plain NumPy outside transforms -------------------------------------------
+def test_loops_outside_transforms_are_plain_numpy_loops():
+    calls = []
+
+    def body(i, x):
+        calls.append(type(x))
+        return x * 2.0
+
+    out = sg.fori_loop(0, 3, body, np.ones(2))
+    assert isinstance(out, np.ndarray) and calls == [np.ndarray] * 3
+    close(out, np.full(2, 8.0))
+    c, ys = sg.scan(lambda c, x: (c + x, c * x), 0.0, np.arange(1.0, 4.0), reverse=True)
+    close(c, 6.0)
+    close(ys, [5.0, 6.0, 0.0])
+    assert sg.while_loop(lambda s: s[0] < 5, lambda s: (s[0] + 1, s[1] * 3), (0, 1)) == (5, 243)
+    assert sg.cond(False, lambda a: a + 1, lambda a: a - 1, 10) == 9
+    c, ys = sg.scan(lambda c, x: (c, {"y": np.zeros(2)}), 1.0, np.zeros((0, 3)))
+    assert ys["y"].shape == (0, 2)
+
+
+# -- errors ------------------------------------------------------------------
+def test_a_body_changing_the_carry_shape_or_dtype_is_an_error_naming_both():
+    def grows(i, x):
+        return np.concatenate([x, x])
+
+    for run in (lambda: sg.fori_loop(0, 2, grows, np.ones(3)),
+                lambda: sg.jit(lambda x: sg.fori_loop(0, 2, grows, x))(np.ones(3))):
+        with pytest.raises(sg.LoopTypeError, match=r"fori_loop\(body_fun=.*grows.*\(3,\).*\(6,\)"):
+            run()
+    with pytest.raises(sg.ShapeError, match=r"while_loop.*int64.*float64"):
+        sg.jit(lambda x: sg.while_loop(lambda c: c < 3, lambda c: c + x, 0))(np.float64(0.5))
+    with pytest.raises(sg.ShapeError, match=r"scan.*structure"):
+        sg.jit(lambda x: sg.scan(lambda c, t: ((c, c), t), x, x))(np.ones(3))
+
+
+def test_loop_type_errors_are_shape_errors_and_type_errors():
+    assert issubclass(sg.LoopTypeError, sg.ShapeError) and issubclass(sg.LoopTypeError, TypeError)
+
+
+def test_cond_branches_of_different_structure_is_an_error_naming_them():
+    def small(x):
+        return x
+
+    def large(x):
+        return np.concatenate([x, x])
+
+    with pytest.raises(sg.LoopTypeError, match=r"true_fun=.*small.*false_fun=.*large"):
+        sg.jit(lambda x: sg.cond(x[0] > 0, small, large, x))(np.ones(2))
+    with pytest.raises(sg.ShapeError, match=r"different structures"):
+        sg.jit(lambda x: sg.cond(x[0] > 0, lambda y: (y, y), lambda y: y, x))(np.ones(2))
+
+
+def test_max_loop_iterations():
+    saved = sg.config.max_loop_iterations
+    sg.config.max_loop_iterations = 10
+    try:
+        forever = (lambda x: x > 0, lambda x: x + 1.0)
+        with pytest.raises(sg.LoopLimitError, match="while_loop.*10"):
+            sg.while_loop(*forever, 1.0)
+        with pytest.raises(sg.LoopLimitError, match="while_loop.*10"):
+            sg.jit(lambda x: sg.while_loop(*forever, x))(np.float64(1.0))
+        assert sg.while_loop(lambda x: x < 10.0, lambda x: x + 1.0, 0.0) == 10.0
+    finally:
+        sg.config.max_loop_iterations = saved
+
+
+def test_python_branch_on_the_carry_inside_a_body_is_an_error():
+    def body(i, x):
+        return x * 2.0 if x > 1.0 else x + 1.0
+
+    with pytest.raises(sg.TracerConversionError, match="sg.cond or np.where"):
+        sg.jit(lambda x: sg.fori_loop(0, 3, body, x))(np.float64(0.5))
+
+
+def test_bad_checkpoints_argument():
+    with pytest.raises(ValueError, match="checkpoints"):
+        sg.fori_loop(0, 2, lambda i, x: x, 1.0, checkpoints=0)
+
+
+def test_loop_body_is_part_of_the_structural_key():
+    keys = {sg.jit(lambda x, k=k: sg.fori_loop(0, 3, lambda i, c: c * k, x)).trace(X0)
+            .ir.structural_key() for k in (2.0, 3.0)}
+    assert len(keys) == 2
+
+
+# -- the default backend -------------------------------------------------------
+def test_numba_backend_falls_back_to_the_interpreter_for_loops(caplog):
+    saved = sg.config.backend
+    sg.config.backend = "numba"
+    try:
+        g = sg.grad(fori_model)
+        expected = sg.grad(fori_unrolled)(THETA, X0)
+        with caplog.at_level(logging.WARNING, logger="staticgrad"):
+            close(g(THETA, X0), expected)
+        assert "no emitter for op 'loop'" in caplog.text
+        close(g(THETA, X0), expected)  # second call: the fallback's result
+    finally:
+        sg.config.backend = saved
+
+
+def test_loops_compute_only_the_outputs_that_are_used():
+    def f(theta, x0):
+        c, ys = sg.scan(lambda c, x: (np.tanh(c * theta + x), np.sum(c ** 2)), x0, XS)
+        return np.sum(c)  # ys unused; and only theta differentiated below
+
+    graph = sg.grad(f).trace(THETA, X0).ir
+    loops = {graph.attrs(n)["name"].split("(")[0]: graph.attrs(n)
+             for n in graph.nodes() if graph.op(n) == "loop"}
+    forward, adjoint = loops["scan"], loops["adjoint of scan"]
+    assert len(forward["body"].outputs) == forward["n_carry"] == 1      # no ys
+    # carries: the cotangents of the carry and of theta; no cotangent of xs stacked
+    assert adjoint["n_carry"] == 2 and len(adjoint["body"].outputs) == 2
+    close(sg.grad(f)(THETA, X0), sg.grad(scan_unrolled_carry)(THETA, X0))
+
+
+def scan_unrolled_carry(theta, x0):
+    c = x0
+    for x in XS:
+        c = np.tanh(c * theta + x)
+    return np.sum(c)
+
+
+def test_a_transform_inside_a_loop_body():
+    """Leapfrog steps calling sg.grad of a potential: grad inside the body,
+    and derivatives of the whole integrator to second order."""
+    grad_potential = sg.grad(lambda q: np.sum(q ** 4) / 4)
+    p0 = np.array([0.3, 0.2, -0.1])
+
+    def integrate(q, steps=8, eps=0.1):
+        def body(i, state):
+            q, p = state
+            p = p - eps * grad_potential(q)
+            return q + eps * p, p
+        return sg.fori_loop(0, steps, body, (q, p0))
+
+    def unrolled(q, steps=8, eps=0.1):
+        p = p0
+        for _ in range(steps):
+            p = p - eps * grad_potential(q)
+            q = q + eps * p
+        return q, p
+
+    for a, b in zip(sg.jit(integrate)(X0), unrolled(X0)):
+        close(a, b)
+
+    def loss(q):
+        return np.sum(integrate(q)[0] ** 2)
+
+    def loss_unrolled(q):
+        return np.sum(unrolled(q)[0] ** 2)
+
+    close(sg.grad(loss)(X0), sg.grad(loss_unrolled)(X0))
+    close(sg.hessian(loss)(X0), sg.hessian(loss_unrolled)(X0))
+
+
+def test_cond_branches_closing_over_values_run_only_when_taken():
+    """Work a branch does on captured values stays in the branch: the other
+    branch's sqrt of a negative number must not reach the gradient."""
+    def f(x):
+        return sg.cond(x > 0, lambda: np.sqrt(x) * 2.0, lambda: np.sqrt(-x))
+
+    for x in (4.0, -9.0):
+        g = sg.grad(f)(np.float64(x))
+        assert np.isfinite(g)
+        close(g, 1.0 / np.sqrt(x) if x > 0 else -0.5 / np.sqrt(-x))
+        close(sg.jit(f)(np.float64(x)), f(x))
+
+
+def test_a_value_leaked_out_of_a_body_is_an_error():
+    leaked = []
+
+    def body(i, x):
+        leaked.append(x * 1.0)
+        return x * 2.0
+
+    def f(x):
+        return sg.fori_loop(0, 3, body, x) + leaked[-1]
+
+    with pytest.raises(sg.UnsupportedOperationError, match=r"inside the body of fori_loop"):
+        sg.jit(f)(X0)
