@@ -321,3 +321,19 @@ def test_bad_input_is_refused_clearly():
         sg.sparse_jacobian(lambda x: x, argnums=(0, 1))
     with pytest.raises(sg.IntegerInputError):
         sg.sparse_jacobian(lambda x: x * 2).sparsity(np.arange(3))
+
+
+def test_structured_loops_give_a_correct_dense_pattern():
+    # the pass does not look into loop bodies: the loop's outputs depend on all
+    # its inputs (correct, not tight), and the values are right
+    def f(x):
+        return sg.fori_loop(0, 3, lambda i, v: v * 0.5 + np.sin(v), x)[1:] * x[:-1]
+
+    def energy(x):
+        return np.sum(sg.fori_loop(0, 2, lambda i, v: v * np.cos(v), x) ** 2)
+    x = np.linspace(0.1, 1.0, 6)
+    with interpreter():
+        J = sg.sparse_jacobian(f)(x)
+        H = sg.sparse_hessian(energy)(x)
+    np.testing.assert_allclose(J.toarray(), dense_jacobian(f, (x,)), atol=1e-12)
+    np.testing.assert_allclose(H.toarray(), dense_hessian(energy, (x,)), atol=1e-12)

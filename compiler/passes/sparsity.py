@@ -20,8 +20,9 @@ unknowns. They are exact where the op is:
 - ``matmul``: each output depends on a row of one operand and a column of the
   other; a constant operand contributes only its nonzeros;
 - non-differentiable ops, non-floating values and ``stop_gradient``: nothing;
-- anything else (indexing by traced index arrays, unknown ops): every output
-  element depends on everything the inputs depend on (correct, not exact).
+- anything else (indexing by traced index arrays, structured loops, unknown
+  ops): every output element depends on everything the inputs depend on
+  (correct, not exact).
 
 Hessian patterns are the Jacobian patterns of the adjoint graph's gradient
 (built by ``compiler.autodiff.vjp`` on a copy), symmetrised.
@@ -266,15 +267,25 @@ def _selection_rule(graph: Graph, nid: int, pats, n: int) -> sp.csr_array | None
                    [_size(graph.shape(i)) for i, f in zip(inputs, floating) if f], ids, n)
 
 
+def _carries_derivatives(graph: Graph, nid: int) -> bool:
+    # as compiler.autodiff: floating values, and tuple-valued nodes (dtype
+    # object: a structured loop or cond, whose parts tuple_item picks)
+    return graph.dtype(nid).kind in "fcO"
+
+
 def _node_rule(graph: Graph, nid: int, pats: list, n: int) -> sp.csr_array | None:
     opdef = O.get_op(graph.op(nid))
     inputs = graph.inputs(nid)
     out_shape = graph.shape(nid)
-    if not opdef.differentiable or graph.dtype(nid).kind not in "fc":
+    if not opdef.differentiable or not _carries_derivatives(graph, nid):
         return None
-    pats = [p if graph.dtype(i).kind in "fc" else None for p, i in zip(pats, inputs)]
+    pats = [p if _carries_derivatives(graph, i) else None for p, i in zip(pats, inputs)]
     if all(p is None for p in pats):
         return None
+    if graph.dtype(nid).kind == "O":
+        # a tuple of values: one row, everything any part may depend on (the
+        # pass does not look inside loop bodies; tuple_item then spreads it)
+        return _dense_rule(1, pats, n)
     if opdef.elementwise:
         return _union([_select(p, _broadcast_rows(graph.shape(i), out_shape))
                        for p, i in zip(pats, inputs) if p is not None])
