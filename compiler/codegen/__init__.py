@@ -1,8 +1,9 @@
 """The Numba backend: a Graph becomes one compiled Numba function.
 
 ``compile_graph(graph)`` returns a :class:`~compiler.codegen.compile.Compiled`
-executable, ``(*arrays) -> list of arrays``. Numba is imported on first use,
-so the op definitions can import :mod:`compiler.codegen.emitters` cheaply.
+executable, ``(*arrays) -> list of arrays``. The fusion plan (``plan.py``),
+the loop IR (``loopir.py``) and the source generator (``source.py``) need no
+Numba; ``compile.py`` imports it, on first use.
 """
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ import time
 import numba
 import numpy as np
 
-from compiler.codegen.source import Kernel, generate
+from compiler.codegen.source import NJIT_OPTIONS, Kernel, generate
 from compiler.errors import GuardFailure, ShapeError, UnsupportedOperationError
 
 log = logging.getLogger("staticgrad")
@@ -43,8 +43,6 @@ _memory: dict = {}
 _lock = threading.Lock()
 _private_fallback: str | None = None
 _scratch: "tempfile.TemporaryDirectory | None" = None
-
-NJIT_OPTIONS = 'cache=True, nogil={nogil}, error_model="numpy"'
 
 
 # -- the cache directory -------------------------------------------------------
@@ -103,7 +101,6 @@ import numba
 from compiler.codegen.blas import dot as blas_dot
 {consts}
 
-@numba.njit({options})
 '''
 
 _ENTRY = '''
@@ -130,8 +127,7 @@ def module_text(kernel: Kernel, name: str, key: str, n_params: int, n_outputs: i
         result = "r"
     args = ", ".join([f"a{k}" for k in range(n_params)] + [f"K{k}" for k in range(len(kernel.consts))])
     options = NJIT_OPTIONS.format(nogil=not kernel.object_mode)
-    return (_HEADER.format(name=name.replace("\n", " "), key=key, consts=consts,
-                           options=options)
+    return (_HEADER.format(name=name.replace("\n", " "), key=key, consts=consts)
             + kernel.source
             + _ENTRY.format(options=options, params=params, args=args, checks=checks,
                             result=result if n_outputs else "None"))
