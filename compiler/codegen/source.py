@@ -288,7 +288,7 @@ class Generator:
         return self.g.shape(n)
 
     def unrolled(self, dom: tuple) -> bool:
-        return self.fuse and math.prod(dom) <= self.UNROLL
+        return not dom or self.fuse and math.prod(dom) <= self.UNROLL
 
     def reads(self, n: int) -> list:
         probe = _Reads(self)
@@ -308,14 +308,14 @@ class Generator:
         """Generate for analysis only: names, constants and statements made
         inside are forgotten afterwards."""
         saved = (self.counter, set(self.taken), list(self.consts), dict(self.const_names),
-                 len(self.guards), self.stack, self.memo, dict(self.scalars), set(self.bounds))
+                 len(self.guards), self.stack, self.memo, dict(self.scalars))
         self.stack = [[]]
         self.memo = {}
         try:
             yield
         finally:
             (self.counter, self.taken, self.consts, self.const_names, guards, self.stack,
-             self.memo, self.scalars, self.bounds) = saved
+             self.memo, self.scalars) = saved
             del self.guards[guards:]
 
     # -- writing ------------------------------------------------------------
