@@ -8,11 +8,12 @@ Numba; ``compile.py`` imports it, on first use.
 from __future__ import annotations
 
 
-def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True):
+def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True,
+                  part_size: int | None = None):
     """Generate, cache and compile the kernel of ``graph`` (see ``compile.py``)."""
     from compiler.codegen.compile import compile_graph as compile_
 
-    return compile_(graph, name=name, fuse=fuse, disk=disk)
+    return compile_(graph, name=name, fuse=fuse, disk=disk, part_size=part_size)
 
 
 def generate_source(graph, fuse: bool = True) -> str:

@@ -333,16 +333,18 @@ def _compile(dispatcher, signature, name: str) -> None:
     dispatcher.compile(signature)
 
 
-def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True) -> Compiled:
+def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True,
+                  part_size: int | None = None) -> Compiled:
     """Generate, cache and compile the kernel of ``graph``; ``disk=False`` keeps
-    the kernel out of the on-disk cache (it lives in a temporary directory)."""
+    the kernel out of the on-disk cache (it lives in a temporary directory);
+    ``part_size`` overrides the statements per function of a split kernel."""
     key = graph.structural_key()
     with _lock:
-        hit = _memory.get((key, fuse))
+        hit = _memory.get((key, fuse, part_size))
         if hit is not None:
             stats["memory_hits"] += 1
             return hit
-        kernel = generate(graph, fuse=fuse)
+        kernel = generate(graph, fuse=fuse, part_size=part_size)
         text = module_text(kernel, name, key, len(graph.params), len(graph.outputs))
         module = _load(text, kernel.consts, cache_dir() if disk else _scratch_dir())
         dispatcher = module.kernel
@@ -359,5 +361,5 @@ def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = T
             stats["compilations"] += 1
             log.info("compiled %s in %.3f s", name, elapsed)
         compiled = Compiled(name, module, kernel, graph, text)
-        _memory[(key, fuse)] = compiled
+        _memory[(key, fuse, part_size)] = compiled
         return compiled

@@ -121,6 +121,30 @@ def effects(body: list) -> tuple:
     return reads, writes
 
 
+def drop_unread(body: list, final_reads: set) -> list:
+    """``body`` without the top-level assignments nothing reads (their
+    expressions have no effects), transitively."""
+    from collections import Counter
+    reads: Counter = Counter(final_reads)
+    for s in body:
+        if isinstance(s, Assign):
+            reads.update(_names(s.expr))
+        else:
+            r, w = effects([s])
+            reads.update(r)
+            reads.update(w)   # a name a loop or a line writes is kept
+    dropped = set()
+    changed = True
+    while changed:
+        changed = False
+        for k, s in enumerate(body):
+            if isinstance(s, Assign) and k not in dropped and not reads[s.target]:
+                dropped.add(k)
+                reads.subtract(_names(s.expr))
+                changed = True
+    return [s for k, s in enumerate(body) if k not in dropped]
+
+
 # -- splitting ------------------------------------------------------------------
 @dataclasses.dataclass
 class Part:

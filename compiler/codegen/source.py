@@ -32,6 +32,7 @@ import hashlib
 import itertools
 import math
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -191,11 +192,13 @@ class Generator:
     #: a loop group over at most this many elements becomes straight-line code
     UNROLL = 16
     #: a kernel body longer than this many statements is cut into parts
-    PART_SIZE = 400
+    PART_SIZE = 1000
 
-    def __init__(self, graph: Graph, fuse: bool = True):
+    def __init__(self, graph: Graph, fuse: bool = True, part_size: int | None = None):
         self.g = graph
         self.fuse = fuse
+        if part_size is not None:
+            self.PART_SIZE = part_size
         self.nodes = sorted(graph.needed())
         self.stack: list = [[]]          # the statement lists being written
         self.counter = 0
@@ -205,6 +208,7 @@ class Generator:
         self.guards: list = []
         self.memo: dict = {}             # (node, idx) -> text, in the loop being written
         self.scalars: dict = {}          # (node, literal idx) -> text, at the top level
+        self.negations: dict = {}        # top-level t = -x: t -> x
         self.elements: dict = {}         # stored node -> its elements' texts (unrolled)
         self.arrays: set = set()         # stored nodes that need an array
         self.outer: str | None = None    # the outermost loop variable being written
@@ -308,14 +312,15 @@ class Generator:
         """Generate for analysis only: names, constants and statements made
         inside are forgotten afterwards."""
         saved = (self.counter, set(self.taken), list(self.consts), dict(self.const_names),
-                 len(self.guards), self.stack, self.memo, dict(self.scalars))
+                 len(self.guards), self.stack, self.memo, dict(self.scalars),
+                 dict(self.negations))
         self.stack = [[]]
         self.memo = {}
         try:
             yield
         finally:
             (self.counter, self.taken, self.consts, self.const_names, guards, self.stack,
-             self.memo, self.scalars) = saved
+             self.memo, self.scalars, self.negations) = saved
             del self.guards[guards:]
 
     # -- writing ------------------------------------------------------------
@@ -402,6 +407,10 @@ class Generator:
                     if at else self.elements[n][0]
             elif n in self.elements and n not in self.arrays:
                 raise AssertionError(f"node {n} ({g.op(n)}) has no array to read at {idx}")
+            elif known and idx and len(self.stack) == 1:
+                # straight-line code loads each element once, into a scalar
+                text = f"{self.var(n)}_{int(np.ravel_multi_index(at, g.shape(n)))}"
+                self.emit(Assign(text, f"{self.var(n)}[{index_text(idx)}]"))
             else:
                 text = self.var(n) + (f"[{index_text(idx)}]" if idx else "")
         elif kind in (ELEMENTWISE, VIEW):
@@ -424,9 +433,24 @@ class Generator:
         known = self.fold(n, args)
         if known is not None:
             return known
+        op = g.op(n)
         attrs = {k: _format_attr(v) for k, v in g.attrs(n).items()}
+        template = O.get_op(op).emit
+        if op in ("add", "sub") and len(set(g.dtype(i) for i in ins) | {g.dtype(n)}) == 1:
+            # x + (-y) is x - y, x - (-y) is x + y: the negation's own line
+            # is then dropped when nothing else reads it
+            a, b = args
+            if b in self.negations:
+                args = [a, self.negations[b]]
+                op = "sub" if op == "add" else "add"
+            elif op == "add" and a in self.negations:
+                args = [b, self.negations[a]]
+                op = "sub"
+            template = O.get_op(op).emit
         temp = self.temp(n)
-        self.emit(Assign(temp, O.get_op(g.op(n)).emit.format(*args, **attrs), g.op(n)))
+        self.emit(Assign(temp, template.format(*args, **attrs), op))
+        if op == "neg" and len(self.stack) == 1:
+            self.negations[temp] = args[0]
         return temp
 
     def fold(self, n: int, args: list):
@@ -464,6 +488,8 @@ class Generator:
                 return args[0]
         elif op == "div" and is_(args[1], 1) and same[0]:
             return args[0]
+        elif op == "neg" and args[0] in self.negations and len(self.stack) == 1:
+            return self.negations[args[0]]
         elif op == "where" and isinstance(args[0], Lit):
             k = 1 if args[0].value else 2
             if same[k]:
@@ -729,7 +755,7 @@ class Generator:
             ret = "return " + (outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ",)"
                                if outs else "None")
         params = [f"a{k}" for k in range(len(g.params))] + [f"k{k}" for k in range(len(self.consts))]
-        body = self.stack[0]
+        body = loopir.drop_unread(self.stack[0], loopir.effects([Line(ret)])[0])
         options = NJIT_OPTIONS.format(nogil=not self.ufuncs)
         text, parts = "", []
         if loopir.size(body) > self.PART_SIZE:
@@ -750,6 +776,14 @@ class Generator:
                       len(parts))
 
 
-def generate(graph: Graph, fuse: bool = True) -> Kernel:
-    """The kernel source of ``graph`` (fused loops, or one loop per node)."""
-    return Generator(graph, fuse).kernel()
+def generate(graph: Graph, fuse: bool = True, part_size: int | None = None) -> Kernel:
+    """The kernel source of ``graph`` (fused loops, or one loop per node;
+    ``part_size`` overrides ``Generator.PART_SIZE``)."""
+    # Reading a value computes the values it is made of first, recursively: a
+    # chain of inlined scalars (an unrolled time loop) is as deep as the graph.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 8 * len(graph.nx) + 1000))
+    try:
+        return Generator(graph, fuse, part_size).kernel()
+    finally:
+        sys.setrecursionlimit(limit)
