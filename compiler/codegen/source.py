@@ -191,8 +191,13 @@ class Generator:
 
     #: a loop group over at most this many elements becomes straight-line code
     UNROLL = 16
-    #: a kernel body longer than this many statements is cut into parts
-    PART_SIZE = 1000
+    #: a kernel body longer than this many statements is cut into parts.
+    #: Numba compiles straight-line code in time linear in its length (one
+    #: basic block), so the bound is generous: measured on the unrolled RK4
+    #: benchmark, the handoff of live values between parts costs more than the
+    #: parts save below a few thousand statements. Loops and branches (basic
+    #: blocks, where Numba's analyses grow quadratically) count their bodies.
+    PART_SIZE = 3000
 
     def __init__(self, graph: Graph, fuse: bool = True, part_size: int | None = None):
         self.g = graph
@@ -648,8 +653,7 @@ class Generator:
         closing = []
         for k, piece in enumerate(self._pieces(dom)):
             self.piece = piece if isinstance(piece, range) else None
-            with self.collect():
-                before, after, body = self._loop_body(group, here)
+            before, after, body = self._loop_body(group, here)
             if k == 0:
                 block.body += before[0]
                 closing = after[0]
@@ -659,17 +663,20 @@ class Generator:
                 outer = For(here[0], 0, dom[0])
             else:
                 outer = For(here[0], values=piece)
-
-            def inner(k):   # the contents of the loop over here[k - 1]
-                if k == len(dom):
-                    return before[k] + body + after[k]
-                return before[k] + [For(here[k], 0, dom[k], inner(k + 1))] + after[k]
-
-            outer.body = inner(1)
+            outer.body = self._nest(dom, here, before, after, body, 1)
             block.body.append(outer)
         block.body += closing
         self.emit(block)
         self.outer, self.piece, self.memo = None, None, {}
+
+    @classmethod
+    def _nest(cls, dom, here, before, after, body, k) -> list:
+        """The contents of the loop over here[k - 1]: the statements before the
+        loop over here[k], that loop, and those after it."""
+        if k == len(dom):
+            return before[k] + body + after[k]
+        inner = For(here[k], 0, dom[k], cls._nest(dom, here, before, after, body, k + 1))
+        return before[k] + [inner] + after[k]
 
     def _loop_body(self, group: LoopGroup, here: tuple):
         """(before, after, body): statements before and after each loop level
