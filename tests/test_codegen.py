@@ -318,7 +318,7 @@ def test_split_kernel_with_guards_reports_the_failed_guard():
 
 def test_a_large_graph_is_cut_into_several_functions():
     from compiler.codegen.source import Generator, generate
-    kernel = generate(_rk4_graph(16))
+    kernel = generate(_rk4_graph(24))
     assert kernel.parts >= 2
     for part in re.findall(r"def (part\d+)\((.*?)\):\n(.*?)(?=\n\n|\Z)", kernel.source, re.S):
         assert part[2].count("\n") <= Generator.PART_SIZE + 5
