@@ -352,7 +352,14 @@ def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = T
             + tuple(numba.typeof(c) for c in kernel.consts)
         hits_before = sum(dispatcher.stats.cache_hits.values())
         start = time.perf_counter()
-        _compile(dispatcher, signature, name)
+        # Numba compiles a called function while typing its caller: each part
+        # of a split kernel nests about 25 frames deeper than the one before.
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 2000 + 100 * kernel.parts))
+        try:
+            _compile(dispatcher, signature, name)
+        finally:
+            sys.setrecursionlimit(limit)
         elapsed = time.perf_counter() - start
         if sum(dispatcher.stats.cache_hits.values()) > hits_before:
             stats["disk_hits"] += 1

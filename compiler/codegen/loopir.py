@@ -6,15 +6,14 @@ A kernel body is a list of statements:
 - ``Line(text)``: one opaque statement an op's emitter wrote (a store, a
   library call, an allocation);
 - ``For(var, start, stop, body)`` or ``For(var, values=(...), body)``: a loop;
-- ``Block(body, driver=False)``: statements that stay together when a large
-  kernel is split (one loop group, or one op's statements); ``driver`` marks
-  those that must run in the driver itself (a guard's early return).
+- ``Block(body)``: statements that stay together when a large kernel is
+  split (one loop group, or one op's statements).
 
 Expressions are text built from literal-aware pieces (see
 :mod:`compiler.ops.lowering`), so what literals decide is resolved before the
-text exists. ``split`` cuts a long body into parts of bounded size and
-computes, from the names each statement reads and writes, which values each
-part takes and returns; ``module_source`` prints parts and driver.
+text exists. ``split`` cuts a long body into chained parts of bounded size
+and computes, from the names each statement reads and writes, which values
+each part takes; ``drop_unread`` removes assignments nothing reads.
 """
 from __future__ import annotations
 
@@ -27,6 +26,7 @@ class Assign:
     target: str
     expr: str
     note: str = ""
+    dtype: object = None     # the NumPy dtype of a scalar target, if known
 
 
 @dataclasses.dataclass
@@ -46,7 +46,6 @@ class For:
 @dataclasses.dataclass
 class Block:
     body: list = dataclasses.field(default_factory=list)
-    driver: bool = False
 
 
 # -- printing -----------------------------------------------------------------
@@ -146,62 +145,54 @@ def drop_unread(body: list, final_reads: set) -> list:
 
 
 # -- splitting ------------------------------------------------------------------
+# The parts are chained: each ends by calling the next with the values the
+# rest of the kernel reads (its arguments), and the last one returns the
+# outputs. No part returns or stores its values for another: a tuple of
+# hundreds of live values (the forward values a backward reads) is an
+# aggregate LLVM optimises slowly, and so are hundreds of loads and stores
+# through one array; scalar arguments are registers. A guard's early return
+# returns through the chain.
+
+
 @dataclasses.dataclass
 class Part:
     name: str
-    body: list
-    args: list
-    results: list
+    body: list          # ends with the call of the next part, or the kernel's return
+    args: list          # names it takes
 
 
-def split(body: list, limit: int, params: list, final_reads: set):
-    """Cut ``body`` into parts of about ``limit`` statements (a Block is never
-    cut; a driver Block stays in the driver). Returns the driver's body (calls
-    of the parts and the driver Blocks) and the parts."""
-    segments, current = [], []
-    count = 0
+def split(body: list, limit: int, params: list, ret: Line, first: str = "kernel") -> list:
+    """Cut ``body`` (followed by ``ret``) into chained parts of about
+    ``limit`` statements each (a Block is never cut); the first is named
+    ``first`` and takes ``params``."""
+    segments, current, count = [], [], 0
     for s in body:
-        if isinstance(s, Block) and s.driver:
-            if current:
-                segments.append(current)
-            segments.append(s)
-            current, count = [], 0
-            continue
         current.append(s)
         count += size([s])
         if count >= limit:
             segments.append(current)
             current, count = [], 0
-    if current:
+    if current or not segments:
         segments.append(current)
-    effect = [effects(s.body if isinstance(s, Block) else s) for s in segments]
-    # what each segment must hand on: what it writes that a later one reads
-    later = set(final_reads)
-    results = [None] * len(segments)
+    names = [first] + [f"part{k}" for k in range(1, len(segments))]
+    # liveness, backwards: what each segment (with the rest after it) reads
+    need = effects([ret])[0]
+    live_in = [None] * len(segments)
     for k in range(len(segments) - 1, -1, -1):
-        reads, writes = effect[k]
-        results[k] = sorted(writes & later, key=_natural)
-        later |= reads
-    known = set(params)
-    driver, parts = [], []
+        reads, writes = effects(segments[k])
+        need = reads | (need - writes)
+        live_in[k] = need
+    parts, known = [], set(params)
     for k, seg in enumerate(segments):
-        reads, writes = effect[k]
-        if isinstance(seg, Block):
-            driver.append(seg)
+        args = list(params) if k == 0 else sorted(live_in[k] & known, key=_natural)
+        known |= effects(seg)[1]
+        if k + 1 < len(segments):
+            after = sorted(live_in[k + 1] & known, key=_natural)
+            tail = Line(f"return {names[k + 1]}({', '.join(after)})")
         else:
-            args = sorted(reads & known, key=_natural)
-            name = f"part{len(parts)}"
-            parts.append(Part(name, seg, args, results[k]))
-            call = f"{name}({', '.join(args)})"
-            outs = results[k]
-            if not outs:
-                driver.append(Line(call))
-            elif len(outs) == 1:
-                driver.append(Line(f"{outs[0]} = {call}"))
-            else:
-                driver.append(Line(f"{', '.join(outs)} = {call}"))
-        known |= writes
-    return driver, parts
+            tail = ret
+        parts.append(Part(names[k], seg + [tail], args))
+    return parts
 
 
 def _natural(name: str):

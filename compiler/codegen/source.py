@@ -20,9 +20,10 @@ Numba scalars throughout. The loop structure comes from the fusion plan
   plain loop without conditions;
 - hands large ``tanh`` (and ``exp``/``log`` of arrays) to NumPy's SIMD loops;
 - writes views only statements consume (``x.T`` into BLAS) without copying;
-- cuts a kernel longer than ``PART_SIZE`` statements into several functions
-  called from a driver ``kernel``, so Numba never compiles one giant function
-  (its analyses grow faster than linearly with a function's size).
+- cuts a kernel longer than ``PART_SIZE`` statements into several functions,
+  ``kernel`` calling ``part1`` at its end with the values the rest reads, and
+  so on, so Numba never compiles one giant function (its analyses grow faster
+  than linearly with a function's size).
 """
 from __future__ import annotations
 
@@ -55,12 +56,12 @@ NJIT_OPTIONS = 'cache=True, nogil={nogil}, error_model="numpy"'
 class Kernel:
     """Generated source and what the caller needs to run it."""
 
-    source: str                 # the functions: parts (if any), then ``kernel``
+    source: str                 # the functions: ``kernel``, then the parts it chains to
     consts: list                # arrays passed after the parameters
     guards: list                # (site, node) per status code - 1
     plan: fusion.Plan
     object_mode: bool = False   # holds object-mode blocks (which need the GIL)
-    parts: int = 0              # functions the body was cut into (0: one function)
+    parts: int = 0              # functions ``kernel`` chains to (0: one function)
 
 
 def _format_attr(value):
@@ -415,7 +416,8 @@ class Generator:
             elif known and idx and len(self.stack) == 1:
                 # straight-line code loads each element once, into a scalar
                 text = f"{self.var(n)}_{int(np.ravel_multi_index(at, g.shape(n)))}"
-                self.emit(Assign(text, f"{self.var(n)}[{index_text(idx)}]"))
+                self.emit(Assign(text, f"{self.var(n)}[{index_text(idx)}]",
+                                 dtype=g.dtype(n)))
             else:
                 text = self.var(n) + (f"[{index_text(idx)}]" if idx else "")
         elif kind in (ELEMENTWISE, VIEW):
@@ -453,7 +455,7 @@ class Generator:
                 op = "sub"
             template = O.get_op(op).emit
         temp = self.temp(n)
-        self.emit(Assign(temp, template.format(*args, **attrs), op))
+        self.emit(Assign(temp, template.format(*args, **attrs), op, g.dtype(n)))
         if op == "neg" and len(self.stack) == 1:
             self.negations[temp] = args[0]
         return temp
@@ -606,7 +608,7 @@ class Generator:
                           for idx in itertools.product(*map(range, dom))]
             if not shape:
                 (value,) = values
-                self.emit(Assign(self.var(r), value, g.op(r)))
+                self.emit(Assign(self.var(r), value, g.op(r), g.dtype(r)))
                 values = [self.var(r)]
             else:
                 values = [v if _simple(v) else self._named(r, v) for v in values]
@@ -617,7 +619,7 @@ class Generator:
 
     def _named(self, n: int, expr: str) -> str:
         temp = self.temp(n)
-        self.emit(Assign(temp, expr))
+        self.emit(Assign(temp, expr, dtype=self.g.dtype(n)))
         return temp
 
     def _reduce_unrolled(self, r: int, dom: tuple) -> list:
@@ -749,7 +751,7 @@ class Generator:
                 else:
                     self.emit(Line(f"# {g.op(unit)} %{unit}"))
                     (rule.statement if isinstance(rule, Loop) else rule)(NodeEmitter(self, unit))
-            self.emit(Block(body, driver=g.op(unit) == "guard"))
+            self.emit(Block(body))
         outs = []
         for o in g.outputs:
             v = self.var(o)
@@ -763,24 +765,13 @@ class Generator:
                                if outs else "None")
         params = [f"a{k}" for k in range(len(g.params))] + [f"k{k}" for k in range(len(self.consts))]
         body = loopir.drop_unread(self.stack[0], loopir.effects([Line(ret)])[0])
-        options = NJIT_OPTIONS.format(nogil=not self.ufuncs)
-        text, parts = "", []
-        if loopir.size(body) > self.PART_SIZE:
-            final, _ = loopir.effects([Line(ret)])
-            body, parts = loopir.split(body, self.PART_SIZE, params, final)
-            for part in parts:
-                lines = loopir.print_body(part.body)
-                if part.results:
-                    r = part.results
-                    lines.append("    return " + (r[0] if len(r) == 1 else
-                                                  "(" + ", ".join(r) + ",)"))
-                text += (f"@numba.njit({options})\ndef {part.name}({', '.join(part.args)}):\n"
-                         + "\n".join(lines or ["    pass"]) + "\n\n\n")
-        lines = loopir.print_body(body + [Line(ret)])
-        text += (f"@numba.njit({options})\ndef kernel({', '.join(params)}):\n"
-                 + "\n".join(lines) + "\n")
+        decorator = f"@numba.njit({NJIT_OPTIONS.format(nogil=not self.ufuncs)})"
+        parts = loopir.split(body, self.PART_SIZE, params, Line(ret))
+        text = "\n\n".join(f"{decorator}\ndef {part.name}({', '.join(part.args)}):\n"
+                             + "\n".join(loopir.print_body(part.body)) + "\n"
+                             for part in parts)
         return Kernel(text, list(self.consts), list(self.guards), plan, bool(self.ufuncs),
-                      len(parts))
+                      len(parts) - 1)
 
 
 def generate(graph: Graph, fuse: bool = True, part_size: int | None = None) -> Kernel:
