@@ -1,18 +1,20 @@
 """The Numba backend: a Graph becomes one compiled Numba function.
 
 ``compile_graph(graph)`` returns a :class:`~compiler.codegen.compile.Compiled`
-executable, ``(*arrays) -> list of arrays``. Numba is imported on first use,
-so the op definitions can import :mod:`compiler.codegen.emitters` cheaply;
+executable, ``(*arrays) -> list of arrays``. The fusion plan (``plan.py``),
+the loop IR (``loopir.py``) and the source generator (``source.py``) need no
+Numba; ``compile.py`` imports it, on first use.
 ``compile_graph_in_background(graph)`` returns a future of the same.
 """
 from __future__ import annotations
 
 
-def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True):
+def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True,
+                  part_size: int | None = None):
     """Generate, cache and compile the kernel of ``graph`` (see ``compile.py``)."""
     from compiler.codegen.compile import compile_graph as compile_
 
-    return compile_(graph, name=name, fuse=fuse, disk=disk)
+    return compile_(graph, name=name, fuse=fuse, disk=disk, part_size=part_size)
 
 
 def generate_source(graph, fuse: bool = True) -> str:

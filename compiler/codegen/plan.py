@@ -1,4 +1,4 @@
-"""Loop fusion: which values are stored in arrays, and which loops compute them.
+"""The fusion plan: which values are stored, and which loops compute them.
 
 The Numba backend writes one loop nest per *loop group*. Elementwise ops and
 the data movement loops can read through (transpose, broadcast, basic
@@ -24,7 +24,9 @@ This module decides, from op traits only:
   units must stay a DAG).
 
 It is an analysis, not a Graph -> Graph rewrite: the graph is unchanged, the
-plan says how to loop over it.
+plan says how to loop over it, and :mod:`compiler.codegen.source` lowers it
+to the loop IR (:mod:`compiler.codegen.loopir`). Loop groups over a few
+elements are unrolled there into straight-line scalar code.
 """
 from __future__ import annotations
 
