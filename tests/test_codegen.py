@@ -7,6 +7,7 @@ graph runs fused, unfused and on the interpreter. Kernels go to a per-user
 disk cache, so a second run of the suite loads them instead of compiling.
 """
 import functools
+import math
 import os
 import re
 import tempfile
@@ -326,3 +327,22 @@ def test_a_large_graph_is_cut_into_several_functions():
     assert kernel.parts >= 1
     for _, body in functions:   # the bound, and one more statement: the chained call
         assert body.count("\n") <= Generator.PART_SIZE + 1
+
+
+def test_broadcast_operands_are_stored_or_recomputed_by_their_cost():
+    # exp(x) broadcast over 60 rows: stored once (a minimum cut of memory
+    # traffic against evaluations) rather than evaluated 60 times per element;
+    # 2 * y, one cheap op, is recomputed in the larger loop instead of stored.
+    def f(x, y, w):
+        return np.sum(np.exp(x)[None, :] * w) + np.sum((2.0 * y)[None, :] * w)
+
+    args = (np.linspace(0, 1, 40), np.linspace(1, 2, 40), np.linspace(-1, 1, 2400).reshape(60, 40))
+    graph = sg.jit(f).lower(*args).graph
+    compiled = compile_graph(graph, name="broadcast operands")
+    source = compiled.source
+    big_loop = source.index("in range(60)")
+    assert source.count("np.exp(") == 1 and source.index("np.exp(") < big_loop
+    assert source.index("(2.0 * ") > big_loop
+    assert all(math.prod(graph.shape(n)) <= 40 or graph.op(n) == "sum"
+               for n in compiled.plan.stored)
+    _assert_same(compiled(*args), Interpreter(graph)(*args))

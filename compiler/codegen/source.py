@@ -443,7 +443,13 @@ class Generator:
         op = g.op(n)
         attrs = {k: _format_attr(v) for k, v in g.attrs(n).items()}
         template = O.get_op(op).emit
-        if op in ("add", "sub") and len(set(g.dtype(i) for i in ins) | {g.dtype(n)}) == 1:
+        if op == "mul" and any(isinstance(a, Lit) and a.value == -1 for a in args) \
+                and len(set(g.dtype(i) for i in ins) | {g.dtype(n)}) == 1:
+            # -1 * x is -x
+            op, args = "neg", [args[1] if isinstance(args[0], Lit) and args[0].value == -1
+                               else args[0]]
+            template = O.get_op(op).emit
+        elif op in ("add", "sub") and len(set(g.dtype(i) for i in ins) | {g.dtype(n)}) == 1:
             # x + (-y) is x - y, x - (-y) is x + y: the negation's own line
             # is then dropped when nothing else reads it
             a, b = args
@@ -501,6 +507,9 @@ class Generator:
             k = 1 if args[0].value else 2
             if same[k]:
                 return args[k]
+            if isinstance(args[k], Lit):
+                return literal(args[k].value, dtype)
+            return self._named(n, f"{np_dtype(dtype)}({args[k]})")
         return None
 
     def index_map(self, n: int, idx, read):
