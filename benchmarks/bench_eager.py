@@ -124,6 +124,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=300)
     args = parser.parse_args()
     saved = sg.config.backend
+    sg.config.compile_in_background = False   # the static-mode rows time the kernel
     w1, w2 = W1_0.copy(), W2_0.copy()
     baselines = [timer(lambda: numpy_step(w1, w2))]
     torch_fn = torch_step()

@@ -10,6 +10,7 @@ from staticgrad.parallel import data_parallel  # Dask scale-out; dask is importe
 from staticgrad.transforms import grad, hessian, hvp, jacobian, jit, jvp, value_and_grad, vjp
 from staticgrad.check import check_grads
 from staticgrad.loops import cond, fori_loop, scan, while_loop
+from staticgrad.sparse import sparse_hessian, sparse_jacobian
 from staticgrad import autograd  # eager: sg.tensor(..., requires_grad=True), .backward()
 from staticgrad.autograd import GradientTape, enable_grad, no_grad, set_grad_enabled
 from staticgrad.eager import (Tensor, abs, add, amax, amin, arange, bool_, cat, clamp, clip, concat,
@@ -25,6 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "jit", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "check_grads",
+    "sparse_jacobian", "sparse_hessian",
     "config", "data_parallel",
     "fori_loop", "scan", "while_loop", "cond", "LoopLimitError", "LoopTypeError",
     "errors", "logs", "StaticgradError", "ShapeError", "UnsupportedOperationError",

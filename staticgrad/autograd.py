@@ -13,8 +13,10 @@ recorded (each fragment's structural key, how they connect, the leaves'
 shapes and dtypes, which outputs and which inputs). Values are always
 arguments, never constants baked in, so a training loop that records the same
 structure every step sees the same key: the ``sg.config.eager_compile_threshold``-th
-sighting gets its executable from ``specialize.backend`` (compiled under the
-Numba backend), and every later backward of that structure reuses it.
+sighting gets its executable from ``specialize.executable`` (compiled under the
+Numba backend; on the background thread with ``sg.config.compile_in_background``,
+the interpreter answering meanwhile), and every later backward of that
+structure reuses it.
 """
 from __future__ import annotations
 
@@ -53,7 +55,7 @@ class CacheInfo:
 
     sightings: int = 0   # backward passes run
     builds: int = 0      # backward graphs derived (new structures)
-    compiles: int = 0    # executables made by specialize.backend (threshold reached)
+    compiles: int = 0    # executables made by specialize.executable (threshold reached)
     reuses: int = 0      # backward passes that ran an executable made earlier
     structures: int = 0  # structures cached
 
@@ -252,7 +254,7 @@ def _compile(entry: _Entry) -> None:
     entry.compiled = True
     _INFO.compiles += 1
     try:
-        executable = specialize.backend(entry.graph)
+        executable = specialize.executable(entry.graph)
     except Exception as error:  # the interpreter is always right, only slower
         log.warning("staticgrad: eager backward not compiled (%s); interpreting it", error)
         return

@@ -8,6 +8,7 @@ kept beside the others.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import logging
 import os
@@ -35,6 +36,13 @@ class Config:
     - ``backend``: ``"numba"`` (compiled) or ``"interpreter"`` (NumPy reference).
     - ``eager_compile_threshold``: an eager backward is compiled the n-th time
       its graph structure is seen.
+    - ``compile_in_background``: with the numba backend, a new specialisation's
+      kernel compiles on a background thread; until it is ready, calls run on
+      the reference interpreter (same results to rounding), then on the kernel.
+      ``False`` (``STATICGRAD_COMPILE_IN_BACKGROUND=0``) waits for the kernel on
+      the first call and answers it from the kernel. ``f.compile(...)`` always
+      waits. With the numba backend, importing staticgrad starts Numba on the
+      compiler thread (``STATICGRAD_WARM_UP=0`` does not).
     - ``max_loop_iterations``: a ``sg.while_loop`` running more iterations
       raises LoopLimitError (None: no limit). Read when the loop runs in plain
       NumPy, and when it is traced (the traced loop keeps that limit).
@@ -49,6 +57,8 @@ class Config:
     max_paths: int = 64
     backend: str = os.environ.get("STATICGRAD_BACKEND", "numba")
     eager_compile_threshold: int = 2
+    compile_in_background: bool = os.environ.get("STATICGRAD_COMPILE_IN_BACKGROUND",
+                                                 "1").strip().lower() not in ("0", "false", "no")
     max_loop_iterations: int | None = None
     vector_math: bool = True
 
@@ -120,6 +130,80 @@ def backend(graph, name: str = "kernel", disk: bool = True):
     return Interpreter(graph)
 
 
+def _kernel_or_interpreter(future, graph, name: str, wait: bool):
+    """The executable a background compile ended with: its kernel, or the
+    interpreter (with the warning ``backend`` gives) when Numba could not
+    compile it; None when it is not done and not waited for."""
+    try:
+        return future.result() if wait or future.done() else None
+    except UnsupportedOperationError as e:
+        log.warning("staticgrad: %s runs on the interpreter: %s", name, e)
+    except RecursionError:  # as in backend()
+        log.warning("staticgrad: %s runs on the interpreter: its graph (%d nodes) is too "
+                    "deep for the Numba code generator", name, len(graph))
+    except concurrent.futures.CancelledError:
+        pass
+    except Exception as e:  # results stay right on the interpreter; say why
+        log.warning("staticgrad: %s runs on the interpreter: compiling its kernel failed "
+                    "(%s: %s)", name, type(e).__name__, e, exc_info=True)
+    return Interpreter(graph)
+
+
+class TieredRun:
+    """An executable, leaves -> outputs, that runs on the interpreter until
+    the kernel compiling in the background is ready, then on the kernel
+    (for specialisations received by pickling, whose hot path is generic)."""
+
+    def __init__(self, graph, name: str = "kernel", disk: bool = True):
+        from compiler.codegen import compile_graph_in_background
+
+        self.graph, self.name = graph, name
+        self.interpreter = Interpreter(graph)
+        self.pending = compile_graph_in_background(graph, name=name, disk=disk)
+        self.run = None
+
+    def __call__(self, *leaves):
+        run = self.run if self.run is not None else self._ready()
+        return (run if run is not None else self.interpreter)(*leaves)
+
+    def _ready(self):
+        self.run = _kernel_or_interpreter(self.pending, self.graph, self.name, wait=False)
+        return self.run
+
+    def caller(self, finish):
+        """As ``Compiled.caller``: ``finish(outputs)``, 0-d outputs as NumPy
+        scalars; the interpreter's until the kernel is ready, then the kernel's."""
+        def interpreted(*leaves):
+            return finish([o[()] if o.ndim == 0 else o for o in self.interpreter(*leaves)])
+        fast = None
+
+        def call(*leaves):
+            nonlocal fast
+            if fast is None:
+                run = self.run if self.run is not None else self._ready()
+                if run is None:
+                    return interpreted(*leaves)
+                fast = run.caller(finish) if hasattr(run, "caller") else interpreted
+            return fast(*leaves)
+        return call
+
+
+def executable(graph, name: str = "kernel", disk: bool = True):
+    """``backend(graph)``, or with ``config.compile_in_background`` a
+    ``TieredRun`` that does not wait for the kernel."""
+    if config.backend == "numba" and config.compile_in_background:
+        return TieredRun(graph, name, disk)
+    return backend(graph, name, disk)
+
+
+def specialization(graph, out_tree, name: str = "kernel", disk: bool = True) -> "Specialization":
+    """A new specialisation of ``graph``: compiled now, compiling in the
+    background (``config.compile_in_background``), or interpreted."""
+    if config.backend == "numba" and config.compile_in_background:
+        return Specialization.tiered(graph, out_tree, name, disk)
+    return Specialization(graph, backend(graph, name, disk=disk), out_tree, name=name)
+
+
 def caller(run, out_tree):
     """The hot-path function of a specialisation: leaves -> the user's result."""
     single = out_tree == ("leaf",)
@@ -142,10 +226,59 @@ class Specialization:
     out_tree: Any
     value_guards: int = 0  # value-guard retraces that led here
     call: Callable = None  # the hot path: leaves -> result (see ``caller``)
+    name: str = "kernel"
+    pending: Any = None   # the Future of the kernel compiling in the background
+    on_switch: list = dataclasses.field(default_factory=list)  # called with the new call
 
     def __post_init__(self):
         if self.call is None:
             self.call = caller(self.run, self.out_tree)
+
+    @classmethod
+    def tiered(cls, graph, out_tree, name: str, disk: bool = True) -> "Specialization":
+        """A specialisation that answers from the interpreter until its kernel,
+        compiling in the background, is ready, and from the kernel after."""
+        from compiler.codegen import compile_graph_in_background
+
+        spec = cls(graph, Interpreter(graph), out_tree, name=name)
+        interpreted_run, interpreted_call = spec.run, spec.call
+        spec.pending = compile_graph_in_background(graph, name=name, disk=disk)
+
+        def run(*leaves):
+            future = spec.pending
+            if future is not None and future.done():
+                spec.switch()
+            return (spec.run if spec.run is not run else interpreted_run)(*leaves)
+
+        def call(*leaves):
+            future = spec.pending
+            if future is not None and future.done():
+                spec.switch()
+            return (spec.call if spec.call is not call else interpreted_call)(*leaves)
+
+        spec.run, spec.call = run, call
+        return spec
+
+    @property
+    def compiled(self) -> bool:
+        """Does a compiled kernel answer (not the interpreter, not yet compiling)?"""
+        return self.pending is None and not isinstance(self.run, Interpreter)
+
+    def switch(self, wait: bool = False, kernel=None) -> None:
+        """Run on the compiled kernel from now on (``wait``: once it is compiled;
+        ``kernel``: this one, compiled elsewhere). A kernel Numba cannot compile
+        leaves the interpreter, with a warning."""
+        future, self.pending = self.pending, None
+        if future is None:
+            return
+        run = kernel or _kernel_or_interpreter(future, self.graph, self.name, wait)
+        if run is None:  # not ready and not waited for
+            self.pending = future
+            return
+        self.run, self.call = run, caller(run, self.out_tree)
+        for notify in self.on_switch:
+            notify(self.call)
+        self.on_switch.clear()
 
 
 @dataclasses.dataclass
@@ -225,3 +358,16 @@ class Specializer:
         spec.value_guards = int(kind_of_failure == "value")
         self.table.setdefault(key, []).insert(0, spec)
         self.info.specializations += 1
+
+
+def _start_numba() -> None:
+    """Numba's per-process start-up (its import, then its typing and lowering
+    registries, SciPy's BLAS among them: about 0.3 s, paid even for a kernel
+    loaded from the disk cache) begins on the compiler thread when staticgrad
+    is imported, so that the first kernel does not wait for it."""
+    if config.backend == "numba" and os.environ.get("STATICGRAD_WARM_UP", "1") != "0":
+        from compiler.codegen import warm_up
+        warm_up()
+
+
+_start_numba()

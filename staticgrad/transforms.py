@@ -22,7 +22,7 @@ from staticgrad import pytree
 from staticgrad.errors import (ArgumentTypeError, NonScalarOutputError, ShapeError,
                                TracerConversionError, UnsupportedOperationError)
 from compiler.errors import GuardFailure
-from staticgrad.specialize import CacheInfo, Specialization, Specializer, backend, signature
+from staticgrad.specialize import CacheInfo, Specializer, signature, specialization
 from staticgrad.tracing import TraceContext, Tracer, find_context, traceback_site
 
 Build = Callable[[TraceContext, tuple, dict], Any]
@@ -100,6 +100,10 @@ class Transformed:
         spec, outs = self._specialize(args, kwargs, leaves, treedef)
         self._cache.store(key, spec, kind)
         self._remember_fast(args, kwargs, key)
+        if spec.compiled:
+            # Its kernel was waited for (sg.config.compile_in_background is off):
+            # it answers, so that every call of a specialisation gives the same bits.
+            outs = spec.run(*leaves)
         return pytree.unflatten(spec.out_tree, [_result(np.array(o)) for o in outs])
 
     def _remember_fast(self, args: tuple, kwargs: dict, key: tuple) -> None:
@@ -108,7 +112,14 @@ class Transformed:
         if kwargs or self.static_argnums or not all(
                 type(a) in (float, int, bool) or type(a) is np.ndarray and a.ndim for a in args):
             return
-        self._fast[_fast_key(args)] = self._cache.table[key][0].call
+        spec = self._cache.table[key][0]
+        fast_key, fast, call = _fast_key(args), self._fast, spec.call
+        if fast.get(fast_key) is call:
+            return
+        fast[fast_key] = call
+        if spec.pending is not None:  # the kernel takes over this entry when it is ready
+            spec.on_switch.append(
+                lambda new: fast.__setitem__(fast_key, new) if fast.get(fast_key) is call else None)
 
     def _split(self, args: tuple):
         n = len(args)
@@ -172,8 +183,7 @@ class Transformed:
         ctx, out_tree = self._trace(args, kwargs, leaves, treedef)
         concrete = [ctx.env[n] for n in ctx.graph.outputs]
         graph = optimize(ctx.graph)
-        run = backend(graph, self.__name__, disk=self.disk_cache)
-        return Specialization(graph, run, out_tree), concrete
+        return specialization(graph, out_tree, self.__name__, disk=self.disk_cache), concrete
 
     # -- inspection -----------------------------------------------------
     def trace(self, *args: Any, **kwargs: Any) -> Traced:
@@ -207,6 +217,8 @@ class Transformed:
         outputs as Python floats; a failed guard raises ValueError naming the
         guard's source line. ``.source`` is the generated module;
         ``.low_level_callable()`` wraps a scalar function for SciPy's C callbacks.
+        It waits for the kernel; a specialisation of these arguments whose
+        kernel was compiling in the background answers from it from then on.
 
         >>> f = grad(lambda x: np.sum(x ** 2)).compile(np.ones(3))  # doctest: +SKIP
         >>> f.numba_function(np.ones(3))  # doctest: +SKIP
@@ -214,9 +226,16 @@ class Transformed:
         """
         from compiler.codegen import compile_graph
 
-        _, leaves, treedef = self._key(args, kwargs)
+        key, leaves, treedef = self._key(args, kwargs)
         graph = self._optimised(args, kwargs, leaves, treedef)
-        return compile_graph(graph, name=self.__name__, disk=self.disk_cache)
+        compiled = compile_graph(graph, name=self.__name__, disk=self.disk_cache)
+        structure = None
+        for spec in self._cache.table.get(key, []):
+            if spec.pending is not None:  # compiling in the background: this is its kernel
+                structure = structure or graph.structural_key()
+                if spec.graph.structural_key() == structure:
+                    spec.switch(kernel=compiled)
+        return compiled
 
     def _optimised(self, args, kwargs, leaves, treedef):
         return optimize(self._trace(args, kwargs, leaves, treedef)[0].graph)
@@ -268,10 +287,10 @@ class _CompileOnFirstCall:
         self.run = None
 
     def __call__(self, *leaves):
-        if self.run is None:
-            from staticgrad.specialize import backend
+        if self.run is None:  # compiled on the background thread when so configured
+            from staticgrad.specialize import executable
 
-            self.run = backend(self.graph, self.name, disk=self.disk)
+            self.run = executable(self.graph, self.name, disk=self.disk)
         return self.run(*leaves)
 
 

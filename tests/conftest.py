@@ -1,7 +1,16 @@
 """Shared fixtures. ``op_table`` (next to this file) is importable from every test."""
+import os
+
 import pytest
 
 import staticgrad as sg
+
+# The suite waits for each kernel on the first call, which the kernel then
+# answers, so that a test calling a function once checks its kernel; fresh
+# processes the tests start do the same. tests/test_tiers.py checks the
+# background mode.
+sg.config.compile_in_background = False
+os.environ["STATICGRAD_COMPILE_IN_BACKGROUND"] = "0"
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ SCRIPT = textwrap.dedent("""
 
 def run(cache, weights=(1.0, 2.0, 3.0), body="np.sum(x ** 2)"):
     env = dict(os.environ, STATICGRAD_CACHE_DIR=str(cache), STATICGRAD_BACKEND="numba",
-               PYTHONPATH=ROOT)
+               STATICGRAD_COMPILE_IN_BACKGROUND="0", PYTHONPATH=ROOT)
     script = SCRIPT.format(weights=list(weights), body=body)
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                           text=True, timeout=300)

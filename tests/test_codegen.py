@@ -7,7 +7,9 @@ graph runs fused, unfused and on the interpreter. Kernels go to a per-user
 disk cache, so a second run of the suite loads them instead of compiling.
 """
 import functools
+import math
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -16,9 +18,11 @@ import pytest
 os.environ.setdefault("STATICGRAD_CACHE_DIR",
                       os.path.join(tempfile.gettempdir(), f"staticgrad-tests-{os.getuid()}"))
 
+import numba  # noqa: E402
+
 import compiler.ops as O  # noqa: E402
 import staticgrad as sg  # noqa: E402
-from compiler.codegen import compile_graph  # noqa: E402
+from compiler.codegen import compile_graph, generate_source  # noqa: E402
 from compiler.codegen.compile import Compiled  # noqa: E402
 from compiler.errors import GuardFailure  # noqa: E402
 from compiler.interpreter import Interpreter  # noqa: E402
@@ -209,3 +213,136 @@ def test_large_tanh_and_exp_run_numpys_loops_and_match_the_interpreter():
     compiled = compile_graph(graph, name="numpy ufuncs")
     assert compiled.source.count("numba.objmode") == 2     # tanh of a product, exp of an argument
     _assert_same(compiled(w, x), Interpreter(graph)(w, x))
+
+
+# -- generated code: what is known while generating is resolved then -----------------
+def _lorenz_rk4(n_steps):
+    """The unrolled RK4 integration of benchmarks/compile_time.py (a loss of (p, u0))."""
+    def lorenz(u, p):
+        return np.stack([p[0] * (u[1] - u[0]), u[0] * (p[1] - u[2]) - u[1],
+                         u[0] * u[1] - p[2] * u[2]])
+
+    def loss(p, u0):
+        u, dt = u0, 0.01
+        for _ in range(n_steps):
+            k1 = lorenz(u, p)
+            k2 = lorenz(u + dt / 2 * k1, p)
+            k3 = lorenz(u + dt / 2 * k2, p)
+            k4 = lorenz(u + dt * k3, p)
+            u = u + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        return np.sum(u * u)
+    return loss
+
+
+P, U0 = np.array([10.0, 28.0, 8.0 / 3.0]), np.array([1.0, 1.0, 1.0])
+
+
+@functools.lru_cache(maxsize=None)
+def _rk4_graph(n_steps):
+    return sg.grad(_lorenz_rk4(n_steps)).lower(P, U0).graph
+
+
+def test_small_shapes_become_straight_line_code_without_literal_conditions():
+    source = generate_source(_rk4_graph(1))
+    body = source.split("def kernel", 1)[1]
+    # no loop, no branch: every component of the length-3 states is a scalar
+    assert "for " not in body and " if " not in body and "else" not in body
+    assert not re.search(r"-?\d+ <= -?\d+ <= -?\d+", source)      # a condition on literals
+    assert "True" not in body and "False" not in body
+    assert not re.search(r"\b0\.0 \+|\+ 0\.0\b|\* 1\.0\b|\b1\.0 \*", source)
+    assert not re.search(r"\(\d+\.\d+ [-+*/] \d+\.\d+\)", source)   # unfolded constant arithmetic
+    # each state component is computed once: no temporary of a node is assigned twice
+    targets = re.findall(r"^\s+(\w+) = ", body, flags=re.M)
+    assert len(targets) == len(set(targets))
+
+
+def test_constant_arithmetic_and_identities_fold_while_generating():
+    from compiler.ir import Graph
+    g = Graph()
+    x = g.param((2,), np.float64)
+    scale = O.mul(g.const(1.0), g.const(100.0))               # (1.0 * 100.0)
+    zero = O.broadcast_to(g.const(0.0), (2,))
+    y = O.add(O.mul(x, scale), zero)                            # x * 100 + 0
+    z = O.where(g.const(True), O.mul(y, g.const(1.0)), x)       # (y * 1) if True else x
+    g.outputs = [z.node]
+    source = generate_source(g).split("def kernel", 1)[1]
+    assert "100.0" in source and "1.0 * 100.0" not in source and "+ 0.0" not in source
+    assert "True" not in source and "* 1.0" not in source
+    x0 = np.array([0.5, -2.0])
+    _assert_same(compile_graph(g, name="folded constants")(x0), Interpreter(g)(x0))
+
+
+def test_rk4_gradient_compiled_matches_the_interpreter():
+    graph = _rk4_graph(2)
+    compiled = compile_graph(graph, name="rk4 x2")
+    _assert_same(compiled(P, U0), Interpreter(graph)(P, U0))
+
+
+def test_split_kernels_agree_with_the_interpreter_and_stay_one_dispatcher():
+    # A small part size forces the cut: several functions and a driver.
+    graph = _rk4_graph(2)
+    compiled = compile_graph(graph, name="rk4 x2, split", part_size=60)
+    assert compiled.source.count("def part") >= 5          # kernel -> part1 -> ... -> part5
+    _assert_same(compiled(P, U0), Interpreter(graph)(P, U0))
+
+    gradient = compiled.numba_function
+
+    @numba.njit
+    def user_code(p, u0):             # the compiled gradient inside user Numba code
+        return gradient(p, u0)
+
+    np.testing.assert_allclose(user_code(P, U0), Interpreter(graph)(P, U0)[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("k", [0, len(CHUNKS) // 2])
+def test_split_op_table_kernels_match_the_interpreter(k):
+    graph, args = table_graph(k)
+    compiled = compile_graph(graph, name=f"op table {k}, split", part_size=25)
+    assert compiled.source.count("def part") >= 2
+    _assert_same(compiled(*args), Interpreter(graph)(*args))
+
+
+def test_split_kernel_with_guards_reports_the_failed_guard():
+    def f(x):
+        y = np.sin(x) * np.cos(x)
+        if np.sum(y) > 0:
+            return np.sum(np.exp(y) * x)
+        return np.sum(y)
+
+    x0 = np.array([0.3, 0.5, 0.9])
+    graph = sg.grad(f).lower(x0).graph
+    compiled = compile_graph(graph, name="guarded, split", part_size=4)
+    assert compiled.source.count("def part") >= 2
+    _assert_same(compiled(x0), Interpreter(graph)(x0))
+    with pytest.raises(GuardFailure):
+        compiled(-x0)
+
+
+def test_a_large_graph_is_cut_into_several_functions():
+    from compiler.codegen.source import Generator, generate
+    kernel = generate(_rk4_graph(24))
+    functions = re.findall(r"def (\w+)\(.*?\):\n(.*?)(?=\n\n|\Z)", kernel.source, re.S)
+    assert [name for name, _ in functions] == ["kernel"] + [f"part{k}" for k in
+                                                          range(1, kernel.parts + 1)]
+    assert kernel.parts >= 1
+    for _, body in functions:   # the bound, and one more statement: the chained call
+        assert body.count("\n") <= Generator.PART_SIZE + 1
+
+
+def test_broadcast_operands_are_stored_or_recomputed_by_their_cost():
+    # exp(x) broadcast over 60 rows: stored once (a minimum cut of memory
+    # traffic against evaluations) rather than evaluated 60 times per element;
+    # 2 * y, one cheap op, is recomputed in the larger loop instead of stored.
+    def f(x, y, w):
+        return np.sum(np.exp(x)[None, :] * w) + np.sum((2.0 * y)[None, :] * w)
+
+    args = (np.linspace(0, 1, 40), np.linspace(1, 2, 40), np.linspace(-1, 1, 2400).reshape(60, 40))
+    graph = sg.jit(f).lower(*args).graph
+    compiled = compile_graph(graph, name="broadcast operands")
+    source = compiled.source
+    big_loop = source.index("in range(60)")
+    assert source.count("np.exp(") == 1 and source.index("np.exp(") < big_loop
+    assert source.index("(2.0 * ") > big_loop
+    assert all(math.prod(graph.shape(n)) <= 40 or graph.op(n) == "sum"
+               for n in compiled.plan.stored)
+    _assert_same(compiled(*args), Interpreter(graph)(*args))

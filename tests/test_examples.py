@@ -120,6 +120,21 @@ def check_newton_implicit(out, tmp_path):
     assert number("specialisations for e = 0.6 and e = 0.05:", out) == 1
 
 
+def check_sparse_newton(out, tmp_path):
+    assert number("max |J v - finite differences| / max |J v| =", out) < 1e-6
+    assert number("final residual =", out) < 1e-9
+    assert number("colours:", out) <= 7                     # 5-point stencil, any grid size
+    iterations = [float(r) for r in re.findall(r"\|F\| = ([\d.e+-]+)", out)]
+    assert len(iterations) <= 8 and iterations[-2] < 1e-3 * iterations[0]
+
+
+def check_sparse_least_squares(out, tmp_path):
+    assert number("max |J v - finite differences| / max |J v| =", out) < 1e-6
+    assert "success = True" in out
+    assert number("cost =", out) < 1.2 * number("(noise alone:", out)
+    assert number("max |b - true b| =", out) < 0.05
+
+
 CHECKS = {
     "quickstart.py": (check_quickstart, ()),
     # small: the script's default is 4,000,000 rows (1.6 GB)
@@ -132,6 +147,9 @@ CHECKS = {
     "visualize_graph.py": (check_visualize_graph, ("{tmp}/graph.png", "{tmp}/graph.dot")),
     "ode_sensitivity.py": (check_ode_sensitivity, ()),
     "newton_implicit.py": (check_newton_implicit, ()),
+    # smaller than the scripts' defaults (300 x 300 grid, 2000 curves) to keep the suite fast
+    "sparse_newton.py": (check_sparse_newton, ("60",)),
+    "sparse_least_squares.py": (check_sparse_least_squares, ("300",)),
 }
 
 

@@ -50,7 +50,7 @@ def test_recompiles_prints_traces_and_retraces_with_the_guard_site():
 
 
 def test_recompiles_reports_each_compile_with_its_seconds(tmp_path):
-    lines = run("recompiles", STATICGRAD_BACKEND="numba",
+    lines = run("recompiles", STATICGRAD_BACKEND="numba", STATICGRAD_COMPILE_IN_BACKGROUND="0",
                 STATICGRAD_CACHE_DIR=str(tmp_path)).splitlines()
     compiles = [line for line in lines if re.search(r"compiled jit\(f\) in [\d.]+ s", line)]
     assert len(compiles) == 3  # one kernel per specialisation

@@ -1,7 +1,9 @@
 """The functional API: transforms, their composition, control flow and errors.
 
 Reference gradients come from hand-derived formulas and central finite
-differences, never from staticgrad itself.
+differences, never from staticgrad itself. The suite waits for kernels
+(``sg.config.compile_in_background`` off, tests/conftest.py), so on the numba
+backend even a function's first call answers from its kernel.
 """
 import numpy as np
 import pytest

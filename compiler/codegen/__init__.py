@@ -1,17 +1,20 @@
 """The Numba backend: a Graph becomes one compiled Numba function.
 
 ``compile_graph(graph)`` returns a :class:`~compiler.codegen.compile.Compiled`
-executable, ``(*arrays) -> list of arrays``. Numba is imported on first use,
-so the op definitions can import :mod:`compiler.codegen.emitters` cheaply.
+executable, ``(*arrays) -> list of arrays``. The fusion plan (``plan.py``),
+the loop IR (``loopir.py``) and the source generator (``source.py``) need no
+Numba; ``compile.py`` imports it, on first use.
+``compile_graph_in_background(graph)`` returns a future of the same.
 """
 from __future__ import annotations
 
 
-def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True):
+def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True,
+                  part_size: int | None = None):
     """Generate, cache and compile the kernel of ``graph`` (see ``compile.py``)."""
     from compiler.codegen.compile import compile_graph as compile_
 
-    return compile_(graph, name=name, fuse=fuse, disk=disk)
+    return compile_(graph, name=name, fuse=fuse, disk=disk, part_size=part_size)
 
 
 def generate_source(graph, fuse: bool = True) -> str:
@@ -19,3 +22,20 @@ def generate_source(graph, fuse: bool = True) -> str:
     from compiler.codegen.source import generate
 
     return generate(graph, fuse=fuse).source
+
+
+def compile_graph_in_background(graph, name: str = "kernel", fuse: bool = True,
+                                disk: bool = True):
+    """A ``concurrent.futures.Future`` of ``compile_graph(graph, ...)``, compiled
+    on a background thread (see ``background.py``)."""
+    from compiler.codegen.background import compile_graph_in_background as compile_
+
+    return compile_(graph, name=name, fuse=fuse, disk=disk)
+
+
+def warm_up():
+    """Start Numba (its import and typing registries) on the background thread;
+    returns a future."""
+    from compiler.codegen.background import warm_up as warm_up_
+
+    return warm_up_()

@@ -30,7 +30,7 @@ import time
 import numba
 import numpy as np
 
-from compiler.codegen.source import Kernel, generate
+from compiler.codegen.source import NJIT_OPTIONS, Kernel, generate
 from compiler.errors import GuardFailure, ShapeError, UnsupportedOperationError
 
 # The compiler's own logger; a child of "staticgrad", so STATICGRAD_LOG and a
@@ -46,7 +46,14 @@ _lock = threading.Lock()
 _private_fallback: str | None = None
 _scratch: "tempfile.TemporaryDirectory | None" = None
 
-NJIT_OPTIONS = 'cache=True, nogil={nogil}, error_model="numpy"'
+
+def _new_lock_in_child() -> None:
+    global _lock  # a compile on the parent's background thread may hold it at the fork
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 # -- the cache directory -------------------------------------------------------
@@ -105,7 +112,6 @@ import numba
 from compiler.codegen.blas import dot as blas_dot
 {consts}
 
-@numba.njit({options})
 '''
 
 _ENTRY = '''
@@ -132,8 +138,7 @@ def module_text(kernel: Kernel, name: str, key: str, n_params: int, n_outputs: i
         result = "r"
     args = ", ".join([f"a{k}" for k in range(n_params)] + [f"K{k}" for k in range(len(kernel.consts))])
     options = NJIT_OPTIONS.format(nogil=not kernel.object_mode)
-    return (_HEADER.format(name=name.replace("\n", " "), key=key, consts=consts,
-                           options=options)
+    return (_HEADER.format(name=name.replace("\n", " "), key=key, consts=consts)
             + kernel.source
             + _ENTRY.format(options=options, params=params, args=args, checks=checks,
                             result=result if n_outputs else "None"))
@@ -339,16 +344,18 @@ def _compile(dispatcher, signature, name: str) -> None:
     dispatcher.compile(signature)
 
 
-def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True) -> Compiled:
+def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True,
+                  part_size: int | None = None) -> Compiled:
     """Generate, cache and compile the kernel of ``graph``; ``disk=False`` keeps
-    the kernel out of the on-disk cache (it lives in a temporary directory)."""
+    the kernel out of the on-disk cache (it lives in a temporary directory);
+    ``part_size`` overrides the statements per function of a split kernel."""
     key = graph.structural_key()
     with _lock:
-        hit = _memory.get((key, fuse))
+        hit = _memory.get((key, fuse, part_size))
         if hit is not None:
             stats["memory_hits"] += 1
             return hit
-        kernel = generate(graph, fuse=fuse)
+        kernel = generate(graph, fuse=fuse, part_size=part_size)
         text = module_text(kernel, name, key, len(graph.params), len(graph.outputs))
         module = _load(text, kernel.consts, cache_dir() if disk else _scratch_dir())
         dispatcher = module.kernel
@@ -356,7 +363,14 @@ def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = T
             + tuple(numba.typeof(c) for c in kernel.consts)
         hits_before = sum(dispatcher.stats.cache_hits.values())
         start = time.perf_counter()
-        _compile(dispatcher, signature, name)
+        # Numba compiles a called function while typing its caller: each part
+        # of a split kernel nests about 25 frames deeper than the one before.
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 2000 + 100 * kernel.parts))
+        try:
+            _compile(dispatcher, signature, name)
+        finally:
+            sys.setrecursionlimit(limit)
         elapsed = time.perf_counter() - start
         if sum(dispatcher.stats.cache_hits.values()) > hits_before:
             stats["disk_hits"] += 1
@@ -365,5 +379,5 @@ def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = T
             stats["compilations"] += 1
             log.info("compiled %s in %.3f s", name, elapsed)
         compiled = Compiled(name, module, kernel, graph, text)
-        _memory[(key, fuse)] = compiled
+        _memory[(key, fuse, part_size)] = compiled
         return compiled

@@ -1,45 +1,67 @@
-"""Graph -> the Python source of one Numba kernel.
+"""Graph -> the Python source of a Numba kernel, through the loop IR.
 
 The kernel takes the graph's parameters (0-d ones as scalars) followed by the
 constant arrays. A graph with guards returns ``(status, *outputs)``: status 0,
 or k when the k-th guard failed (the outputs are then empty placeholders);
 one without returns its single output, or the tuple of several. 0-d values are
-Numba scalars throughout. The loop structure comes from
-:mod:`compiler.passes.fusion`; each op contributes its ``emit`` rule (see
-:mod:`compiler.codegen.emitters`). Beyond that plan the generator
+Numba scalars throughout. The loop structure comes from the fusion plan
+(:mod:`compiler.codegen.plan`); each op contributes its ``emit`` rule (see
+:mod:`compiler.ops.lowering`). The generator builds the loop IR
+(:mod:`compiler.codegen.loopir`) and prints it last. Beyond the plan it
 
+- resolves what is known while generating: constant arithmetic is done here
+  (with the op's own NumPy rule), additions of zero and products with one
+  disappear, selects and conditions on literal indices pick their branch;
+- unrolls loop groups over at most ``UNROLL`` elements into straight-line
+  scalar code: every element is a scalar variable, computed once, and small
+  intermediate values get no array at all;
 - splits a loop at the bounds of the scatters and concatenations it reads
-  through, so each piece is a plain loop without conditions;
+  through, generating each piece with its range known, so each piece is a
+  plain loop without conditions;
 - hands large ``tanh`` (and ``exp``/``log`` of arrays) to NumPy's SIMD loops;
-- writes views only statements consume (``x.T`` into BLAS) without copying.
+- writes views only statements consume (``x.T`` into BLAS) without copying;
+- cuts a kernel longer than ``PART_SIZE`` statements into several functions,
+  ``kernel`` calling ``part1`` at its end with the values the rest reads, and
+  so on, so Numba never compiles one giant function (its analyses grow faster
+  than linearly with a function's size).
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import hashlib
+import itertools
 import math
+import re
+import sys
+import warnings
 
 import numpy as np
 
 import compiler.ops as O
-from compiler.codegen.emitters import (Accumulate, Loop, NodeEmitter, broadcast_index, index_text,
-                                       literal, np_dtype)
+from compiler.codegen import loopir
+from compiler.codegen import plan as fusion
+from compiler.codegen.loopir import Assign, Block, For, Line
+from compiler.codegen.plan import ELEMENTWISE, REDUCE, SOURCE, STATEMENT, VIEW, LoopGroup
 from compiler.errors import UnsupportedOperationError
 from compiler.ir import Graph
-from compiler.passes import fusion
-from compiler.passes.fusion import ELEMENTWISE, REDUCE, SOURCE, STATEMENT, VIEW, LoopGroup
+from compiler.ops.lowering import (FALSE, TRUE, Accumulate, Lit, Loop, as_int, broadcast_index,
+                                   index_text, literal, np_dtype)
+
+#: the options of every njit function of a kernel module
+NJIT_OPTIONS = 'cache=True, nogil={nogil}, error_model="numpy"'
 
 
 @dataclasses.dataclass
 class Kernel:
     """Generated source and what the caller needs to run it."""
 
-    source: str                 # the module text (kernel, and the interop entry)
+    source: str                 # the functions: ``kernel``, then the parts it chains to
     consts: list                # arrays passed after the parameters
     guards: list                # (site, node) per status code - 1
     plan: fusion.Plan
     object_mode: bool = False   # holds object-mode blocks (which need the GIL)
+    parts: int = 0              # functions ``kernel`` chains to (0: one function)
 
 
 def _format_attr(value):
@@ -52,6 +74,93 @@ def _format_attr(value):
 
 def canonical(domain: tuple) -> tuple:
     return tuple(f"i{k}" for k in range(len(domain)))
+
+
+_SIMPLE = re.compile(r"[A-Za-z_]\w*(\[[\d, ]*\])?$")
+
+
+def _simple(text) -> bool:
+    """A literal, a name or a literal-index element: cheap to repeat."""
+    return isinstance(text, Lit) or bool(_SIMPLE.match(str(text)))
+
+
+class NodeEmitter:
+    """What an emitter sees of one node: ``out`` (the result variable),
+    ``args`` (input variables), ``shapes``, ``dtypes``, ``shape``, ``dtype``,
+    ``attrs``, and for index maps ``read``."""
+
+    def __init__(self, gen, nid: int, read=None):
+        graph = gen.g
+        self._gen = gen
+        self._inputs = list(graph.inputs(nid))
+        self._read = read
+        self.nid = nid
+        self.shapes = [graph.shape(i) for i in self._inputs]
+        self.dtypes = [graph.dtype(i) for i in self._inputs]
+        self.shape = graph.shape(nid)
+        self.dtype = graph.dtype(nid)
+        self.attrs = graph.attrs(nid)
+
+    @property
+    def out(self) -> str:
+        return self._gen.var(self.nid)
+
+    @property
+    def args(self) -> list:
+        return [self._gen.var(i) for i in self._inputs]
+
+    def within(self, j: str, lo: int, hi: int) -> str:
+        """The condition ``lo <= j <= hi`` on an index expression: ``"True"`` or
+        ``"False"`` when the generator knows it (a literal index, or a loop
+        piece whose range decides it)."""
+        return self._gen.within(j, lo, hi)
+
+    def clamp(self, expr: str, size: int, conds: list) -> str:
+        """The index ``expr`` kept inside [0, size) wherever ``conds`` may fail
+        (a read whose value the conditions then discard)."""
+        return self._gen.clamp(expr, size, conds)
+
+    def const_value(self, k: int):
+        """Input ``k``'s value when it is a constant, else None."""
+        node = self._inputs[k]
+        return self._gen.g.const_value(node) if self._gen.g.op(node) == "const" else None
+
+    def fail(self) -> str:
+        """The statement a failed guard runs (an early return of its status)."""
+        return self._gen.fail(self.nid)
+
+    # -- writing -------------------------------------------------------
+    def line(self, text: str) -> None:
+        self._gen.emit(Line(text))
+
+    @contextlib.contextmanager
+    def loops(self, shape: tuple, prefix: str = "j"):
+        """``for`` loops over ``shape``; yields the index variable names."""
+        names = [self._gen.fresh(prefix) for _ in shape]
+        with self._gen.nest(list(zip(names, shape))):
+            yield names
+
+    def fresh(self, prefix: str = "t") -> str:
+        return self._gen.fresh(prefix)
+
+    def const(self, array: np.ndarray) -> str:
+        """A kernel argument holding ``array`` (constants are never globals)."""
+        return self._gen.const_arg(np.ascontiguousarray(array), by_content=True)
+
+    def lit(self, value, dtype=None) -> str:
+        return literal(value, self.dtype if dtype is None else dtype)
+
+    def np_dtype(self, dtype=None) -> str:
+        return np_dtype(self.dtype if dtype is None else dtype)
+
+    def empty(self, shape=None, dtype=None) -> str:
+        shape = self.shape if shape is None else tuple(shape)
+        return f"np.empty({shape!r}, {self.np_dtype(dtype)})"
+
+    # -- reading (index maps) -------------------------------------------
+    def read(self, k: int, idx) -> str:
+        """The scalar expression of input ``k`` at the index expressions ``idx``."""
+        return self._read(self._inputs[k], [str(i) for i in idx])
 
 
 class _Reads:
@@ -81,20 +190,36 @@ class _Reads:
 class Generator:
     """Writes the kernel of one graph (``fuse=False``: one loop per node)."""
 
-    def __init__(self, graph: Graph, fuse: bool = True):
+    #: a loop group over at most this many elements becomes straight-line code
+    UNROLL = 16
+    #: a kernel body longer than this many statements is cut into parts.
+    #: Numba compiles straight-line code in time linear in its length (one
+    #: basic block), so the bound is generous: measured on the unrolled RK4
+    #: benchmark, the handoff of live values between parts costs more than the
+    #: parts save below a few thousand statements. Loops and branches (basic
+    #: blocks, where Numba's analyses grow quadratically) count their bodies.
+    PART_SIZE = 3000
+
+    def __init__(self, graph: Graph, fuse: bool = True, part_size: int | None = None):
         self.g = graph
         self.fuse = fuse
+        if part_size is not None:
+            self.PART_SIZE = part_size
         self.nodes = sorted(graph.needed())
-        self.lines: list[str] = []
-        self.depth = 1
+        self.stack: list = [[]]          # the statement lists being written
         self.counter = 0
+        self.taken: set = set()          # temporaries' names
         self.consts: list = []
-        self.const_names: dict[int, str] = {}
+        self.const_names: dict = {}
         self.guards: list = []
-        self.memo: dict = {}
-        self.ranges: dict = {}
-        self.clamps: dict = {}
-        self.loopvars: dict = {}
+        self.memo: dict = {}             # (node, idx) -> text, in the loop being written
+        self.scalars: dict = {}          # (node, literal idx) -> text, at the top level
+        self.negations: dict = {}        # top-level t = -x: t -> x
+        self.elements: dict = {}         # stored node -> its elements' texts (unrolled)
+        self.arrays: set = set()         # stored nodes that need an array
+        self.outer: str | None = None    # the outermost loop variable being written
+        self.piece: tuple | None = None  # its known range [start, stop), if any
+        self.bounds: set = set()         # (lo, hi) conditions met on it
         self.plan = fusion.Plan(set(), [])
         self.kinds: dict = {}
         self.ufuncs: set = set()
@@ -116,7 +241,8 @@ class Generator:
         if isinstance(rule, Accumulate):
             return REDUCE
         if isinstance(rule, Loop):
-            mapped = self.index_map(n, canonical(self.g.shape(n)), lambda i, idx: "_", dry=True)
+            with self.dry():
+                mapped = self.index_map(n, canonical(self.g.shape(n)), lambda i, idx: "_")
             if mapped is not None:
                 return VIEW
             if rule.statement is None:
@@ -171,36 +297,78 @@ class Generator:
             return self.g.shape(self.g.inputs(n)[0])
         return self.g.shape(n)
 
+    def unrolled(self, dom: tuple) -> bool:
+        return not dom or self.fuse and math.prod(dom) <= self.UNROLL
+
     def reads(self, n: int) -> list:
         probe = _Reads(self)
         here = canonical(self.domain(n))
-        if self.kinds[n] == REDUCE:
-            probe.visit(self.g.inputs(n)[0], here)
-        elif self.kinds[n] == ELEMENTWISE:
-            for i in self.g.inputs(n):
-                probe.visit(i, broadcast_index(here, self.g.shape(n), self.g.shape(i)))
-        else:
-            self.index_map(n, here, probe.visit, dry=True)
+        with self.dry():
+            if self.kinds[n] == REDUCE:
+                probe.visit(self.g.inputs(n)[0], here)
+            elif self.kinds[n] == ELEMENTWISE:
+                for i in self.g.inputs(n):
+                    probe.visit(i, broadcast_index(here, self.g.shape(n), self.g.shape(i)))
+            else:
+                self.index_map(n, here, probe.visit)
         return probe.found
 
+    @contextlib.contextmanager
+    def dry(self):
+        """Generate for analysis only: names, constants and statements made
+        inside are forgotten afterwards."""
+        saved = (self.counter, set(self.taken), list(self.consts), dict(self.const_names),
+                 len(self.guards), self.stack, self.memo, dict(self.scalars),
+                 dict(self.negations))
+        self.stack = [[]]
+        self.memo = {}
+        try:
+            yield
+        finally:
+            (self.counter, self.taken, self.consts, self.const_names, guards, self.stack,
+             self.memo, self.scalars, self.negations) = saved
+            del self.guards[guards:]
+
     # -- writing ------------------------------------------------------------
-    def line(self, text: str) -> None:
-        self.lines.append("    " * self.depth + text)
+    def emit(self, statement) -> None:
+        self.stack[-1].append(statement)
+
+    @contextlib.contextmanager
+    def collect(self):
+        """Statements emitted inside go to the yielded list."""
+        body: list = []
+        self.stack.append(body)
+        try:
+            yield body
+        finally:
+            self.stack.pop()
 
     def fresh(self, prefix: str) -> str:
         self.counter += 1
         return f"{prefix}_{self.counter}"  # never a{k}, k{k}, v{n} or t{n}
 
+    def temp(self, n: int) -> str:
+        """A new temporary for node n: t{n}, then t{n}_{counter}."""
+        name = f"t{n}"
+        if name in self.taken:
+            name = self.fresh(name)
+        self.taken.add(name)
+        return name
+
     @contextlib.contextmanager
     def nest(self, loops):
-        start = self.depth
+        outer = self.stack[-1]
+        lists = []
         for var, n in loops:
-            self.line(f"for {var} in range({n}):")
-            self.depth += 1
+            loop = For(var, 0, n)
+            self.emit(loop)
+            self.stack.append(loop.body)
+            lists.append(loop)
         try:
             yield
         finally:
-            self.depth = start
+            del self.stack[len(self.stack) - len(lists):]
+            assert self.stack[-1] is outer
 
     def const_arg(self, array: np.ndarray, by_content: bool = False) -> str:
         # Graph constants are the same objects on every read; arrays emitters
@@ -224,43 +392,180 @@ class Generator:
         return f"v{n}"
 
     def read(self, n: int, idx) -> str:
-        """The scalar expression of node n at index expressions idx (in a loop body)."""
-        idx = tuple(idx)
+        """The scalar expression of node n at index expressions idx."""
+        idx = tuple(str(i) for i in idx)
         key = (n, idx)
-        if key in self.memo:
-            return self.memo[key]
+        text = self.memo.get(key)
+        if text is None:
+            text = self.scalars.get(key)
+        if text is not None:
+            return text
         g = self.g
         kind = self.kinds[n]
-        if kind == SOURCE and g.op(n) == "const" and g.const_value(n).size == 1:
+        at = [as_int(i) for i in idx]
+        known = None not in at
+        if kind == SOURCE and g.op(n) == "const" and (known or g.const_value(n).size == 1):
             value = g.const_value(n)
-            text = literal(value.flat[0], value.dtype)
+            text = literal(value[tuple(at)] if known else value.flat[0], value.dtype)
         elif self.is_stored(n):
-            text = self.var(n) + (f"[{index_text(idx)}]" if idx else "")
+            if known and n in self.elements:
+                text = self.elements[n][int(np.ravel_multi_index(at, g.shape(n)))] \
+                    if at else self.elements[n][0]
+            elif n in self.elements and n not in self.arrays:
+                raise AssertionError(f"node {n} ({g.op(n)}) has no array to read at {idx}")
+            elif known and idx and len(self.stack) == 1:
+                # straight-line code loads each element once, into a scalar
+                text = f"{self.var(n)}_{int(np.ravel_multi_index(at, g.shape(n)))}"
+                self.emit(Assign(text, f"{self.var(n)}[{index_text(idx)}]",
+                                 dtype=g.dtype(n)))
+            else:
+                text = self.var(n) + (f"[{index_text(idx)}]" if idx else "")
         elif kind in (ELEMENTWISE, VIEW):
             text = self.compute(n, idx)
         else:
             raise AssertionError(f"node {n} ({g.op(n)}) read before it is computed")
-        self.memo[key] = text
+        (self.scalars if known and len(self.stack) == 1 else self.memo)[key] = text
         return text
 
     def compute(self, n: int, idx: tuple) -> str:
         """The value of node n at index expressions idx, computed (a stored
         value is not read back): a view's expression, or the temporary an
-        elementwise op's line assigns."""
+        elementwise op's line assigns (or what the arguments make it: a
+        literal, or one of them)."""
         g = self.g
         if self.kinds[n] == VIEW:
             return self.index_map(n, idx, self.read)
-        args = [self.read(i, broadcast_index(idx, g.shape(n), g.shape(i))) for i in g.inputs(n)]
+        ins = g.inputs(n)
+        args = [self.read(i, broadcast_index(idx, g.shape(n), g.shape(i))) for i in ins]
+        known = self.fold(n, args)
+        if known is not None:
+            return known
+        op = g.op(n)
         attrs = {k: _format_attr(v) for k, v in g.attrs(n).items()}
-        temp = f"t{n}" if idx == canonical(g.shape(n)) else self.fresh(f"t{n}")
-        self.line(f"{temp} = {O.get_op(g.op(n)).emit.format(*args, **attrs)}  # {g.op(n)}")
+        template = O.get_op(op).emit
+        if op == "mul" and any(isinstance(a, Lit) and a.value == -1 for a in args) \
+                and len(set(g.dtype(i) for i in ins) | {g.dtype(n)}) == 1:
+            # -1 * x is -x
+            op, args = "neg", [args[1] if isinstance(args[0], Lit) and args[0].value == -1
+                               else args[0]]
+            template = O.get_op(op).emit
+        elif op in ("add", "sub") and len(set(g.dtype(i) for i in ins) | {g.dtype(n)}) == 1:
+            # x + (-y) is x - y, x - (-y) is x + y: the negation's own line
+            # is then dropped when nothing else reads it
+            a, b = args
+            if b in self.negations:
+                args = [a, self.negations[b]]
+                op = "sub" if op == "add" else "add"
+            elif op == "add" and a in self.negations:
+                args = [b, self.negations[a]]
+                op = "sub"
+            template = O.get_op(op).emit
+        temp = self.temp(n)
+        self.emit(Assign(temp, template.format(*args, **attrs), op, g.dtype(n)))
+        if op == "neg" and len(self.stack) == 1:
+            self.negations[temp] = args[0]
         return temp
 
-    def index_map(self, n: int, idx, read, dry: bool = False):
-        e = NodeEmitter(self, n, read)
-        if dry:
-            e.const = lambda array: "k_"
-        return O.get_op(self.g.op(n)).emit.index_map(e, list(idx))
+    def fold(self, n: int, args: list):
+        """What the arguments decide of node n's value: a literal when all are
+        literals (the op's NumPy rule computes it), an argument when the
+        other is the identity (``x + 0``, ``x * 1``), the chosen branch of a
+        select on a literal condition; else None."""
+        g = self.g
+        op = g.op(n)
+        dtype = g.dtype(n)
+        if all(isinstance(a, Lit) for a in args):
+            try:
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    value = O.get_op(op).impl(*[a.value for a in args], **g.attrs(n))
+                return literal(np.asarray(value).item(), dtype)
+            except Exception:   # an op NumPy cannot evaluate on scalars: emit it
+                return None
+        same = [g.dtype(i) == dtype for i in g.inputs(n)]
+
+        def is_(a, v):
+            return isinstance(a, Lit) and a.value == v
+
+        if op == "add":
+            if is_(args[0], 0) and same[1]:
+                return args[1]
+            if is_(args[1], 0) and same[0]:
+                return args[0]
+        elif op == "sub" and is_(args[1], 0) and same[0]:
+            return args[0]
+        elif op == "mul":
+            if is_(args[0], 1) and same[1]:
+                return args[1]
+            if is_(args[1], 1) and same[0]:
+                return args[0]
+        elif op == "div" and is_(args[1], 1) and same[0]:
+            return args[0]
+        elif op == "neg" and args[0] in self.negations and len(self.stack) == 1:
+            return self.negations[args[0]]
+        elif op == "where" and isinstance(args[0], Lit):
+            k = 1 if args[0].value else 2
+            if same[k]:
+                return args[k]
+            if isinstance(args[k], Lit):
+                return literal(args[k].value, dtype)
+            return self._named(n, f"{np_dtype(dtype)}({args[k]})")
+        return None
+
+    def index_map(self, n: int, idx, read):
+        return O.get_op(self.g.op(n)).emit.index_map(NodeEmitter(self, n, read), list(idx))
+
+    # -- index conditions ---------------------------------------------------
+    # Index maps of scatters and concatenations read "x[j - a] if a <= j <= b
+    # else base", with the read clamped into bounds. At a literal index the
+    # condition is decided here. When j is the outer loop variable, the loop
+    # is split at the bounds and each piece generated with its range known,
+    # so every such condition is a constant there and the clamps disappear:
+    # the pieces are plain loops LLVM vectorises. Pieces shorter than SHORT
+    # share one loop over their indices that keeps the conditions (the body is
+    # written once more, not once per piece: Numba's compile time grows with
+    # the code).
+    MAX_PIECES = 4
+    SHORT = 16
+
+    def within(self, j, lo: int, hi: int) -> str:
+        v = as_int(j)
+        if v is not None:
+            return TRUE if lo <= v <= hi else FALSE
+        if j == self.outer:
+            if self.piece is None:
+                self.bounds.add((lo, hi))
+            else:
+                start, stop = self.piece.start, self.piece.stop
+                if lo <= start and stop - 1 <= hi:
+                    return TRUE
+                if stop - 1 < lo or start > hi:
+                    return FALSE
+        return f"{lo} <= {j} <= {hi}"
+
+    def clamp(self, expr, size: int, conds: list) -> str:
+        if conds and all(str(c) == TRUE for c in conds):
+            return expr
+        v = as_int(expr)
+        if v is not None:
+            return str(min(max(v, 0), size - 1))
+        return f"min(max({expr}, 0), {size - 1})"
+
+    def _pieces(self, dom: tuple) -> list:
+        """The pieces of the outer loop: a ``range`` generated with its range
+        known, or a tuple of leftover indices (conditions kept)."""
+        points = {0, dom[0]}
+        for lo, hi in self.bounds:
+            points |= {p for p in (lo, hi + 1) if 0 < p < dom[0]}
+        points = sorted(points)
+        pieces = [(a, b) for a, b in zip(points, points[1:])]
+        if len(pieces) <= 1:
+            return [range(0, dom[0])]
+        long = [range(a, b) for a, b in pieces if b - a >= self.SHORT]
+        rest = tuple(i for a, b in pieces if b - a < self.SHORT for i in range(a, b))
+        if not long or len(long) + bool(rest) > self.MAX_PIECES:
+            return [None]   # one loop, conditions kept
+        return long + ([rest] if rest else [])
 
     # -- the kernel -------------------------------------------------------
     def plan_loops(self) -> fusion.Plan:
@@ -269,143 +574,160 @@ class Generator:
         self.plan = fusion.Plan(fusion.stored(self.g, self.nodes, self.kinds, cost, self.fuse), [])
         self.plan.units = fusion.group(self.g, self.nodes, self.kinds, self.plan.stored,
                                        self.domain, self.reads, canonical, self.fuse)
+        self.arrays = self._arrays()
         return self.plan
 
+    def _arrays(self) -> set:
+        """The stored values that need arrays: outputs, operands of statements,
+        values a loop reads at a computed index, and all in loops."""
+        g = self.g
+        arrays = set(g.outputs)
+        for unit in self.plan.units:
+            if not isinstance(unit, LoopGroup):
+                arrays.update(g.inputs(unit))
+                continue
+            if self.unrolled(unit.domain):
+                continue
+            arrays.update(unit.roots)
+            for r in unit.roots:
+                arrays.update(m for m, idx in self.reads(r)
+                              if any(as_int(i) is None for i in idx))
+        return arrays
+
     def emit_group(self, group: LoopGroup) -> None:
+        if self.unrolled(group.domain):
+            self.emit_unrolled(group)
+        else:
+            self.emit_loops(group)
+
+    def emit_unrolled(self, group: LoopGroup) -> None:
+        """Straight-line code: every element of every root, at literal indices."""
         g = self.g
         dom = group.domain
-        here = canonical(dom)
         self.memo = {}
-        self.loopvars = {v: k for k, v in enumerate(here)}
-        before, after = [[] for _ in range(len(dom) + 1)], [[] for _ in range(len(dom) + 1)]
-        body_start = len(self.lines)
-        self.depth += len(dom)
         for r in group.roots:
-            out = self.var(r)
+            shape = g.shape(r)
+            store = r in self.arrays and shape
+            if store:
+                self.emit(Assign(self.var(r), f"np.empty({shape!r}, {np_dtype(g.dtype(r))})"))
             if self.kinds[r] == REDUCE:
-                rule = O.get_op(g.op(r)).emit
-                axes, keepdims = g.attrs(r)["axes"], g.attrs(r)["keepdims"]
-                x = self.read(g.inputs(r)[0], here)
-                init = literal(rule.initial(g.dtype(r)), g.dtype(r))
-                kept = [here[k] if k not in axes else "0" for k in range(len(dom))
-                        if keepdims or k not in axes]
-                first = min(axes) if axes else len(dom)
-                if not g.shape(r):
-                    acc = out
-                    before[0].append(f"{acc} = {init}")
-                elif tuple(axes) == tuple(range(first, len(dom))):
-                    acc = f"s{r}"   # a scalar accumulator around the reduced loops
-                    before[first].append(f"{acc} = {init}")
-                    before[0].insert(0, f"{out} = np.empty({g.shape(r)!r}, "
-                                        f"{np_dtype(g.dtype(r))})")
-                    after[first].append(f"{out}[{index_text(kept)}] = {acc}")
-                else:
-                    acc = f"{out}[{index_text(kept)}]"
-                    before[0].insert(0, f"{out} = np.full({g.shape(r)!r}, {init}, "
-                                        f"{np_dtype(g.dtype(r))})")
-                self.line(f"{acc} = {rule.update.format(acc=acc, x=x)}  # {g.op(r)}")
+                values = self._reduce_unrolled(r, dom)
             else:
-                value = self.compute(r, here)
-                if dom:
-                    before[0].insert(0, f"{out} = np.empty({dom!r}, {np_dtype(g.dtype(r))})")
-                    self.line(f"{out}[{index_text(here)}] = {value}")
+                values = [self.compute(r, tuple(str(i) for i in idx))
+                          for idx in itertools.product(*map(range, dom))]
+            if not shape:
+                (value,) = values
+                self.emit(Assign(self.var(r), value, g.op(r), g.dtype(r)))
+                values = [self.var(r)]
+            else:
+                values = [v if _simple(v) else self._named(r, v) for v in values]
+                if store:
+                    for idx, v in zip(itertools.product(*map(range, shape)), values):
+                        self.emit(Line(f"{self.var(r)}[{index_text(idx)}] = {v}"))
+            self.elements[r] = values
+
+    def _named(self, n: int, expr: str) -> str:
+        temp = self.temp(n)
+        self.emit(Assign(temp, expr, dtype=self.g.dtype(n)))
+        return temp
+
+    def _reduce_unrolled(self, r: int, dom: tuple) -> list:
+        g = self.g
+        rule = O.get_op(g.op(r)).emit
+        (x,) = g.inputs(r)
+        axes, keepdims = g.attrs(r)["axes"], g.attrs(r)["keepdims"]
+        shape, dtype = g.shape(r), g.dtype(r)
+        acc: dict = {}
+        for idx in itertools.product(*map(range, dom)):
+            kept = tuple(0 if k in axes else i for k, i in enumerate(idx)
+                         if keepdims or k not in axes)
+            value = self.read(x, tuple(str(i) for i in idx))
+            if kept not in acc and g.dtype(x) == dtype:
+                acc[kept] = value   # the reduction of one element is that element
+                continue
+            before = acc.get(kept, literal(rule.initial(dtype), dtype))
+            if isinstance(before, Lit) and isinstance(value, Lit) and rule.update == "{acc} + {x}":
+                acc[kept] = literal(before.value + value.value, dtype)
+                continue
+            acc[kept] = self._named(r, rule.update.format(acc=before, x=value))
+        init = literal(rule.initial(dtype), dtype)
+        return [acc.get(kept, init) for kept in itertools.product(*map(range, shape))]
+
+    def emit_loops(self, group: LoopGroup) -> None:
+        """Loop nests over the group's domain, the outer loop split into pieces."""
+        dom = group.domain
+        here = canonical(dom)
+        self.outer, self.piece, self.bounds = here[0], None, set()
+        with self.dry():   # which bounds do the conditions on the outer index have?
+            self._loop_body(group, here)
+        block = Block()
+        closing = []
+        for k, piece in enumerate(self._pieces(dom)):
+            self.piece = piece if isinstance(piece, range) else None
+            before, after, body = self._loop_body(group, here)
+            if k == 0:
+                block.body += before[0]
+                closing = after[0]
+            if isinstance(piece, range):
+                outer = For(here[0], piece.start, piece.stop)
+            elif piece is None:
+                outer = For(here[0], 0, dom[0])
+            else:
+                outer = For(here[0], values=piece)
+            outer.body = self._nest(dom, here, before, after, body, 1)
+            block.body.append(outer)
+        block.body += closing
+        self.emit(block)
+        self.outer, self.piece, self.memo = None, None, {}
+
+    @classmethod
+    def _nest(cls, dom, here, before, after, body, k) -> list:
+        """The contents of the loop over here[k - 1]: the statements before the
+        loop over here[k], that loop, and those after it."""
+        if k == len(dom):
+            return before[k] + body + after[k]
+        inner = For(here[k], 0, dom[k], cls._nest(dom, here, before, after, body, k + 1))
+        return before[k] + [inner] + after[k]
+
+    def _loop_body(self, group: LoopGroup, here: tuple):
+        """(before, after, body): statements before and after each loop level
+        (level 0 outside all loops) and the innermost body."""
+        g = self.g
+        dom = group.domain
+        self.memo = {}
+        before, after = [[] for _ in range(len(dom) + 1)], [[] for _ in range(len(dom) + 1)]
+        with self.collect() as body:
+            for r in group.roots:
+                out = self.var(r)
+                if self.kinds[r] == REDUCE:
+                    rule = O.get_op(g.op(r)).emit
+                    axes, keepdims = g.attrs(r)["axes"], g.attrs(r)["keepdims"]
+                    x = self.read(g.inputs(r)[0], here)
+                    init = literal(rule.initial(g.dtype(r)), g.dtype(r))
+                    kept = [here[k] if k not in axes else "0" for k in range(len(dom))
+                            if keepdims or k not in axes]
+                    first = min(axes) if axes else len(dom)
+                    if not g.shape(r):
+                        acc = out
+                        before[0].append(Assign(acc, init))
+                    elif tuple(axes) == tuple(range(first, len(dom))):
+                        acc = f"s{r}"   # a scalar accumulator around the reduced loops
+                        before[first].append(Assign(acc, init))
+                        before[0].insert(0, Assign(out, f"np.empty({g.shape(r)!r}, "
+                                                        f"{np_dtype(g.dtype(r))})"))
+                        after[first].append(Line(f"{out}[{index_text(kept)}] = {acc}"))
+                    else:
+                        acc = f"{out}[{index_text(kept)}]"
+                        before[0].insert(0, Assign(out, f"np.full({g.shape(r)!r}, {init}, "
+                                                        f"{np_dtype(g.dtype(r))})"))
+                    self.emit(Line(f"{acc} = {rule.update.format(acc=acc, x=x)}  # {g.op(r)}"))
                 else:
-                    self.line(f"{out} = {value}")
-                self.memo[(r, here)] = value
-        body = self.lines[body_start:]
-        del self.lines[body_start:]
-        self.depth -= len(dom)
-        pad = "    " * self.depth
-        self.lines += [pad + s for s in before[0]]
-        for start, stop in self._pieces(dom):
-            if isinstance(start, tuple):   # the few leftover indices, conditions kept
-                self.lines.append(pad + f"for {here[0]} in {start!r}:")
-                start = stop = 0
-            elif dom:
-                bounds = f"{start}, {stop}" if start else f"{stop}"
-                self.lines.append(pad + f"for {here[0]} in range({bounds}):")
-            for k in range(1, len(dom)):
-                self.lines += [pad + "    " * k + s for s in before[k]]
-                self.lines.append(pad + "    " * k + f"for {here[k]} in range({dom[k]}):")
-            if dom:
-                self.lines += [pad + "    " * len(dom) + s for s in before[len(dom)]]
-            self.lines += [self._resolve(s, start, stop) for s in body]
-            for k in range(len(dom), 0, -1):
-                self.lines += [pad + "    " * k + s for s in after[k]]
-        self.lines += [pad + s for s in after[0]]
-        self.ranges, self.clamps, self.loopvars = {}, {}, {}
-
-    # -- index set splitting ------------------------------------------------
-    # Index maps of scatters and concatenations read "x[j - a] if a <= j <= b
-    # else base", with the read clamped into bounds. When j is the outer loop
-    # variable, the loop is split at the bounds so that in each piece every
-    # such condition is a constant and the clamps disappear: the pieces are
-    # plain loops LLVM vectorises. Pieces shorter than SHORT share one loop over
-    # their indices that keeps the conditions (the body is written once more,
-    # not once per piece: Numba's compile time grows with the code).
-    MAX_PIECES = 4
-    SHORT = 16
-
-    def within(self, j: str, lo: int, hi: int) -> str:
-        text = f"{lo} <= {j} <= {hi}"
-        if self.loopvars.get(j) != 0:
-            return text
-        return self._token("R", self.ranges, (lo, hi, text))
-
-    def clamp(self, expr: str, size: int, conds: list) -> str:
-        return self._token("C", self.clamps, (expr, size, tuple(conds)))
-
-    @staticmethod
-    def _token(kind: str, table: dict, entry: tuple) -> str:
-        # one token per distinct entry, so equal reads stay equal (memo hits)
-        for token, known in table.items():
-            if known == entry:
-                return token
-        token = f"__{kind}{len(table)}__"
-        table[token] = entry
-        return token
-
-    def _pieces(self, dom: tuple) -> list:
-        if not dom:
-            return [(0, 0)]
-        points = {0, dom[0]}
-        for lo, hi, _ in self.ranges.values():
-            points |= {p for p in (lo, hi + 1) if 0 < p < dom[0]}
-        points = sorted(points)
-        pieces = [(a, b) for a, b in zip(points, points[1:])] or [(0, 0)]
-        long = [(a, b) for a, b in pieces if b - a >= self.SHORT]
-        rest = tuple(i for a, b in pieces if b - a < self.SHORT for i in range(a, b))
-        if len(pieces) == 1:
-            return pieces
-        if not long or len(long) + bool(rest) > self.MAX_PIECES:
-            self.ranges = {t: (None, None, text) for t, (lo, hi, text) in self.ranges.items()}
-            return [(0, dom[0])]
-        return long + ([(rest, None)] if rest else [])
-
-    def _resolve(self, text: str, start: int, stop: int) -> str:
-        import re
-
-        def value(token: str):
-            if token in self.ranges:
-                lo, hi, cond = self.ranges[token]
-                if lo is None or stop <= start:
-                    return cond
-                return "True" if lo <= start and stop - 1 <= hi else \
-                    "False" if stop - 1 < lo or start > hi else cond
-            return None
-
-        def sub(match):
-            token = match.group(0)
-            if token in self.ranges:
-                return value(token)
-            expr, size, conds = self.clamps[token]
-            if conds and all(value(c) == "True" for c in conds):
-                return expr
-            return f"min(max({expr}, 0), {size - 1})"
-
-        while "__R" in text or "__C" in text:
-            text = re.sub(r"__[RC]\d+__", sub, text)
-        return text
+                    value = self.compute(r, here)
+                    before[0].insert(0, Assign(out, f"np.empty({dom!r}, "
+                                                    f"{np_dtype(g.dtype(r))})"))
+                    self.emit(Line(f"{out}[{index_text(here)}] = {value}"))
+                    self.memo[(r, here)] = value
+        return before, after, body
 
     def fail(self, n: int) -> str:
         """The early return of the guard at node n (status = its position + 1)."""
@@ -419,48 +741,56 @@ class Generator:
 
     def kernel(self) -> Kernel:
         plan = self.plan_loops()
+        g = self.g
         for unit in plan.units:
             if isinstance(unit, LoopGroup):
                 self.emit_group(unit)
                 continue
-            rule = O.get_op(self.g.op(unit)).emit
-            if unit in self.ufuncs:
-                out, (arg,) = self.var(unit), [self.var(i) for i in self.g.inputs(unit)]
-                self.line(f"{out} = np.empty({self.g.shape(unit)!r}, "
-                          f"{np_dtype(self.g.dtype(unit))})")
-                self.line("with numba.objmode():  # NumPy's SIMD loop")
-                self.line(f"    np.{O.get_op(self.g.op(unit)).impl.__name__}({arg}, out={out})"
-                          f"  # {self.g.op(unit)}")
-                continue
-            if unit in self.aliases:
-                self.line(f"{self.var(unit)} = {self.aliases[unit]}  # {self.g.op(unit)}")
-                continue
-            self.line(f"# {self.g.op(unit)} %{unit}")
-            (rule.statement if isinstance(rule, Loop) else rule)(NodeEmitter(self, unit))
+            rule = O.get_op(g.op(unit)).emit
+            with self.collect() as body:
+                if unit in self.ufuncs:
+                    out, (arg,) = self.var(unit), [self.var(i) for i in g.inputs(unit)]
+                    self.emit(Assign(out, f"np.empty({g.shape(unit)!r}, "
+                                          f"{np_dtype(g.dtype(unit))})"))
+                    self.emit(Line("with numba.objmode():  # NumPy's SIMD loop"))
+                    self.emit(Line(f"    np.{O.get_op(g.op(unit)).impl.__name__}({arg}, "
+                                   f"out={out})  # {g.op(unit)}"))
+                elif unit in self.aliases:
+                    self.emit(Assign(self.var(unit), self.aliases[unit], g.op(unit)))
+                else:
+                    self.emit(Line(f"# {g.op(unit)} %{unit}"))
+                    (rule.statement if isinstance(rule, Loop) else rule)(NodeEmitter(self, unit))
+            self.emit(Block(body))
         outs = []
-        for o in self.g.outputs:
+        for o in g.outputs:
             v = self.var(o)
-            if self.kinds[o] == SOURCE and self.g.shape(o):
+            if self.kinds[o] == SOURCE and g.shape(o):
                 v = f"np.copy({v})"
             outs.append(v)
         if self.guards:
-            self.line("return 0, " + ", ".join(outs))
+            ret = "return 0, " + ", ".join(outs)
         else:
-            self.line("return " + (outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ",)"
-                                   if outs else "None"))
-        params = [f"a{k}" for k in range(len(self.g.params))]
-        args = ", ".join(params + [f"k{k}" for k in range(len(self.consts))])
-        body = "\n".join(self.lines)
-        source = _MODULE.format(args=args, body=body)
-        return Kernel(source, list(self.consts), list(self.guards), plan, bool(self.ufuncs))
+            ret = "return " + (outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ",)"
+                               if outs else "None")
+        params = [f"a{k}" for k in range(len(g.params))] + [f"k{k}" for k in range(len(self.consts))]
+        body = loopir.drop_unread(self.stack[0], loopir.effects([Line(ret)])[0])
+        decorator = f"@numba.njit({NJIT_OPTIONS.format(nogil=not self.ufuncs)})"
+        parts = loopir.split(body, self.PART_SIZE, params, Line(ret))
+        text = "\n\n".join(f"{decorator}\ndef {part.name}({', '.join(part.args)}):\n"
+                             + "\n".join(loopir.print_body(part.body)) + "\n"
+                             for part in parts)
+        return Kernel(text, list(self.consts), list(self.guards), plan, bool(self.ufuncs),
+                      len(parts) - 1)
 
 
-_MODULE = '''\
-def kernel({args}):
-{body}
-'''
-
-
-def generate(graph: Graph, fuse: bool = True) -> Kernel:
-    """The kernel source of ``graph`` (fused loops, or one loop per node)."""
-    return Generator(graph, fuse).kernel()
+def generate(graph: Graph, fuse: bool = True, part_size: int | None = None) -> Kernel:
+    """The kernel source of ``graph`` (fused loops, or one loop per node;
+    ``part_size`` overrides ``Generator.PART_SIZE``)."""
+    # Reading a value computes the values it is made of first, recursively: a
+    # chain of inlined scalars (an unrolled time loop) is as deep as the graph.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 8 * len(graph.nx) + 1000))
+    try:
+        return Generator(graph, fuse, part_size).kernel()
+    finally:
+        sys.setrecursionlimit(limit)

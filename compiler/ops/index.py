@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
-from compiler.codegen.emitters import Loop, broadcast_index, index_text
+from compiler.ops.lowering import (Loop, affine, all_of, as_int, broadcast_index, divides, floordiv,
+                                   index_text, plus, select, shift)
 from compiler.errors import ShapeError, UnsupportedOperationError
 from compiler.ops import Op
 
@@ -115,12 +116,6 @@ def _basic_layout(spec, shape):
     return layout, fixed
 
 
-def _affine(start, step, j):
-    if step == 1:
-        return j if start == 0 else f"({start} + {j})"
-    return f"({start} + {step} * {j})"
-
-
 def _leading_array(spec):
     """An index ``x[ind, <basic items>]``: one traced array, in front."""
     return spec[0] == ("array", 0) and all(s[0] != "array" for s in spec[1:])
@@ -134,7 +129,7 @@ def _leading_source(n, shape, ind, k, j):
         src[axis] = str(i)
     for p, item in enumerate(layout):
         if item[0] == "slice":
-            src[item[1]] = _affine(item[2], item[3], j[k + p])
+            src[item[1]] = affine(item[2], item[3], j[k + p])
     return [f"{ind}[{index_text(j[:k])}]" if k else ind] + src
 
 
@@ -151,15 +146,17 @@ def _index_map(n, idx):
     shape = n.shapes[0]
     if arrays:
         coords = np.unravel_index(_positions(n, shape, arrays), shape)
-        return n.read(0, [f"{n.const(c)}[{index_text(idx)}]" if idx
-                          else str(int(c)) for c in coords])
+        at = [as_int(i) for i in idx]
+        if None not in at:   # literal indices: the coordinates are known now
+            return n.read(0, [str(int(c[tuple(at)])) for c in coords])
+        return n.read(0, [f"{n.const(c)}[{index_text(idx)}]" for c in coords])
     layout, fixed = _basic_layout(n.attrs["spec"], shape)
     src = ["0"] * len(shape)
     for axis, i in fixed:
         src[axis] = str(i)
     for p, item in enumerate(layout):
         if item[0] == "slice":
-            src[item[1]] = _affine(item[2], item[3], idx[p])
+            src[item[1]] = affine(item[2], item[3], idx[p])
     return n.read(0, src)
 
 
@@ -200,17 +197,20 @@ def _update_index(combine):
                     conds.append(n.within(j, start, last))
             else:
                 conds.append(n.within(j, min(start, last), max(start, last)))
-                conds.append(f"({j} - {start}) % {step} == 0")
+                conds.append(divides(step, shift(j, -start)))
             if step == 1:
-                sub.append(j if start == 0 else f"({j} - {start})")
+                sub.append(shift(j, -start))
             else:
-                sub.append(f"(({j} - {start}) // {step})")
+                sub.append(floordiv(shift(j, -start), step))
             region.append(size)
         if conds:
             sub = [n.clamp(s, size, conds) if s != "0" else s for s, size in zip(sub, region)]
         base = n.read(0, idx)
+        cond = all_of(conds)
+        if cond == "False":
+            return base
         value = combine(base, n.read(1, broadcast_index(sub, tuple(region), n.shapes[1])))
-        return f"({value} if {' and '.join(conds)} else {base})" if conds else value
+        return select(cond, value, base)
     return index_map
 
 
@@ -359,7 +359,7 @@ def _update_infer(name):
 
 
 SCATTER_ADD = Op("scatter_add", _scatter_add_impl, infer=_update_infer("scatter_add"),
-                 linear=True, emit=Loop(_update_index(lambda b, u: f"({b} + {u})"),
+                 linear=True, emit=Loop(_update_index(plus),
                                         _update_statement("+=")),
                  vjp=lambda g, out, base, upd, *arrays, spec:
                      (g, INDEX(g, *arrays, spec=spec)) + (None,) * len(arrays))

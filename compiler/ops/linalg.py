@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
-from compiler.codegen.emitters import broadcast_index, index_text
+from compiler.ops.lowering import broadcast_index, index_text
 from compiler.errors import ShapeError
 from compiler.ops import Op
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
-from compiler.codegen.emitters import Accumulate
+from compiler.ops.lowering import Accumulate
 from compiler.ops import Op, fold_axes
 
 __all__ = ["sum", "amax", "amin", "prod", "sum_to", "keepdims_shape"]

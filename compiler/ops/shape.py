@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
-from compiler.codegen.emitters import Loop, broadcast_index, index_text
+from compiler.ops.lowering import Loop, broadcast_index, index_text, select, shift
 from compiler.errors import ShapeError
 from compiler.ops import Op
 
@@ -148,12 +148,14 @@ def _concat_index(n, idx):
     expr = None
     for k, start, size in reversed(parts):
         local = list(idx)
-        local[axis] = j if start == 0 else f"({j} - {start})"
+        local[axis] = shift(j, -start)
         cond = n.within(j, start, start + size - 1)
+        if cond == "False":
+            continue
         if len(parts) > 1:
             local[axis] = n.clamp(local[axis], size, [cond])
         value = n.read(k, local)
-        expr = value if expr is None else f"({value} if {cond} else {expr})"
+        expr = value if expr is None else select(cond, value, expr)
     return expr
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
-from compiler.codegen.emitters import Loop
+from compiler.ops.lowering import Loop
 from compiler.errors import GuardFailure
 from compiler.ops import Op
 

@@ -1,4 +1,4 @@
-"""Loop fusion: which values are stored in arrays, and which loops compute them.
+"""The fusion plan: which values are stored, and which loops compute them.
 
 The Numba backend writes one loop nest per *loop group*. Elementwise ops and
 the data movement loops can read through (transpose, broadcast, basic
@@ -13,9 +13,10 @@ This module decides, from op traits only:
 
 - ``stored(graph, kinds, fuse)``: the values that get arrays. Outputs,
   reductions and statement ops (matmul, concatenate, ...) and their operands
-  always do; an elementwise value is stored instead of recomputed when a
-  consumer broadcasts it over a larger domain (it would be recomputed once
-  per broadcast element) and it costs more than one cheap op;
+  always do; of the values a consumer broadcasts over a larger domain (where
+  they would be recomputed once per element), a minimum cut chooses which to
+  store and which to recompute, weighing memory traffic against evaluations
+  (``recomputed_or_stored``);
 - ``group(...)``: greedy grouping of the roots, in topological order, into
   the latest compatible group of the same domain. A root may join a group
   when it reads the group's roots only at the loop index itself (the value of
@@ -24,7 +25,9 @@ This module decides, from op traits only:
   units must stay a DAG).
 
 It is an analysis, not a Graph -> Graph rewrite: the graph is unchanged, the
-plan says how to loop over it.
+plan says how to loop over it, and :mod:`compiler.codegen.source` lowers it
+to the loop IR (:mod:`compiler.codegen.loopir`). Loop groups over a few
+elements are unrolled there into straight-line scalar code.
 """
 from __future__ import annotations
 
@@ -54,6 +57,11 @@ class Plan:
     units: list          # emission order: LoopGroup or a statement node id
 
 
+#: the cost of reading or writing one element, in the units of ``Op.cost``
+#: (1 for a cheap arithmetic op, 4 for a transcendental function)
+MEMORY_COST = 1
+
+
 def stored(graph: Graph, nodes: list, kinds: dict, cost: Callable[[int], int],
            fuse: bool = True) -> set:
     """The values that get arrays (see the module docstring)."""
@@ -66,20 +74,63 @@ def stored(graph: Graph, nodes: list, kinds: dict, cost: Callable[[int], int],
     loopable = [n for n in nodes if kinds[n] in (ELEMENTWISE, VIEW)]
     if not fuse:
         return keep | set(loopable)
-    inline_cost: dict[int, int] = {}
-    for n in loopable:
-        own = cost(n) if kinds[n] == ELEMENTWISE else 0
-        inline_cost[n] = own + sum(inline_cost.get(i, 0) for i in graph.inputs(n)
-                                   if i not in keep)
-        if n in keep or inline_cost[n] <= 1:
+    return keep | recomputed_or_stored(graph, loopable, kinds, cost, keep)
+
+
+def recomputed_or_stored(graph: Graph, loopable: list, kinds: dict,
+                         cost: Callable[[int], int], keep: set) -> set:
+    """Which values a broadcasting consumer should read from an array rather
+    than recompute: a minimum cut, as AOTAutograd's partitioner chooses what
+    the backward saves.
+
+    A consumer that broadcasts its operand over a larger domain (an
+    elementwise op, or a one-input view such as ``broadcast_to``) evaluates
+    the operand, and everything it is computed from that has no array, once
+    per element of that domain. The flow network has, for every such value
+    m, an edge m_in -> m_out whose capacity is the memory traffic of storing
+    m (writing it once, reading it in every element of the larger domain), an
+    edge source -> m_in whose capacity is the cost of evaluating m in the
+    larger domain (its op's cost, transcendental functions count 4, times
+    that domain's size), and edges of infinite capacity from each input's
+    m_out to m_in (what is evaluated there needs its inputs there, or read
+    from arrays) and from each broadcast operand's m_out to the sink. A
+    minimum cut stores the values whose m_in -> m_out it cuts and recomputes
+    those left on the sink side. For a chain this stores the cheapest point:
+    a value costing more than one cheap op to recompute per element."""
+    candidates = set(loopable) - keep
+
+    def size(n):
+        return math.prod(graph.shape(n))
+
+    expanded: dict = {}   # operand -> the largest domain a consumer broadcasts it to
+    for u in loopable:
+        if kinds[u] == VIEW and len(graph.inputs(u)) != 1:
             continue
-        # Broadcasting consumers (elementwise ops, one-input views such as
-        # broadcast_to) would recompute n once per element of their larger shape.
-        size = math.prod(graph.shape(n))
-        if any(math.prod(graph.shape(u)) > size for u in graph.nx.successors(n)
-               if u in kinds and kinds[u] == ELEMENTWISE or kinds[u] == VIEW and len(graph.inputs(u)) == 1):
-            keep.add(n)
-    return keep
+        for n in graph.inputs(u):
+            if n in candidates and size(u) > size(n):
+                expanded[n] = max(expanded.get(n, 0), size(u))
+    if not expanded:
+        return set()
+    # the values evaluated in a larger domain unless something between is
+    # stored, with that domain's size (node ids are a topological order)
+    reach: dict = {}
+    for m in sorted(candidates, reverse=True):
+        domain = max([expanded.get(m, 0)] + [reach[u] for u in graph.nx.successors(m)
+                                              if u in reach])
+        if domain:
+            reach[m] = domain
+    flow = nx.DiGraph()
+    for m, domain in reach.items():
+        own = cost(m) if kinds[m] == ELEMENTWISE else 0
+        flow.add_edge("source", (m, "in"), capacity=own * domain)
+        flow.add_edge((m, "in"), (m, "out"), capacity=MEMORY_COST * (size(m) + domain))
+        for i in graph.inputs(m):
+            if i in reach:
+                flow.add_edge((i, "out"), (m, "in"))      # no capacity: infinite
+    for n in expanded:
+        flow.add_edge((n, "out"), "sink")
+    _, (source_side, _) = nx.minimum_cut(flow, "source", "sink")
+    return {m for m in reach if (m, "in") in source_side and (m, "out") not in source_side}
 
 
 def group(graph: Graph, nodes: list, kinds: dict, keep: set, domain: Callable[[int], tuple],
