@@ -2,6 +2,7 @@
 
     python -m benchmarks.vecmath            # 1e6 elements, 21 samples
     python -m benchmarks.vecmath --quick    # 5 samples
+    python -m benchmarks.vecmath --zmm      # LLVM told to vectorise 8 wide (AVX-512)
 
 For each function, over 1e6 float64 elements: a Numba loop calling the
 vecmath function, the same loop calling ``np.exp`` etc. (libm, one element at
@@ -161,7 +162,13 @@ def timed(calls, samples=15):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--zmm", action="store_true",
+                        help="vectorise 8 doubles wide: LLVM picks 4 on AVX-512 machines "
+                             "(an experiment; the option is process-wide)")
     args = parser.parse_args(argv)
+    if args.zmm:
+        import llvmlite.binding
+        llvmlite.binding.set_option("", "--force-vector-width=8")
     samples = 5 if args.quick else 21
     rng = np.random.default_rng(0)
     print(f"# vector math, {N:,} float64 elements, median (min) ms of {samples} calls\n")
