@@ -35,7 +35,7 @@ Method (after the classic Cody-Waite/Cephes/SLEEF designs; no code copied):
 ``1.5 * 2**52`` shifter and ``r`` by a two-part ``ln2``; ``log(x)`` from the
 exponent and mantissa bits, ``log(1 + f) = f - f**2/2 + s*(f**2/2 + R(s**2))``
 with ``s = f / (2 + f)``; ``sin``/``cos`` reduce by ``pi/2`` in three exact
-33-bit parts and evaluate both Taylor kernels, choosing by quadrant. The
+33-bit parts and evaluate both polynomial kernels, choosing by quadrant. The
 polynomials are Taylor series economised in Chebyshev polynomials (exactly,
 with fractions, at import) to the fewest terms whose error is below 0.02 ulp
 on the reduced interval, evaluated by Horner's rule with LLVM's
