@@ -221,6 +221,12 @@ def readme_table(results: dict | None = None) -> str:
              "| group | calls with checked values and gradients |", "|---|---|"]
     for g, names in by_group.items():
         lines.append(f"| {g} | {', '.join(names)} |")
+    refused = [f"`{e.name}`" for e in ENTRIES if results[e.name][0] == "clear"]
+    if refused:
+        lines.append(f"| refused by name (`UnsupportedOperationError`) | {', '.join(refused)} |")
+    others = [f"`{e.name}`" for e in ENTRIES if results[e.name][0] in ("wrong", "unclear")]
+    if others:
+        lines.append(f"| failing (a bug: please report) | {', '.join(others)} |")
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ from staticgrad.errors import (ArgumentTypeError, InPlaceMutationError, IntegerI
 from staticgrad.specialize import config
 from staticgrad.transforms import grad, hessian, hvp, jacobian, jit, jvp, value_and_grad, vjp
 from staticgrad.check import check_grads
+from staticgrad import numpy_extra  # noqa: F401  installs the rest of the NumPy table
 from staticgrad import autograd  # eager: sg.tensor(..., requires_grad=True), .backward()
 from staticgrad.autograd import GradientTape, enable_grad, no_grad, set_grad_enabled
 from staticgrad.eager import (Tensor, abs, add, amax, amin, arange, bool_, cat, clamp, clip, concat,

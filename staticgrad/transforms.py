@@ -22,6 +22,7 @@ from staticgrad import pytree
 from staticgrad.errors import (ArgumentTypeError, NonScalarOutputError, ShapeError,
                                TracerConversionError, UnsupportedOperationError)
 from compiler.errors import GuardFailure
+from staticgrad.interpose import traced_namespaces
 from staticgrad.specialize import CacheInfo, Specialization, Specializer, backend, signature
 from staticgrad.tracing import TraceContext, Tracer, find_context, traceback_site
 
@@ -150,7 +151,8 @@ class Transformed:
         it = iter(dynamic)
         full = tuple(args[i] if i in static else next(it) for i in range(len(args)))
         try:
-            result = self._build(ctx, full, kw)
+            with traced_namespaces():
+                result = self._build(ctx, full, kw)
         except ValueError as e:
             if isinstance(e.__cause__, TracerConversionError) and "sequence" in str(e):
                 # NumPy re-raises what __float__ raised while storing an element
