@@ -10,7 +10,7 @@ README's "Supported NumPy" table are generated from the same list.
 An argument is written ``"<domain><shape>"``: ``r3x4`` real in (-2, 2) of
 shape (3, 4), ``p5`` positive, ``u5`` in (-0.9, 0.9), ``g5`` greater than 1,
 ``d5`` distinct values (no ties: sort, max), ``o5`` away from integers
-(floor, round), ``z5`` with a zero, ``spd3`` a symmetric positive definite
+(floor, round), ``z5`` with a zero, ``n3x4`` distinct with two NaNs, ``spd3`` a symmetric positive definite
 3x3 matrix, ``sym3`` symmetric with distinct eigenvalues, ``w3`` well
 conditioned (diagonally dominant), ``tri3`` lower triangular well
 conditioned; a bare domain (``r``) is a 0-d array.
@@ -76,6 +76,11 @@ def make(spec: str, rng: np.random.Generator, k: int = 0) -> np.ndarray:
         return (grid * 0.1 - 2.0 + 0.037 * (k + 1)).reshape(shape)
     if dom == "o":
         return rng.integers(-3, 3, shape) + rng.uniform(0.2, 0.4, shape) * rng.choice([1, 2], shape)
+    if dom == "n":  # distinct values with NaNs (the nan-reductions skip them)
+        x = make("d" + spec[1:], rng, k)
+        x.flat[1] = np.nan
+        x.flat[-2] = np.nan
+        return x
     if dom == "z":
         x = rng.uniform(0.5, 2, shape)
         x.flat[1] = 0.0
@@ -203,6 +208,12 @@ E("np.nanprod", lambda x: np.nanprod(x, axis=0), "nz3x4")
 E("np.nanvar", lambda x: np.nanvar(x), "r3x4")
 E("np.nanstd", lambda x: np.nanstd(x, axis=0), "r3x4")
 E("np.nanmedian", lambda x: np.nanmedian(x, axis=1), "d3x5")
+for _name in ["nansum", "nanmean", "nanmax", "nanmin", "nanstd", "nanvar", "nanmedian",
+              "nanprod"]:
+    E(f"np.{_name} with NaNs", (lambda n: lambda x: getattr(np, n)(x, axis=1))(_name), "n3x4",
+      key=_name)
+E("np.nanpercentile with NaNs", lambda x: np.nanpercentile(x, [20.0, 90.0], axis=0), "n5x3",
+  key="nanpercentile")
 E("np.median", lambda x: np.median(x), "d7")
 E("np.median(axis=1)", lambda x: np.median(x, axis=1), "d3x4", key="median")
 E("np.percentile", lambda x: np.percentile(x, 30.0), "d7")

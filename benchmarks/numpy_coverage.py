@@ -3,6 +3,7 @@
     python benchmarks/numpy_coverage.py              # the table for staticgrad and autograd
     python benchmarks/numpy_coverage.py --details    # every entry's verdict
     python benchmarks/numpy_coverage.py --compiled 20  # also 20 correct entries through Numba
+    python benchmarks/numpy_coverage.py --write-readme # README.md's "Supported NumPy" table
 
 Every entry of ``benchmarks/numpy_census.py`` is run under ``sg.jit`` (its
 value against NumPy's) and ``sg.grad`` of a random weighting of its outputs
@@ -230,6 +231,23 @@ def readme_table(results: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+MARKERS = ("<!-- numpy-table:start -->\n", "\n<!-- numpy-table:end -->")
+
+
+def readme_section(text: str) -> str:
+    start = text.index(MARKERS[0]) + len(MARKERS[0])
+    return text[start:text.index(MARKERS[1], start)]
+
+
+def write_readme(table: str) -> None:
+    with open(README) as f:
+        text = f.read()
+    old = readme_section(text)
+    with open(README, "w") as f:
+        f.write(text.replace(MARKERS[0] + old + MARKERS[1], MARKERS[0] + table + MARKERS[1]))
+
+
 def compiled_sample(results: dict, n: int) -> collections.Counter:
     """Run ``n`` of the entries correct on the interpreter through Numba."""
     import staticgrad as sg
@@ -251,6 +269,8 @@ def main(argv=None) -> None:
                         help="also run this many correct entries through Numba")
     parser.add_argument("--no-autograd", action="store_true")
     parser.add_argument("--readme", action="store_true", help="print the README table")
+    parser.add_argument("--write-readme", action="store_true",
+                        help="replace the table in README.md with the census's")
     args = parser.parse_args(argv)
 
     import staticgrad as sg
@@ -260,6 +280,9 @@ def main(argv=None) -> None:
     ours = census()
     if args.readme:
         print(readme_table(ours))
+        return
+    if args.write_readme:
+        write_readme(readme_table(ours))
         return
     rows = {f"staticgrad ({len(ENTRIES)} calls)": counts(ours)}
     theirs = None

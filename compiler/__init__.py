@@ -8,7 +8,7 @@
   passes/       Graph -> Graph functions: simplify, cse, dce
   codegen/      Numba source, compile, on-disk cache; the only package that imports numba
 
-Importing any of it imports ``compiler.ops``, which installs itself into the IR
-(the op lookup ``Graph.op_rules`` and ``Value``'s operators).
+``compiler.ops`` installs itself into the IR when imported (the op lookup
+``Graph.op_rules`` and ``Value``'s operators): build graphs after
+``import compiler.ops``.
 """
-from compiler import ops  # noqa: F401

@@ -4,11 +4,12 @@ Everything that computes a node's value with NumPy goes through here: the
 interpreter backend (``Interpreter``), trace-time values (``apply``, one node
 as it is created), constant folding (``apply``) and the eager Tensor's
 fragments (``Program``). Floating-point warnings are silenced: a NaN or an
-inf is a value, as in the compiled kernels.
+inf is a value, as in the compiled kernels. ``walk`` runs a graph on values
+of another kind (eager Tensors, so a replayed backward records itself).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -21,6 +22,21 @@ from compiler.ir import Graph
 def apply(op: str, arrays: Sequence[Any], attrs: dict) -> np.ndarray:
     """The value of one ``op`` node whose inputs have the values ``arrays``."""
     return np.asarray(O.get_op(op).impl(*arrays, **attrs))
+
+
+def walk(graph: Graph, args: Sequence[Any], apply_node: Callable[[str, list, dict], Any],
+         constant: Callable[[np.ndarray], Any]) -> list:
+    """The outputs of every node of ``graph`` taken in topological order, on
+    ``args`` of any kind: a node's value is ``apply_node(op, input values,
+    attrs)``, a constant's ``constant(array)``."""
+    env = dict(zip(graph.params, args))
+    for nid in graph.nodes():
+        d = graph.node(nid)
+        if d["op"] == "const":
+            env[nid] = constant(d["attrs"]["value"])
+        elif d["op"] != "param":
+            env[nid] = apply_node(d["op"], [env[i] for i in d["inputs"]], d["attrs"])
+    return [env[o] for o in graph.outputs]
 
 
 class Program:

@@ -9,8 +9,7 @@ descendants, cuts, DOT export) work on ``graph.nx`` directly.
 
 This module imports nothing from ``compiler.ops``, which builds on it: the op
 registry installs itself (``Graph.op_rules``, the lookup of an op's shape rule
-and traits by name) and ``Value``'s Python operators when it is imported, as
-importing any part of ``compiler`` does.
+and traits by name) and ``Value``'s Python operators when it is imported.
 """
 from __future__ import annotations
 

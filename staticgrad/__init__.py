@@ -1,9 +1,10 @@
 """staticgrad: exact gradients of NumPy code, traced to a static graph and
 compiled with Numba."""
 from staticgrad import errors, logs  # logs: STATICGRAD_LOG=recompiles|debug
-from staticgrad.errors import (ArgumentTypeError, InPlaceMutationError, IntegerInputError, NonScalarOutputError,
-                               RetraceLimitError, ShapeError, StaticgradError,
-                               TracerConversionError, UnsupportedOperationError)
+from staticgrad.errors import (ArgumentTypeError, InPlaceMutationError, IntegerInputError,
+                               NonScalarOutputError, RetraceLimitError, ShapeError,
+                               StaticgradError, TracerConversionError,
+                               UnsupportedOperationError)
 from staticgrad.specialize import config
 from staticgrad.transforms import grad, hessian, hvp, jacobian, jit, jvp, value_and_grad, vjp
 from staticgrad.check import check_grads

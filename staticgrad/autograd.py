@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from compiler.autodiff import vjp
-from compiler.interpreter import Interpreter
+from compiler.evaluate import Interpreter, walk
 from compiler.ir import Graph, Value
 from compiler.passes import copy_nodes, optimize
 from staticgrad import pytree, specialize
@@ -240,15 +240,10 @@ def _bound_tensors(rec: _Recording, cotangents: list) -> list:
 
 def _replay(graph: Graph, bound: list) -> list:
     """Run a backward graph through Tensor ops, so its results record grad_fn."""
-    env = dict(zip(graph.params, bound))
     with enable_grad():
-        for nid in graph.nodes():
-            d = graph.node(nid)
-            if d["op"] == "const":  # a copy: constants are read-only, gradients are not
-                env[nid] = Tensor._make(np.array(d["attrs"]["value"]))
-            elif d["op"] != "param":
-                env[nid] = primitive(d["op"], d["attrs"], [env[i] for i in d["inputs"]])
-    return [env[o] for o in graph.outputs]
+        return walk(graph, bound, lambda op, inputs, attrs: primitive(op, attrs, inputs),
+                    # a copy: constants are read-only, gradients are not
+                    lambda value: Tensor._make(np.array(value)))
 
 
 def _compile(entry: _Entry) -> None:
@@ -382,6 +377,17 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     for t, g in zip(targets, grads):
         if g is not None:
             _accumulate(t, g, create_graph)
+
+
+def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False,
+                     inputs=None) -> None:
+    """``t.backward()``: ``backward([t], [gradient], ...)``."""
+    backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+
+
+_tensor_backward.__name__ = "backward"
+_tensor_backward.__qualname__ = "Tensor.backward"
+Tensor.backward = _tensor_backward  # the Tensor module does not import this one
 
 
 def _default_targets(rec: _Recording) -> list:

@@ -16,7 +16,7 @@ import numpy as np
 import compiler.ops as O
 from compiler.ir import Value
 from staticgrad.errors import UnsupportedAttributeError, UnsupportedOperationError
-from staticgrad.tracing import Tracer, find_context, first, to_tracer, to_value
+from staticgrad.tracing import Tracer, find_context, first, to_tracer, to_value, user_site
 
 UFUNCS: dict[np.ufunc, Callable] = {
     np.add: O.add, np.subtract: O.sub, np.multiply: O.mul, np.true_divide: O.div,
@@ -94,10 +94,6 @@ def _ufunc_kwargs(what: str, kwargs: dict, allowed: tuple = ()) -> dict:
                 (k == "casting" and v == "same_kind") or (k == "out" and v is None) or \
                 (k == "initial" and v is np._NoValue):
             continue
-        elif k == "out":
-            raise UnsupportedOperationError(
-                f"{what}(..., out=...) writes in place, which traced code does not do; "
-                "use the returned value")
         else:
             raise _refused(what, k, v)
     return kept
@@ -161,7 +157,8 @@ def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict,
     fn = UFUNCS.get(ufunc)
     if method != "__call__" or fn is None:
         what = ufunc_name(ufunc) + ("" if method == "__call__" else f".{method}")
-        raise UnsupportedOperationError(f"{what} is not supported on traced values")
+        raise UnsupportedOperationError(f"{what} is not supported on traced values "
+                                        f"(at {user_site()})")
     out = kwargs.get("out")
     if isinstance(out, tuple) and all(o is None for o in out):
         kwargs = {k: v for k, v in kwargs.items() if k != "out"}
@@ -230,9 +227,9 @@ def _refused(what: str, name: str, value: Any) -> UnsupportedOperationError:
     if name == "out" and value is not None:
         return UnsupportedOperationError(
             f"{what}(..., out=...) writes in place, which traced code does not do; "
-            "use the returned value")
+            f"use the returned value (at {user_site()})")
     return UnsupportedOperationError(f"{what}: argument {name}={value!r} is not supported on "
-                                     "traced values")
+                                     f"traced values (at {user_site()})")
 
 
 #: parameters that only choose the memory layout, subclass or device of a new
@@ -590,7 +587,8 @@ def apply_function(func: Callable, args: tuple, kwargs: dict):
     entry = FUNCTIONS.get(func)
     if entry is None:
         raise UnsupportedOperationError(
-            f"{public_name(func)} is not supported on traced values by staticgrad")
+            f"{public_name(func)} is not supported on traced values by staticgrad "
+            f"(at {user_site()})")
     fn, view = entry
     call = bind(func, fn, args, kwargs)
     values = {k: to_value(v) for k, v in call.items()}
@@ -632,8 +630,9 @@ def _method_table():
         return apply_function(np.transpose, (self, axes), {})
 
     def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
-        if casting != "unsafe":
-            raise _refused("ndarray.astype", "casting", casting)
+        if not np.can_cast(self.dtype, dtype, casting):
+            raise TypeError(f"Cannot cast array data from {self.dtype!r} to "
+                            f"{np.dtype(dtype)!r} according to the rule {casting!r}")
         return _wrap(self, O.cast(self.value, dtype))
 
     def norm(self, p="fro", dim=None, keepdim=False):

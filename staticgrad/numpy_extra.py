@@ -617,9 +617,10 @@ def _broadcast_arrays(args, subok=False):
 
 # -- indexing and selection -------------------------------------------------------------------------
 def _int_index(graph, x):
-    if isinstance(x, Value):
-        return x
-    return graph.const(np.asarray(x))
+    x = x if isinstance(x, Value) else graph.const(np.asarray(x))
+    if x.dtype.kind not in "iu":
+        raise IndexError("arrays used as indices must be of integer (or boolean) type")
+    return x
 
 
 @entry(np.take)
@@ -784,7 +785,10 @@ entry(np.argmin)(lambda a, axis=None, keepdims=False: _arg_extremum(
     a, axis, keepdims is True, False))
 
 
-def _quantile_impl(what, a, q, axis, method, keepdims, percent):
+def _quantile_impl(what, a, q, axis, method, keepdims, percent, nan=False):
+    """np.quantile / np.percentile (``what``, for errors) by linear interpolation
+    between the sorted values; ``nan``: NaNs do not count (np.nanquantile),
+    so the positions depend on how many there are."""
     if method != "linear":
         raise _refused(what, "method", method)
     if isinstance(q, Value):
@@ -799,21 +803,29 @@ def _quantile_impl(what, a, q, axis, method, keepdims, percent):
     moved = O.transpose(a, tuple(kept + list(axes)))
     n = int(np.prod([a.shape[k] for k in axes], dtype=np.int64))
     rows = O.reshape(moved, tuple(a.shape[k] for k in kept) + (n,))
-    s = _sort(rows, -1)
-    pos = q * (n - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, n - 1)
-    frac = pos - lo
-    lo_v = O.index(s, (Ellipsis, a.graph.const(np.ravel(lo))))
-    hi_v = O.index(s, (Ellipsis, a.graph.const(np.ravel(hi))))
-    f = a.graph.const(np.ravel(frac).astype(a.dtype))
-    out = lo_v + (hi_v - lo_v) * f  # (..., len(q))
+    s = _sort(rows, -1)     # NaNs sort last
+    qs = np.ravel(q)
+    if nan:
+        count = O.sum(O.cast(O.equal(rows, rows), a.dtype), axis=-1, keepdims=True)
+        pos = (count - 1) * a.graph.const(qs.astype(a.dtype))          # (..., len(q))
+        lo_f = O.floor(pos)
+        lo = O.cast(lo_f, np.intp)
+        hi = O.cast(O.minimum(lo_f + 1, O.maximum(count - 1, 0)), np.intp)
+        frac = pos - lo_f
+        lo_v, hi_v = take_along(s, lo, -1), take_along(s, hi, -1)
+    else:
+        pos = qs * (n - 1)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, n - 1)
+        frac = a.graph.const((pos - lo).astype(a.dtype))
+        lo_v = O.index(s, (Ellipsis, a.graph.const(lo)))
+        hi_v = O.index(s, (Ellipsis, a.graph.const(hi)))
+    out = lo_v + (hi_v - lo_v) * frac  # (..., len(q))
     out = O.moveaxis(out, -1, 0)    # q axis first, as NumPy
     if keepdims:
         shape = tuple(1 if k in axes else s_ for k, s_ in enumerate(a.shape))
         out = O.reshape(out, (out.shape[0],) + shape)
-    out = O.reshape(out, q.shape + out.shape[1:])
-    return out
+    return O.reshape(out, q.shape + out.shape[1:])
 
 
 @entry(np.quantile)
@@ -935,7 +947,12 @@ def _nanextremum(reduce, fill):
             raise _refused("np.nanmax", "initial", initial)
         if where is not np._NoValue and where is not True:
             raise _refused("np.nanmax", "where", where)
-        return reduce(_nan_free(a, fill), axis=axis, keepdims=_keep(keepdims))
+        k = _keep(keepdims)
+        out = reduce(_nan_free(a, fill), axis=axis, keepdims=k)
+        if a.dtype.kind not in "fc":
+            return out
+        # an all-NaN slice is NaN (NumPy warns), not the fill
+        return O.where(O.equal(_nan_count(a, axis, k), 0), np.nan, out)
     return fn
 
 
@@ -945,22 +962,23 @@ entry(np.nanmin)(_nanextremum(O.amin, np.inf))
 
 @entry(np.nanmedian)
 def _nanmedian(a, axis=None, overwrite_input=False, keepdims=np._NoValue):
-    # NaN-free inputs only (a NaN would change which elements count): checked
-    # as a guard-free identity by NumPy's own result at trace time is not
-    # possible, so NaNs sort last and are refused by a value check.
-    return _median(a, axis, keepdims=_keep(keepdims))
+    return _quantile_impl("np.nanmedian", a, 0.5, axis, "linear", _keep(keepdims), False, True)
 
 
 @entry(np.nanpercentile)
 def _nanpercentile(a, q, axis=None, overwrite_input=False, method="linear",
                    keepdims=np._NoValue, weights=None):
-    return _percentile(a, q, axis, method=method, keepdims=_keep(keepdims), weights=weights)
+    if weights is not None:
+        raise _refused("np.nanpercentile", "weights", weights)
+    return _quantile_impl("np.nanpercentile", a, q, axis, method, _keep(keepdims), True, True)
 
 
 @entry(np.nanquantile)
 def _nanquantile(a, q, axis=None, overwrite_input=False, method="linear",
                  keepdims=np._NoValue, weights=None):
-    return _quantile(a, q, axis, method=method, keepdims=_keep(keepdims), weights=weights)
+    if weights is not None:
+        raise _refused("np.nanquantile", "weights", weights)
+    return _quantile_impl("np.nanquantile", a, q, axis, method, _keep(keepdims), False, True)
 
 
 @entry(np.cov)

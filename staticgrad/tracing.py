@@ -20,8 +20,8 @@ import numpy as np
 import compiler.ops as O
 from compiler.evaluate import apply
 from compiler.ir import Graph, Value
-from staticgrad.errors import (ArgumentTypeError, InPlaceMutationError, IntegerInputError, TracerConversionError,
-                               UnsupportedOperationError)
+from staticgrad.errors import (ArgumentTypeError, InPlaceMutationError, IntegerInputError,
+                               TracerConversionError, UnsupportedOperationError)
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _LIBRARY_DIRS = tuple(os.path.join(d, "") for d in (
@@ -234,7 +234,8 @@ class Tracer:
                 f"it converts its argument to a NumPy array (at {user_site()})")
         raise TracerConversionError(
             f"{self.ctx.name}: a traced value (shape {self.shape}, {self.dtype}) cannot be "
-            f"converted to a NumPy array (at {user_site()}). This happens with np.asarray/np.array, with NumPy "
+            f"converted to a NumPy array (at {user_site()}). This happens with "
+            "np.asarray/np.array, with NumPy "
             "functions staticgrad does not trace, and when storing a traced value into a "
             "NumPy array (out = np.zeros(n); out[i] = x): build arrays with np.stack / "
             "np.concatenate / np.where, or update a traced array (y = x.copy(); y[i] = v)")

@@ -8,7 +8,11 @@ syntax tree, those inside functions included, so a lazy import counts too.
 import ast
 import importlib
 import logging
+import os
 import pathlib
+import subprocess
+import sys
+import textwrap
 
 import networkx as nx
 import pytest
@@ -20,8 +24,6 @@ PACKAGES = ("compiler", "staticgrad")
 LAZY_CYCLE_IMPORTS = {
     # Tracer's NumPy protocols dispatch to the op table, which is written with Tracers.
     ("staticgrad.tracing", "staticgrad.numpy_api"),
-    # Tensor.backward runs staticgrad.autograd, which builds on the Tensor.
-    ("staticgrad.eager.tensor_type", "staticgrad.autograd"),
 }
 
 
@@ -32,7 +34,8 @@ def module_name(path: pathlib.Path) -> str:
     return ".".join(parts)
 
 
-SOURCES = {module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
+SOURCES = {module_name(p): p
+           for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
 
 
 def imports(module: str):
@@ -40,18 +43,23 @@ def imports(module: str):
     tree = ast.parse(SOURCES[module].read_text(), filename=str(SOURCES[module]))
     functions = [n for n in ast.walk(tree)
                  if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))]
-    lazy_lines = {id(inner) for f in functions for inner in ast.walk(f)}
+    inside_functions = {id(inner) for f in functions for inner in ast.walk(f)}
+    package = module if SOURCES[module].name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the package, up level - 1
+                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
             # ``from compiler import ops`` imports the module compiler.ops.
-            names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in SOURCES
-                     else node.module for a in node.names]
+            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in SOURCES else base
+                     for a in node.names]
         else:
             continue
         for name in names:
-            yield name, node.lineno, id(node) in lazy_lines
+            yield name, node.lineno, id(node) in inside_functions
 
 
 def import_graph(include_lazy: bool) -> nx.DiGraph:
@@ -103,7 +111,42 @@ def test_the_allowed_cycles_stay_lazy():
     assert not [edge for edge in LAZY_CYCLE_IMPORTS if module_level.has_edge(*edge)]
 
 
+IMPORTED_ALONE = textwrap.dedent("""
+    import sys
+    import {module}
+    print(sorted(m for m in sys.modules if m.split(".")[0] in ("staticgrad", "numba")
+                 or m.startswith("compiler.ops")))
+""")
+
+
+def modules_loaded_by(module: str) -> list:
+    proc = subprocess.run([sys.executable, "-c", IMPORTED_ALONE.format(module=module)],
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return ast.literal_eval(proc.stdout)
+
+
+def test_importing_the_ir_loads_no_ops():
+    assert modules_loaded_by("compiler.ir") == []
+
+
+def test_importing_the_compiler_short_of_codegen_loads_neither_staticgrad_nor_numba():
+    loaded = modules_loaded_by("compiler.ops, compiler.evaluate, compiler.autodiff, "
+                               "compiler.passes, compiler.interpreter")
+    assert not [m for m in loaded if not m.startswith("compiler.ops")]
+
+
+def test_the_ir_without_the_op_registry_says_what_is_missing():
+    proc = subprocess.run([sys.executable, "-c", "from compiler.ir import Graph\n"
+                           "g = Graph(); x = g.param((2,), 'float64'); g.add('exp', [x.node])"],
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode != 0 and "import compiler.ops" in proc.stderr
+
+
 def test_a_graph_builds_with_the_ir_and_the_op_registry_alone():
+    import compiler.ops  # noqa: F401  installs the op lookup and Value's operators
     from compiler.ir import Graph
     g = Graph()
     x = g.param((3,), "float64")

@@ -15,7 +15,8 @@ from compiler.codegen.emitters import Loop, broadcast_index, index_text
 from compiler.errors import ShapeError, UnsupportedOperationError
 from compiler.ops import Op
 
-__all__ = ["index", "scatter_add", "setitem", "add_at", "index_spec", "spec_to_index", "check_index"]
+__all__ = ["index", "scatter_add", "setitem", "add_at", "index_spec", "spec_to_index",
+           "check_index"]
 
 
 def index_spec(key, graph):
@@ -167,6 +168,10 @@ def _index_statement(n):
         raise UnsupportedOperationError(f"index {n.attrs['spec']} with a traced index array "
                                         "has no Numba emitter (only x[ind, ...] does)")
     x, ind = n.args[:2]
+    if not n.shape:  # a 0-d result is a scalar variable
+        src = _leading_source(n, n.shapes[0], ind, 0, [])
+        n.line(f"{n.out} = {x}[{index_text(src)}]")
+        return
     n.line(f"{n.out} = {n.empty()}")
     with n.loops(n.shape) as j:
         src = _leading_source(n, n.shapes[0], ind, len(n.shapes[1]), j)

@@ -9,7 +9,8 @@ Rewrite = Callable[[Graph, int, dict, tuple], "int | None"]
 
 
 def copy_nodes(source: Graph, target: Graph, mapping: dict[int, int],
-               nodes: Iterable[int] | None = None, rewrite: Rewrite | None = None) -> dict[int, int]:
+               nodes: Iterable[int] | None = None,
+               rewrite: Rewrite | None = None) -> dict[int, int]:
     """Copy ``nodes`` of ``source`` (all of them by default) into ``target``.
 
     ``mapping`` (source id -> target id) is extended and returned; nodes it

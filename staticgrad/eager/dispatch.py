@@ -254,17 +254,50 @@ _PRIMITIVES = _PrimitiveBuilders()
 
 def _untracked(what: str, fn: Callable, args: tuple, kwargs: dict):
     """A NumPy function staticgrad has no rule for: fine on values that need
-    no gradient (comparisons, tests, integer results), refused otherwise."""
+    no gradient (comparisons, tests, integer results), refused by name when a
+    Tensor that requires grad goes in and anything floating comes out (an
+    array, a NumPy or Python scalar, a tuple holding one), is written into
+    (``out=``), or is changed in place: its result would silently lose the
+    gradient."""
     leaves, tree = pytree.flatten((args, kwargs))
     arrays, kw = pytree.unflatten(tree, [x._array if isinstance(x, Tensor) else x
                                          for x in leaves])
-    out = fn(*arrays, **kw)
+    tracked = [x for x in leaves if isinstance(x, Tensor) and x._requires_grad] \
+        if _GradMode.enabled else []
+    if tracked and "out" in kwargs:
+        raise UnsupportedOperationError(
+            f"{what}(..., out=...) with a Tensor that requires grad writes a result that "
+            "has lost the gradient; use the returned value of a supported function")
+    before = [x._array.copy() for x in tracked]
+    changed = False
+    try:
+        out = fn(*arrays, **kw)
+    finally:  # (also when NumPy raises after writing)
+        for x, saved in zip(tracked, before):
+            if not np.array_equal(x._array, saved, equal_nan=x._array.dtype.kind in "fc"):
+                x._array[...] = saved
+                changed = True
+    if changed:
+        raise UnsupportedOperationError(
+                f"{what} changed a Tensor that requires grad in place, which staticgrad "
+                "cannot record (the change is undone); work on a copy or detach() it")
     if "out" in kwargs:  # NumPy writing into an array (w._array -= lr * w.grad): return it
         return out
-    differentiable = isinstance(out, np.ndarray) and out.dtype.kind in "fc"
-    tracked = any([isinstance(x, Tensor) and x._requires_grad for x in leaves])
-    if _GradMode.enabled and differentiable and tracked:
+    if tracked and _floating(out):
         raise UnsupportedOperationError(
             f"{what} has no derivative rule in staticgrad; its result would silently lose "
             "the gradient. Use the supported NumPy functions, or detach() the operand")
     return Tensor._make(out) if isinstance(out, np.ndarray) else out
+
+
+def _floating(x: Any) -> bool:
+    """Whether x holds a floating value (where a gradient could be lost)."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return x.dtype.kind in "fc"
+    if isinstance(x, (float, complex)):
+        return True
+    if isinstance(x, (list, tuple)):
+        return any(_floating(v) for v in x)
+    if isinstance(x, dict):
+        return any(_floating(v) for v in x.values())
+    return False

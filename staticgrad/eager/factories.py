@@ -71,7 +71,8 @@ def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = Fa
 
 def _like(factory: Callable, example: str) -> Callable:
     def like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return factory(np.shape(t), dtype=dtype or np.asarray(t).dtype, requires_grad=requires_grad)
+        array = t._array if isinstance(t, Tensor) else np.asarray(t)
+        return factory(array.shape, dtype=dtype or array.dtype, requires_grad=requires_grad)
     name = f"{factory.__name__}_like"
     return _public(like, name, f"``{factory.__name__}`` of ``t``'s shape and dtype.",
                    name + example)

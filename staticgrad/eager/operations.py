@@ -9,7 +9,6 @@ which makes Tensors, needs no import back from here.
 from __future__ import annotations
 
 import weakref
-from typing import Callable
 
 import numpy as np
 
@@ -17,7 +16,7 @@ import compiler.ops as O
 from staticgrad.eager.dispatch import _call, _untracked
 from staticgrad.eager.grad_mode import _GradMode
 from staticgrad.eager.tensor_type import Tensor, _as_dtype, _shape
-from staticgrad.numpy_api import FUNCTIONS, REDUCERS, UFUNCS
+from staticgrad.numpy_api import FUNCTIONS, REDUCERS, UFUNCS, public_name
 from staticgrad.tracing import Tracer, install_operators, to_value
 
 _CLASS_BOOKKEEPING = frozenset(vars(type("Empty", (), {})))
@@ -71,7 +70,7 @@ class _Operations:
             return NotImplemented
         if func in FUNCTIONS and "out" not in kwargs:
             return _call(func.__name__.capitalize(), func, args, kwargs)
-        return _untracked(f"np.{func.__name__}", func, args, kwargs)
+        return _untracked(public_name(func), func, args, kwargs)
 
     # -- operators: binary ones installed below the class (install_operators);
     # -x and abs(x) are neg and abs among the unary methods -------------------------

@@ -6,7 +6,8 @@ from tensors that require grad, a ``grad_fn`` node (staticgrad.eager.records).
 This module is the class's storage, attributes and conversions; its
 operations (operators, NumPy protocols, methods) are installed by
 staticgrad.eager.operations, which runs them through the fragment dispatch
-(staticgrad.eager.dispatch) that in turn makes Tensors.
+(staticgrad.eager.dispatch) that in turn makes Tensors, and ``backward`` by
+staticgrad.autograd.
 """
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from typing import Any
 import numpy as np
 
 from staticgrad.eager.dtypes import DEFAULT_FLOAT
+from staticgrad.eager.grad_mode import _GradMode
 from staticgrad.eager.printing import format_tensor
 from staticgrad.eager.records import _UIDS, _Version
+from staticgrad.errors import UnsupportedOperationError
 
 
 def _as_dtype(dtype: Any) -> np.dtype | None:
@@ -135,10 +138,7 @@ class Tensor:
         self._requires_grad = False
         return self
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        from staticgrad.autograd import backward
-        backward([self], None if gradient is None else [gradient], retain_graph,
-                 create_graph, inputs)
+    # backward(): installed by staticgrad.autograd, which builds on this class.
 
     # -- array attributes -------------------------------------------------------
     @property
@@ -197,6 +197,15 @@ class Tensor:
         return self._array.tolist()
 
     def __array__(self, dtype=None, copy=None):
+        if self._requires_grad and _GradMode.enabled:
+            # np.asarray(t), np.array(t), and NumPy functions that convert
+            # their arguments without dispatching to the Tensor: the result
+            # would silently lose the gradient (torch refuses it too).
+            raise UnsupportedOperationError(
+                "a Tensor that requires grad cannot be converted to a NumPy array "
+                "(np.asarray, np.array, or a NumPy function that converts its arguments): "
+                "the result would silently lose the gradient. Use tensor.detach().numpy(), "
+                "or the NumPy functions staticgrad records")
         return self._array if dtype is None else self._array.astype(dtype)
 
     def __bool__(self) -> bool:
