@@ -708,3 +708,159 @@ def census_names() -> list[str]:
 
 
 assert len(set(census_names())) == len(ENTRIES), "census names must be unique"
+
+
+# -- keyword variants of the newer entries: values and gradients against NumPy's own ------------------
+group("keyword variants")
+E("np.linspace(endpoint=False)", lambda x: np.linspace(x[0], x[1], 4, endpoint=False), "r2",
+  key="linspace")
+E("np.linspace(retstep=True)", lambda x: np.linspace(x[0], x[1], 4, retstep=True)[1] * x, "r2",
+  key="linspace")
+E("np.linspace(vector ends, axis=1)", lambda x, y: np.linspace(x, y, 3, axis=1), "r2", "r2",
+  key="linspace")
+E("np.roll(tuple shifts)", lambda x: np.roll(x, (1, -2), axis=(0, 1)), "r3x4", key="roll")
+E("np.pad(per-axis widths, edge)", lambda x: np.pad(x, ((2, 0), (1, 3)), mode="edge"), "r2x3",
+  key="pad")
+E("np.pad(reflect, wide)", lambda x: np.pad(x, (3, 4), mode="reflect"), "r3", key="pad")
+E("np.pad(symmetric, 2-D)", lambda x: np.pad(x, 2, mode="symmetric"), "r2x3", key="pad")
+E("np.pad(wrap, wide)", lambda x: np.pad(x, (5, 1), mode="wrap"), "r3", key="pad")
+E("np.repeat(array repeats)", lambda x: np.repeat(x, [1, 0, 3]), "r3", key="repeat")
+E("np.tile(reps longer than ndim)", lambda x: np.tile(x, (2, 2, 1)), "r2x3", key="tile")
+E("np.diff(append=)", lambda x: np.diff(x, append=[1.0, 2.0]), "r5", key="diff")
+E("np.diff(n=3, axis=0)", lambda x: np.diff(x, n=3, axis=0), "r5x2", key="diff")
+E("np.gradient of 2-D (tuple)", lambda x: np.gradient(x)[0] * np.gradient(x)[1], "r3x4",
+  key="gradient")
+E("np.cumsum(dtype=float32)", lambda x: np.cumsum(x, dtype=np.float32).astype(np.float64) * 0
+  + np.cumsum(x), "r5", key="cumsum")
+E("np.cumprod(axis=None, 2-D)", lambda x: np.cumprod(x), "nz2x3", key="cumprod")
+E("np.einsum('...i,...i->...')", lambda a, b: np.einsum("...i,...i->...", a, b), "r2x3x4",
+  "r3x4", key="einsum")
+E("np.einsum('ij,ij')", lambda a, b: np.einsum("ij,ij", a, b), "r3x4", "r3x4", key="einsum")
+E("np.einsum('iij->j')", lambda a: np.einsum("iij->j", a), "r3x3x2", key="einsum")
+E("np.einsum('i,i,i')", lambda u, v, w: np.einsum("i,i,i", u, v, w), "r4", "r4", "r4",
+  key="einsum")
+E("np.einsum('ijk->kji')", lambda a: np.einsum("ijk->kji", a), "r2x3x4", key="einsum")
+E("np.take(negative indices)", lambda x: np.take(x, [-1, 0, -2]), "r5", key="take")
+E("np.take(2-D indices, axis=0)", lambda x: np.take(x, [[0, 2], [1, 1]], axis=0), "r3x2",
+  key="take")
+E("np.delete(slice)", lambda x: np.delete(x, slice(1, 4, 2)), "r6", key="delete")
+E("np.insert(negative position, axis=0)", lambda x: np.insert(x, -1, 5.0, axis=0), "r3x2",
+  key="insert")
+E("np.array_split(uneven, axis=1)", lambda x: np.array_split(x, 3, axis=1)[0], "r2x4",
+  key="array_split")
+E("np.meshgrid(sparse=True)", lambda u, v: np.meshgrid(u, v, sparse=True)[0]
+  + np.meshgrid(u, v, sparse=True)[1], "r3", "r4", key="meshgrid")
+E("np.meshgrid(three inputs)", lambda u, v, w: np.meshgrid(u, v, w)[2], "r2", "r3", "r2",
+  key="meshgrid")
+E("np.cov(x, y)", lambda x, y: np.cov(x, y), "r5", "r5", key="cov")
+E("np.cov(bias=True)", lambda x: np.cov(x, bias=True), "r2x5", key="cov")
+E("np.cov(ddof=0)", lambda x: np.cov(x, ddof=0), "r2x5", key="cov")
+E("np.corrcoef(x, y)", lambda x, y: np.corrcoef(x, y), "r5", "r5", key="corrcoef")
+E("np.average(returned=True)", lambda x: np.average(x, axis=1, weights=[1.0, 2.0, 3.0],
+                                                   returned=True)[0], "r2x3", key="average")
+E("np.average(keepdims=True)", lambda x: np.average(x, axis=0, keepdims=True), "r2x3",
+  key="average")
+E("np.kron(2-D, 3-D)", lambda a, b: np.kron(a, b), "r2x2", "r2x1x2", key="kron")
+E("np.cross(axis=0)", lambda u, v: np.cross(u, v, axis=0), "r3x2", "r3x2", key="cross")
+E("np.interp(left=, right=)", lambda y: np.interp(np.array([-3.0, 0.3, 3.0]), XP, y, left=-1.0,
+                                                  right=2.0), "r7", key="interp")
+E("np.interp(traced x and y)", lambda x, y: np.interp(x, XP, y), "u3", "r7", key="interp")
+E("np.convolve(short first)", lambda u, v: np.convolve(u, v), "r2", "r5", key="convolve")
+E("np.correlate(mode='same')", lambda u, v: np.correlate(u, v, "same"), "r5", "r3",
+  key="correlate")
+E("np.correlate(short first, full)", lambda u, v: np.correlate(u, v, "full"), "r2", "r4",
+  key="correlate")
+E("np.polyval(scalar x)", lambda c, x: np.polyval(c, x), "r4", "r", key="polyval")
+E("np.percentile(keepdims=True)", lambda x: np.percentile(x, 40.0, axis=1, keepdims=True),
+  "d3x5", key="percentile")
+E("np.quantile(array q, axis=(0, 1))", lambda x: np.quantile(x, [0.1, 0.5, 0.95], axis=(0, 1)),
+  "d2x3x2", key="quantile")
+E("np.median(axis=(0, 2))", lambda x: np.median(x, axis=(0, 2)), "d2x3x2", key="median")
+E("np.sort(kind='stable')", lambda x: np.sort(x, kind="stable"), "d6", key="sort")
+E("np.argsort(axis=0) gather", lambda x: np.take_along_axis(x, np.argsort(x, axis=0), axis=0),
+  "d4x3", key="argsort")
+E("np.select(array default)", lambda x, y: np.select([x > 0.5], [x], default=y), "d5", "r5",
+  key="select")
+E("np.choose(broadcast)", lambda x, y: np.choose(np.array([[0], [1]]), [x, y]), "r3", "r3",
+  key="choose")
+E("np.linalg.norm(A, -2)", lambda a: np.linalg.norm(a, -2), "r4x3", key="norm")
+E("np.linalg.norm(axis=(1, 0))", lambda a: np.linalg.norm(a, 1, axis=(1, 0)), "d3x4",
+  key="norm")
+E("np.linalg.matrix_norm(ord=2) batched", lambda a: np.linalg.matrix_norm(a, ord=2), "r2x3x4",
+  key="matrix_norm")
+E("np.linalg.matrix_norm(ord='nuc')", lambda a: np.linalg.matrix_norm(a, ord="nuc"), "r4x3",
+  key="matrix_norm")
+E("np.linalg.vector_norm(ord=1, keepdims)", lambda x: np.linalg.vector_norm(x, ord=1,
+                                                                           keepdims=True),
+  "nz3x4", key="vector_norm")
+E("np.linalg.svd(square, full)", lambda a: (lambda u, s, vt: (u * s) @ vt)(*np.linalg.svd(a)),
+  "w3x3", key="svd")
+E("np.linalg.svd(wide)", lambda a: (lambda u, s, vt: u @ np.diag(s) @ vt)(
+    *np.linalg.svd(a, full_matrices=False)), "r3x5", key="svd")
+E("np.linalg.qr(mode='r')", lambda a: np.abs(np.linalg.qr(a, mode="r")), "r5x3", key="qr")
+E("np.linalg.qr tall Q@R", lambda a: (lambda q, r: q @ r)(*np.linalg.qr(a)), "r5x3", key="qr")
+E("np.linalg.solve(batched matrices)", lambda a, b: np.linalg.solve(a, b), "w2x3x3", "r2x3x2",
+  key="solve")
+E("np.linalg.cholesky(upper=True)", lambda a: np.linalg.cholesky(a, upper=True), "spd3x3",
+  key="cholesky")
+E("np.linalg.eigh(UPLO='U')", lambda a: np.linalg.eigh(a, UPLO="U")[0], "sym3x3", key="eigh")
+E("np.linalg.eigh batched", lambda a: np.linalg.eigvalsh(np.stack([a, 2 * a])), "sym3x3",
+  key="eigvalsh")
+E("np.linalg.pinv(wide)", lambda a: np.linalg.pinv(a), "r2x4", key="pinv")
+E("np.linalg.lstsq residuals", lambda a, b: np.linalg.lstsq(a, b, rcond=None)[1], "r5x3", "r5",
+  key="lstsq")
+E("np.linalg.lstsq(matrix rhs)", lambda a, b: np.linalg.lstsq(a, b, rcond=None)[0], "r5x3",
+  "r5x2", key="lstsq")
+E("np.linalg.matrix_power(0)", lambda a: np.linalg.matrix_power(a, 0) * a, "r3x3",
+  key="matrix_power")
+E("np.polyfit(deg=3)", lambda y: np.polyfit(np.linspace(-1, 1, 8), y, 3), "r8", key="polyfit")
+E("np.tensordot(axes=([1, 0], [0, 1]))", lambda a, b: np.tensordot(a, b, axes=([1, 0], [0, 1])),
+  "r3x4", "r4x3", key="tensordot")
+E("np.inner(3-D, 1-D)", lambda a, b: np.inner(a, b), "r2x3x4", "r4", key="inner")
+E("np.dot(1-D, 3-D)", lambda a, b: np.dot(a, b), "r3", "r2x3x4", key="dot")
+E("np.trace(3-D, axis1=1, axis2=2)", lambda a: np.trace(a, axis1=1, axis2=2), "r2x3x3",
+  key="trace")
+E("np.diag(A, k=-1)", lambda a: np.diag(a, k=-1), "r4x4", key="diag")
+E("np.triu(batched, k=1)", lambda a: np.triu(a, 1), "r2x3x4", key="triu")
+E("np.vander(N=None)", lambda v: np.vander(v), "r3", key="vander")
+E("np.nan_to_num(nan=)", lambda x: np.nan_to_num(x, nan=1.0, posinf=3.0), "r5",
+  key="nan_to_num")
+E("np.round(decimals=-1)", lambda x: x - np.round(x * 10, -1) / 10, "o5", key="round")
+E("np.clip(a_max only)", lambda x: np.clip(x, None, 0.5), "d5", key="clip")
+E("np.logaddexp.reduce(axis=1)", lambda x: np.logaddexp.reduce(x, axis=1), "r3x4",
+  key="logaddexp")
+E("np.add.accumulate(axis=1)", lambda x: np.add.accumulate(x, axis=1), "r3x4",
+  key="accumulate")
+E("np.minimum.accumulate", lambda x: np.minimum.accumulate(x), "d6", key="accumulate")
+E("np.trapezoid(2-D x)", lambda y, x: np.trapezoid(y, x, axis=1), "r3x4", "r3x4",
+  key="trapezoid")
+E("np.ediff1d(to_begin, to_end)", lambda x: np.ediff1d(x, to_begin=[0.5], to_end=[1.0, 2.0]),
+  "r4", key="ediff1d")
+E("scipy.special.logsumexp(axis=(0, 1))", lambda x: special.logsumexp(x, axis=(0, 1)), "r2x3x2",
+  key="logsumexp")
+E("scipy.special.softmax(axis=None)", lambda x: special.softmax(x), "r3x4", key="softmax")
+E("scipy.special.xlogy with zeros", lambda x, y: special.xlogy(x * (x > 1), y), "p4", "p4",
+  key="xlogy")
+E("scipy.stats.norm.logsf", lambda x: stats.norm.logsf(x, 0.2, 1.3), "r5", key="logsf")
+E("scipy.linalg.solve_triangular(upper, trans='T')",
+  lambda a, b: sla.solve_triangular(a.T, b, lower=False, trans="T"), "tri3x3", "r3x2",
+  key="solve_triangular")
+E("scipy.linalg.solve_triangular(unit_diagonal)",
+  lambda a, b: sla.solve_triangular(a, b, lower=True, unit_diagonal=True), "tri3x3", "r3",
+  key="solve_triangular")
+E("scipy.linalg.cho_factor(lower=True)", lambda a, b: sla.cho_solve(sla.cho_factor(a, lower=True),
+                                                                    b), "spd3x3", "r3",
+  key="cho_factor")
+E("scipy.linalg.cholesky(upper)", lambda a: sla.cholesky(a), "spd3x3", key="cholesky")
+E("scipy.linalg.eigh(eigvals_only=True)", lambda a: sla.eigh(a, eigvals_only=True), "sym3x3",
+  key="eigh")
+E("x.cumprod()", lambda x: x.cumprod(), "nz5", key="cumprod")
+E("x.mT", lambda x: x.mT * 2, "r2x3x4", key="mT")
+E("x.partition(2) on a copy", lambda x: (lambda y: (y.partition(2), y)[1])(x.copy()), "d5",
+  key="partition")
+E("x.put on a copy", lambda x: (lambda y: (y.put([1, 3], x[:2] * 2), y)[1])(x.copy()), "r5",
+  key="put")
+E("np.fill_diagonal(wrap vector)", lambda a, v: (lambda b: (np.fill_diagonal(b, v), b)[1])(
+    a.copy()), "r3x3", "r3", key="fill_diagonal")
+E("np.where(traced condition only via select)", lambda x: np.select([x < 0], [-x], x), "nz5",
+  key="select")

@@ -529,7 +529,9 @@ def _insert(arr, obj, values, axis=None):
         raise UnsupportedOperationError("np.insert: only a single integer position is "
                                         "supported on traced values")
     n = arr.shape[axis]
-    pos = int(obj) % (n + 1) if int(obj) < 0 else int(obj)
+    pos = int(obj) + n if int(obj) < 0 else int(obj)
+    if not 0 <= pos <= n:
+        raise IndexError(f"index {int(obj)} is out of bounds for axis {axis} with size {n}")
     shape = list(arr.shape)
     shape[axis] = 1
     if values.size == 1:
@@ -671,6 +673,11 @@ def _choose(a, choices, mode="raise"):
     if mode != "raise":
         raise _refused("np.choose", "mode", mode)
     graph = _graph((a, choices))
+    if isinstance(a, Value):
+        raise UnsupportedOperationError("np.choose with a traced index array is not supported "
+                                        "(use np.select or np.where)")
+    if np.any((np.asarray(a) < 0) | (np.asarray(a) >= len(choices))):
+        raise ValueError("invalid entry in choice array")
     a = value(graph, a)
     choices = _promote([value(graph, c) for c in choices])
     out = choices[-1]
@@ -766,10 +773,11 @@ def _partition(a, kth, axis=-1, kind="introselect", order=None):
 
 def _arg_extremum(a, axis, keepdims, largest):
     flat, ax = _flat_axis(a, axis)
+    if flat.dtype == np.bool_:
+        flat = O.cast(flat, np.int8)
     key = O.neg(flat) if largest else flat
-    if key.dtype == np.bool_:
-        key = O.cast(key, np.int8)
-        key = O.neg(key) if largest else key
+    if key.dtype.kind == "f":  # the first NaN wins, as in NumPy
+        key = O.where(O.not_equal(flat, flat), -np.inf, key)
     order = argsort_axis(key, ax)
     out = _index_along(order, ax, slice(0, 1))
     if keepdims and axis is not None:
@@ -1249,8 +1257,8 @@ def _convolve(a, v, mode="full"):
 def _correlate(a, v, mode="valid"):
     graph = _graph((a, v))
     a, v = value(graph, a), value(graph, v)
-    if a.size < v.size:
-        out = _convolve(O.index(v, (slice(None, None, -1),)), a, mode)
+    if a.size < v.size:  # NumPy swaps the operands and reverses the result
+        out = _convolve(v, O.index(a, (slice(None, None, -1),)), mode)
         return O.index(out, (slice(None, None, -1),))
     return _convolve(a, O.index(v, (slice(None, None, -1),)), mode)
 
@@ -1334,13 +1342,15 @@ entry(np.linalg.det)(lambda a: O.det(_floating(a)))
 @entry(np.linalg.slogdet)
 def _slogdet(a):
     a = _floating(a)
-    return O.sign(O.det(a)), O.slogdet_abs(a)
+    return O.slogdet_sign(a), O.slogdet_abs(a)
 
 
 @entry(np.linalg.cholesky)
 def _cholesky(a, upper=False):
-    L = O.cholesky(_floating(a))
-    return O.swap_last(L) if upper else L
+    # LAPACK reads the triangle it returns: the upper one for upper=True
+    if upper:
+        return O.swap_last(O.cholesky(O.swap_last(_floating(a))))
+    return O.cholesky(_floating(a))
 
 
 def _uplo(what, UPLO, a):
@@ -1747,6 +1757,13 @@ def _sort_method(self, axis=-1, kind=None, order=None, stable=None):
     self._update(_sort(self.value, axis), "ndarray.sort")
 
 
+def _partition_method(self, kth, axis=-1, kind="introselect", order=None):
+    # a full sort is one valid partition
+    if order is not None:
+        raise _refused("ndarray.partition", "order", order)
+    self._update(_sort(self.value, axis), "ndarray.partition")
+
+
 def _fill_method(self, value_):
     v = to_value(self.ctx.lift(value_))
     self._update(O.broadcast_to(O.cast(v, self.dtype), self.shape), "ndarray.fill")
@@ -1781,7 +1798,7 @@ METHODS.update({
     "argmin": _method(np.argmin), "ptp": _method(np.ptp), "sort": _sort_method,
     "fill": _fill_method, "any": _any_all(True), "all": _any_all(False), "put": _put_method,
     "dot": _dot_method, "swapaxes": _method(np.swapaxes),
-    "searchsorted": _method(np.searchsorted), "partition": _sort_method,
+    "searchsorted": _method(np.searchsorted), "partition": _partition_method,
     "nonzero": lambda self: (_ for _ in ()).throw(UnsupportedOperationError(
         "ndarray.nonzero of a traced value has a data-dependent shape; use np.where(c, x, y)")),
 })

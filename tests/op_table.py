@@ -399,6 +399,8 @@ ROWS: list[Row] = [
     _row("det", np.linalg.det, Arg((2, 3, 3), well_conditioned), op="det", compiled=False),
     _row("slogdet", lambda a: np.linalg.slogdet(a)[1], Arg((3, 3), well_conditioned),
          op="slogdet", compiled=False),
+    _row("slogdet_sign", lambda a: np.linalg.slogdet(a)[0] * np.linalg.slogdet(a)[1],
+         Arg((2, 3, 3), well_conditioned), op="slogdet_sign", compiled=False),
     _row("cholesky", np.linalg.cholesky, Arg((3, 3), positive_definite), op="cholesky", compiled=False),
     _row("eigvalsh", np.linalg.eigvalsh, Arg((3, 3), symmetric_distinct), op="eigvalsh", compiled=False),
     _row("eigh_vectors", lambda a: np.linalg.eigh(a)[1] ** 2, Arg((3, 3), symmetric_distinct),

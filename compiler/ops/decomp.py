@@ -22,7 +22,7 @@ import compiler.ops as O
 from compiler.errors import ShapeError
 from compiler.ops import Op
 
-__all__ = ["solve", "det", "slogdet_abs", "cholesky", "eigvalsh", "eigh_vectors", "argsort",
+__all__ = ["solve", "det", "slogdet_abs", "slogdet_sign", "cholesky", "eigvalsh", "eigh_vectors", "argsort",
            "swap_last", "eye_like", "tril_mask", "lower_adjoint", "lower_symmetric"]
 
 
@@ -120,6 +120,10 @@ def _expand2(v):
 det = Op("det", lambda a: np.linalg.det(a), infer=_det_infer, cost=20,
          vjp=lambda g, out, a: (_expand2(g * out) * swap_last(_inverse(a)),),
          jvp=lambda ts, out, a: out * _trace_last(solve(a, ts[0])))
+# the sign of the determinant, read from LAPACK's factorisation (the sign of
+# det(a) itself is lost when det under- or overflows)
+slogdet_sign = Op("slogdet_sign", lambda a: np.linalg.slogdet(a)[0], infer=_det_infer,
+                  differentiable=False, cost=20)
 slogdet_abs = Op("slogdet", lambda a: np.linalg.slogdet(a)[1], infer=_det_infer, cost=20,
                  vjp=lambda g, out, a: (_expand2(g) * swap_last(_inverse(a)),),
                  jvp=lambda ts, out, a: _trace_last(solve(a, ts[0])))
