@@ -59,6 +59,13 @@ def value(graph, x, dtype=None) -> Value:
     return v
 
 
+def constant(x):
+    """The array of a constant node (a NumPy argument made a node); x otherwise."""
+    if isinstance(x, Value) and x.graph.op(x.node) == "const":
+        return x.graph.attrs(x.node)["value"]
+    return x
+
+
 def _floating(x: Value) -> Value:
     return x if x.dtype.kind in "fc" else O.cast(x, np.float64)
 
@@ -673,6 +680,7 @@ def _choose(a, choices, mode="raise"):
     if mode != "raise":
         raise _refused("np.choose", "mode", mode)
     graph = _graph((a, choices))
+    a = constant(a)
     if isinstance(a, Value):
         raise UnsupportedOperationError("np.choose with a traced index array is not supported "
                                         "(use np.select or np.where)")
