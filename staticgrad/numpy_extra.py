@@ -6,8 +6,9 @@ Entries follow ``staticgrad.numpy_api``'s rules: each takes the NumPy
 function's own parameter names, honours the ones it takes, and any other
 argument not at its default is refused by name. Most are composites of the
 primitives (indexing, concatenate, reductions, matmul); the decompositions
-(solve, det, cholesky, eigh) and argsort are ops of
-``compiler.ops.decomp``. Importing this module installs the entries (the
+(solve, det, slogdet, cholesky, eigh) and argsort are ops of
+``compiler.ops.decomp``, SciPy's special functions ops of
+``compiler.ops.specfun``. Importing this module installs the entries (the
 package ``staticgrad`` does).
 
 Conventions worth knowing (README "Supported NumPy"):
@@ -641,7 +642,10 @@ def _take(a, indices, axis=None, mode="raise"):
 
 
 def take_along(arr, indices, axis):
-    """arr[..., indices, ...] pairing every other axis (np.take_along_axis)."""
+    """arr[..., indices, ...] pairing every other axis (np.take_along_axis), as one
+    gather from the flattened array: the flat position of each element is a
+    constant offset plus the (bounds-checked, wrapped) index times its stride,
+    a form the kernels index with one traced array."""
     graph = arr.graph
     indices = _int_index(graph, indices)
     if axis is None:
@@ -651,14 +655,23 @@ def take_along(arr, indices, axis):
         raise ValueError("`indices` and `arr` must have the same number of dimensions")
     shape = np.broadcast_shapes(tuple(1 if k == axis else s for k, s in enumerate(arr.shape)),
                                 tuple(1 if k == axis else s for k, s in enumerate(indices.shape)))
-    key = []
+    if any(shape[k] != arr.shape[k] for k in range(arr.ndim) if k != axis):
+        arr = O.broadcast_to(arr, tuple(arr.shape[axis] if k == axis else shape[k]
+                                        for k in range(arr.ndim)))
+    strides = [int(np.prod(arr.shape[k + 1:], dtype=np.int64)) for k in range(arr.ndim)]
+    offsets = np.zeros((), dtype=np.intp)
     for k in range(arr.ndim):
-        if k == axis:
-            key.append(indices)
-        else:
-            grid = np.arange(shape[k]).reshape([-1 if j == k else 1 for j in range(arr.ndim)])
-            key.append(graph.const(grid))
-    return O.index(arr, tuple(key))
+        if k != axis:
+            grid = np.arange(arr.shape[k], dtype=np.intp).reshape(
+                [-1 if j == k else 1 for j in range(arr.ndim)])
+            offsets = offsets + grid * strides[k]
+    (checked,) = O.check_index((("array", 0),), [indices], (arr.shape[axis],))
+    if checked.dtype != np.intp:
+        checked = O.cast(checked, np.intp)
+    flat = checked * strides[axis] if strides[axis] != 1 else checked
+    if arr.ndim > 1:
+        flat = flat + graph.const(offsets)
+    return O.index(O.ravel(arr), flat)
 
 
 entry(np.take_along_axis)(lambda arr, indices, axis=-1: take_along(arr, indices, axis))

@@ -11,15 +11,20 @@ derivative divides by their differences).
 ``argsort`` (no gradient) along the last axis is what ``np.sort`` reads its
 result through, so a sort's gradient follows the permutation.
 
-None of these has a Numba emitter yet: a graph holding one runs on the
-interpreter (``staticgrad.specialize.backend`` warns).
+Their Numba emitters call ``np.linalg``/``np.argsort`` on each matrix (row)
+of the batch; Numba's linear algebra needs SciPy's LAPACK, so without SciPy
+a graph holding one runs on the interpreter (``staticgrad.specialize.backend``
+warns).
 """
 from __future__ import annotations
+
+import importlib.util
 
 import numpy as np
 
 import compiler.ops as O
-from compiler.errors import ShapeError
+from compiler.codegen.emitters import broadcast_index, index_text
+from compiler.errors import ShapeError, UnsupportedOperationError
 from compiler.ops import Op
 
 __all__ = ["solve", "det", "slogdet_abs", "slogdet_sign", "cholesky", "eigvalsh", "eigh_vectors", "argsort",
@@ -63,6 +68,31 @@ def _float(dtypes):
     return dtype if dtype.kind in "fc" else np.dtype(np.float64)
 
 
+def per_matrix(call: str, core_in: tuple, core_out: int, lapack: bool = True):
+    """An emitter writing ``call`` (``{0}``, ``{1}``: the operands' matrices,
+    made contiguous as Numba's LAPACK wrappers need) for each element of the
+    batch; ``core_in``: the trailing axes of each operand one call takes,
+    ``core_out``: those of the result."""
+    def emit(n):
+        if lapack and importlib.util.find_spec("scipy") is None:
+            raise UnsupportedOperationError(f"the Numba backend needs SciPy for {call}")
+        batch = n.shape[:len(n.shape) - core_out]
+
+        def operand(k, j):
+            shape, core = n.shapes[k], core_in[k]
+            idx = broadcast_index(j, batch, shape[:len(shape) - core]) + [":"] * core
+            return f"np.ascontiguousarray({n.args[k]}[{index_text(idx)}])" if idx else n.args[k]
+        if not n.shape:
+            n.line(f"{n.out} = {call.format(*(operand(k, []) for k in range(len(n.args))))}")
+            return
+        n.line(f"{n.out} = {n.empty()}")
+        with n.loops(batch) as j:
+            target = index_text(j + [":"] * core_out)
+            n.line(f"{n.out}[{target}] = "
+                   f"{call.format(*(operand(k, j) for k in range(len(n.args))))}")
+    return emit
+
+
 # -- solve ---------------------------------------------------------------------
 def _solve_infer(shapes, dtypes, attrs):
     a, b = shapes
@@ -89,7 +119,7 @@ def _solve_jvp(ts, out, a, b):
 
 
 SOLVE = Op("solve", lambda a, b: np.linalg.solve(a, b), infer=_solve_infer, vjp=_solve_vjp,
-           jvp=_solve_jvp, cost=20)
+           jvp=_solve_jvp, cost=20, emit=per_matrix("np.linalg.solve({0}, {1})", (2, 2), 2))
 
 
 def solve(a, b):
@@ -118,13 +148,16 @@ def _expand2(v):
 
 
 det = Op("det", lambda a: np.linalg.det(a), infer=_det_infer, cost=20,
+         emit=per_matrix("np.linalg.det({0})", (2,), 0),
          vjp=lambda g, out, a: (_expand2(g * out) * swap_last(_inverse(a)),),
          jvp=lambda ts, out, a: out * _trace_last(solve(a, ts[0])))
 # the sign of the determinant, read from LAPACK's factorisation (the sign of
 # det(a) itself is lost when det under- or overflows)
 slogdet_sign = Op("slogdet_sign", lambda a: np.linalg.slogdet(a)[0], infer=_det_infer,
-                  differentiable=False, cost=20)
+                  differentiable=False, cost=20,
+                  emit=per_matrix("np.linalg.slogdet({0})[0]", (2,), 0))
 slogdet_abs = Op("slogdet", lambda a: np.linalg.slogdet(a)[1], infer=_det_infer, cost=20,
+                 emit=per_matrix("np.linalg.slogdet({0})[1]", (2,), 0),
                  vjp=lambda g, out, a: (_expand2(g) * swap_last(_inverse(a)),),
                  jvp=lambda ts, out, a: _trace_last(solve(a, ts[0])))
 
@@ -159,7 +192,8 @@ def _cholesky_jvp(ts, out, a):
 
 
 cholesky = Op("cholesky", lambda a: np.linalg.cholesky(a), infer=_same_square("cholesky"),
-              vjp=_cholesky_vjp, jvp=_cholesky_jvp, cost=20)
+              vjp=_cholesky_vjp, jvp=_cholesky_jvp, cost=20,
+              emit=per_matrix("np.linalg.cholesky({0})", (2,), 2))
 
 
 # -- symmetric eigenproblem ---------------------------------------------------------------
@@ -179,7 +213,8 @@ def _eigvalsh_jvp(ts, out, a):
 
 
 eigvalsh = Op("eigvalsh", lambda a: np.linalg.eigvalsh(a), infer=_eigvalsh_infer,
-              vjp=_eigvalsh_vjp, jvp=_eigvalsh_jvp, cost=30)
+              vjp=_eigvalsh_vjp, jvp=_eigvalsh_jvp, cost=30,
+              emit=per_matrix("np.linalg.eigvalsh({0})", (2,), 1))
 
 
 def _gaps(a):
@@ -203,9 +238,11 @@ def _eigh_vectors_jvp(ts, out, a):
 
 eigh_vectors = Op("eigh_vectors", lambda a: np.linalg.eigh(a)[1],
                   infer=_same_square("eigh_vectors"), vjp=_eigh_vectors_vjp,
-                  jvp=_eigh_vectors_jvp, cost=30)
+                  jvp=_eigh_vectors_jvp, cost=30,
+                  emit=per_matrix("np.linalg.eigh({0})[1]", (2,), 2))
 
 
 # -- argsort ---------------------------------------------------------------------------------
 argsort = Op("argsort", lambda x: np.argsort(x, axis=-1, kind="stable"),
-             infer=lambda s, d, a: (s[0], np.dtype(np.intp)), differentiable=False, cost=10)
+             infer=lambda s, d, a: (s[0], np.dtype(np.intp)), differentiable=False, cost=10,
+             emit=per_matrix('np.argsort({0}, kind="mergesort")', (1,), 1, lapack=False))
