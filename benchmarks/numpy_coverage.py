@@ -204,6 +204,8 @@ def table(rows: dict[str, collections.Counter]) -> str:
     lines = ["| | correct | silently wrong | clear \"unsupported\" error | unclear error |",
              "|---|---|---|---|---|"]
     for who, c in rows.items():
+        fallback = c.get("interpreter fallback")
+        who = who if fallback is None else f"{who}, {fallback} on the interpreter fallback"
         lines.append(f"| {who} | " + " | ".join(str(c.get(v, 0)) for v in VERDICTS) + " |")
     return "\n".join(lines)
 
@@ -254,12 +256,32 @@ def compiled_sample(results: dict, n: int) -> collections.Counter:
     correct = [e for e in ENTRIES if results[e.name][0] == "correct"]
     step = max(1, len(correct) // max(n, 1))
     sample = correct[::step][:n]
-    saved = sg.config.backend
+    import logging
+
+    class Fallbacks(logging.Handler):
+        names: set = set()
+
+        def emit(self, record):
+            if "runs on the interpreter" in record.getMessage():
+                self.names.add(current[0])
+    handler, current = Fallbacks(logging.WARNING), [None]
+    logger = logging.getLogger("staticgrad")
+    saved, level = sg.config.backend, logger.level
     sg.config.backend = "numba"
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
     try:
-        return counts(census(staticgrad_verdict, sample))
+        results = {}
+        for e in sample:
+            current[0] = e.name
+            results[e.name] = staticgrad_verdict(e)
+        c = counts(results)
+        c["interpreter fallback"] = len(handler.names)
+        return c
     finally:
         sg.config.backend = saved
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def main(argv=None) -> None:
