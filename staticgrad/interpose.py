@@ -119,9 +119,20 @@ def _norm_logpdf(x, loc=0, scale=1):
     return -0.5 * z * z - np.log(scale) - 0.5 * _LOG_2PI
 
 
+def _float64(fn):
+    """scipy.stats computes in float64 whatever the input's precision."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        return out.astype(np.float64) if isinstance(out, Tracer) and out.dtype == np.float32 \
+            else out
+    return call
+
+
 def _norm_method(kind):
     import scipy.special as sp
 
+    @_float64
     def fn(x, loc=0, scale=1):
         z = (x - loc) / scale
         if kind == "logpdf":
@@ -187,7 +198,8 @@ def _solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite
     t = _triangle(a, lower)
     if unit_diagonal:
         n = np.shape(a)[-1]
-        t = t * (1 - np.eye(n)) + np.eye(n)
+        eye = np.eye(n, dtype=np.result_type(t.dtype, np.float32))
+        t = t * (1 - eye) + eye
     if trans in (1, "T", 2, "C"):
         t = np.swapaxes(t, -1, -2)
     elif trans not in (0, "N"):
@@ -224,6 +236,11 @@ def _sla_solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_fi
     return np.linalg.solve(a, b)
 
 
+def _sla_det(a, overwrite_a=False, check_finite=True):
+    out = np.linalg.det(a)
+    return out.astype(np.float64) if out.dtype == np.float32 else out  # as SciPy's
+
+
 def _sla_cholesky(a, lower=False, overwrite_a=False, check_finite=True):
     L = np.linalg.cholesky(_upper_as_lower(a) if not lower else a)
     return L if lower else np.swapaxes(L, -1, -2)
@@ -252,15 +269,15 @@ SCIPY = {
     "scipy.linalg": {"solve_triangular": _solve_triangular, "cho_factor": _cho_factor,
                      "cho_solve": _cho_solve, "solve": _sla_solve,
                      "inv": lambda a, overwrite_a=False, check_finite=True: np.linalg.inv(a),
-                     "det": lambda a, overwrite_a=False, check_finite=True: np.linalg.det(a),
+                     "det": _sla_det,
                      "cholesky": _sla_cholesky, "eigh": _sla_eigh, "expm": _expm},
 }
 SCIPY_STATS = {
     "norm": {k: _norm_method(k) for k in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")},
-    "multivariate_normal": {"logpdf": _mvn_logpdf,
-                            "pdf": lambda *a, **k: np.exp(_mvn_logpdf(*a, **k))},
-    "t": {"logpdf": _t_logpdf},
-    "gamma": {"logpdf": _gamma_logpdf},
+    "multivariate_normal": {"logpdf": _float64(_mvn_logpdf),
+                            "pdf": _float64(lambda *a, **k: np.exp(_mvn_logpdf(*a, **k)))},
+    "t": {"logpdf": _float64(_t_logpdf)},
+    "gamma": {"logpdf": _float64(_gamma_logpdf)},
 }
 
 

@@ -177,12 +177,17 @@ def _meshgrid(xi, copy=True, sparse=False, indexing="xy"):
 @entry(np.linspace)
 def _linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     graph = _graph((start, stop))
+    # Python numbers are weak (NEP 50): linspace(0.0, x32) is float32
+    dt = np.result_type(*(v.dtype if isinstance(v, Value) else v for v in (start, stop)),
+                        float(num))
+    dt = dt if dt.kind in "fc" else np.dtype(np.float64)
     start, stop = value(graph, start), value(graph, stop)
-    start, stop = _floating(start), _floating(stop)
+    start, stop = O.cast(start, dt), O.cast(stop, dt)
     div = (num - 1) if endpoint else num
     steps = np.arange(num, dtype=np.float64)
     shape = np.broadcast_shapes(start.shape, stop.shape)
-    frac = graph.const((steps / div if div > 0 else steps * 0).reshape((num,) + (1,) * len(shape)))
+    frac = graph.const((steps / div if div > 0 else steps * 0).reshape(
+        (num,) + (1,) * len(shape)).astype(dt))
     s = O.expand_dims(start, 0) if start.ndim else start
     e = O.expand_dims(stop, 0) if stop.ndim else stop
     out = s + frac * (e - s)
@@ -201,6 +206,8 @@ def _linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axi
 @entry(np.vander)
 def _vander(x, N=None, increasing=False):
     n = x.shape[0] if N is None else int(N)
+    dtype = np.promote_types(x.dtype, np.int64)  # as NumPy's result
+    x = O.cast(x, dtype) if x.dtype != dtype else x
     powers = [O.ones_like(x)] + [x] * (n > 1)
     for k in range(2, n):
         powers.append(powers[-1] * x)
@@ -822,6 +829,8 @@ def _quantile_impl(what, a, q, axis, method, keepdims, percent, nan=False):
         raise _refused(what, "method", method)
     if isinstance(q, Value):
         raise UnsupportedOperationError(f"{what}: a traced q is not supported")
+    result_dtype = np.result_type(_floating(a).dtype, q if isinstance(q, (int, float))
+                                  else np.asarray(q).dtype)
     q = np.asarray(q, dtype=np.float64) / (100.0 if percent else 1.0)
     if np.any((q < 0) | (q > 1)):
         raise ValueError("Percentiles must be in the range [0, 100]" if percent
@@ -854,7 +863,8 @@ def _quantile_impl(what, a, q, axis, method, keepdims, percent, nan=False):
     if keepdims:
         shape = tuple(1 if k in axes else s_ for k, s_ in enumerate(a.shape))
         out = O.reshape(out, (out.shape[0],) + shape)
-    return O.reshape(out, q.shape + out.shape[1:])
+    out = O.reshape(out, q.shape + out.shape[1:])
+    return O.cast(out, result_dtype) if out.dtype != result_dtype else out
 
 
 @entry(np.quantile)
@@ -1027,7 +1037,7 @@ def _cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=
         if not rowvar and yv.shape[0] != 1:
             yv = O.transpose(yv)
         x = O.concatenate(_promote([x, yv]), axis=0)
-    x = _dtype_cast(x, dtype)
+    x = O.cast(x, np.result_type(x.dtype, np.float64)) if dtype is None else O.cast(x, dtype)
     if ddof is None:
         ddof = 0 if bias else 1
     n = x.shape[1]
@@ -1671,10 +1681,10 @@ def _conj(x):
 def _heaviside(x, h0):
     graph = _graph((x, h0))
     x = value(graph, x)
+    dtype = np.result_type(x.dtype, h0.dtype if isinstance(h0, Value) else h0)
     h0 = value(graph, h0)
     out = O.where(O.less(x, 0), 0, O.where(O.equal(x, 0), h0, 1))
     out = O.where(O.not_equal(x, x), x, out)
-    dtype = np.result_type(x.dtype, h0.dtype)
     return O.cast(out, dtype) if out.dtype != dtype else out
 
 
@@ -1722,10 +1732,14 @@ def _scipy_ufuncs():
         zero = O.equal(x, 0)
         return O.where(zero, 0, x * O.log1p(O.where(zero, 0, y)))
 
+    def like(out, *xs):
+        dtype = np.result_type(*[v.dtype for v in xs], 1.0)  # float32 stays float32
+        return O.cast(out, dtype) if out.dtype != dtype else out
+
     def entr(x):
         pos = O.greater(x, 0)
         safe = O.where(pos, x, 1)
-        return O.where(pos, -(safe * O.log(safe)), O.where(O.equal(x, 0), 0, -np.inf))
+        return like(O.where(pos, -(safe * O.log(safe)), O.where(O.equal(x, 0), 0, -np.inf)), x)
 
     def rel_entr(x, y):
         graph = _graph((x, y))
@@ -1733,7 +1747,7 @@ def _scipy_ufuncs():
         ok = O.logical_and(O.greater(x, 0), O.greater(y, 0))
         sx, sy = O.where(ok, x, 1), O.where(ok, y, 1)
         other = O.where(O.logical_and(O.equal(x, 0), O.greater_equal(y, 0)), 0, np.inf)
-        return O.where(ok, sx * O.log(sx / sy), other)
+        return like(O.where(ok, sx * O.log(sx / sy), other), x, y)
 
     def kl_div(x, y):
         graph = _graph((x, y))

@@ -176,3 +176,24 @@ def test_gradients_equal_autograds_where_autograd_is_right(census):
         compared += 1
     assert not problems
     assert compared >= 300
+
+
+def test_float32_inputs_give_numpys_dtypes_and_values(census):
+    """Every supported census call on float32 inputs: NumPy's (or SciPy's) result
+    dtype and shape, and its values at float32 precision."""
+    import warnings
+    problems = []
+    for entry in ENTRIES:
+        if census[entry.name][0] != "correct":
+            continue
+        args = [a.astype(np.float32) if a.dtype == np.float64 else a for a in entry.inputs()]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = numpy_coverage._leaves(entry.fun(*args))
+            got = numpy_coverage._leaves(sg.jit(entry.fun)(*args))
+        for g, w in zip(got, want):
+            if (g.dtype, g.shape) != (w.dtype, w.shape) or not np.allclose(
+                    g, w, rtol=2e-4, atol=1e-4, equal_nan=True):
+                problems.append(f"{entry.name}: {g.dtype}{g.shape} against {w.dtype}{w.shape}")
+                break
+    assert not problems
