@@ -634,7 +634,11 @@ def _broadcast_arrays(args, subok=False):
 
 # -- indexing and selection -------------------------------------------------------------------------
 def _int_index(graph, x):
-    x = x if isinstance(x, Value) else graph.const(np.asarray(x))
+    if not isinstance(x, Value):
+        x = np.asarray(x)
+        x = graph.const(x.astype(np.intp) if x.size == 0 else x)  # [] is float to NumPy
+    elif x.size == 0 and x.dtype.kind not in "iu":
+        x = O.cast(x, np.intp)
     if x.dtype.kind not in "iu":
         raise IndexError("arrays used as indices must be of integer (or boolean) type")
     return x
@@ -1186,9 +1190,11 @@ def einsum_values(subscripts, operands):
             v = O.diagonal(v, 0, i, j)  # the diagonal becomes the last axis
             t = "".join(x for k, x in enumerate(t) if k not in (i, j)) + c
         for c, n in zip(t, v.shape):
-            if sizes.get(c, n) != n and n != 1 and sizes[c] != 1:
-                raise ValueError(f"einsum: dimension {c!r} has sizes {sizes[c]} and {n}")
-            sizes[c] = max(sizes.get(c, 1), n)
+            known = sizes.get(c)
+            if known is None or known == 1:
+                sizes[c] = n
+            elif n != 1 and n != known:
+                raise ValueError(f"einsum: dimension {c!r} has sizes {known} and {n}")
         terms.append((t, v))
 
     def remaining(k, pool):
@@ -1774,7 +1780,7 @@ def _scipy_ufuncs():
         sp.psi: lambda x: O.polygamma(_floating(x), n=0),
         sp.ndtr: ndtr, sp.log_ndtr: O.log_ndtr, sp.erfinv: O.erfinv, sp.ndtri: O.ndtri,
         sp.xlogy: xlogy, sp.xlog1py: xlog1py, sp.entr: entr, sp.rel_entr: rel_entr,
-        sp.kl_div: kl_div, sp.betaln: betaln,
+        sp.kl_div: kl_div, sp.betaln: betaln, sp.gamma: O.gamma, sp.beta: O.beta,
     })
 
 

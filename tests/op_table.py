@@ -394,6 +394,8 @@ ROWS: list[Row] = [
     _unary("log_ndtr", lambda x: _special("log_ndtr")(x), compiled=False),
     _unary("erfinv", lambda x: _special("erfinv")(x), unit, compiled=False),
     _unary("ndtri", lambda x: _special("ndtri")(x), uniform(0.1, 0.9), compiled=False),
+    _unary("gamma", lambda x: _special("gamma")(x), positive, compiled=False),
+    _binary("beta", lambda x, y: _special("beta")(x, y), (positive, positive), compiled=False),
     # -- decompositions (compiler/ops/decomp.py) ---------------------------------
     _row("solve", np.linalg.solve, Arg((3, 3), well_conditioned), Arg((3, 2)), op="solve"),
     _row("det", np.linalg.det, Arg((2, 3, 3), well_conditioned), op="det"),

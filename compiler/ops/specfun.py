@@ -19,7 +19,7 @@ from compiler.ops import Op
 
 __all__ = ["arcsinh", "arccosh", "arctanh", "cbrt", "hypot", "copysign", "fmod", "mod",
            "trunc", "rint", "floor_divide", "erf", "erfc", "gammaln", "polygamma", "log_ndtr",
-           "erfinv", "ndtri"]
+           "erfinv", "ndtri", "gamma", "beta"]
 
 
 def _unary(name, impl, vjp=None, emit=None, **traits):
@@ -92,3 +92,12 @@ erfinv = _unary("erfinv", _scipy("erfinv"),
                 lambda g, out, x: g * (np.sqrt(np.pi) / 2) * O.exp(out * out), cost=8)
 ndtri = _unary("ndtri", _scipy("ndtri"),
                lambda g, out, x: g * _SQRT_2PI * O.exp(out * out * 0.5), cost=8)
+gamma = _unary("gamma", _scipy("gamma"), lambda g, out, x: g * out * polygamma(x, n=0), cost=8)
+
+
+def _beta_vjp(g, out, a, b):
+    both = polygamma(a + b, n=0)
+    return g * out * (polygamma(a, n=0) - both), g * out * (polygamma(b, n=0) - both)
+
+
+beta = Op("beta", _scipy("beta"), vjp=_beta_vjp, elementwise=True, cost=16)
