@@ -31,11 +31,13 @@ import warnings
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The repository root, so ``python benchmarks/numpy_coverage.py`` finds the
+# census as ``benchmarks.numpy_census`` (never the benchmarks folder itself on
+# sys.path: its sparse.py would shadow the pydata ``sparse`` package Dask imports).
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy_census  # noqa: E402
-from numpy_census import ENTRIES, Entry  # noqa: E402
+from benchmarks import numpy_census  # noqa: E402
+from benchmarks.numpy_census import ENTRIES, Entry  # noqa: E402
 
 VERDICTS = ("correct", "wrong", "clear", "unclear")
 

@@ -16,10 +16,10 @@ import staticgrad as sg
 from staticgrad.errors import UnsupportedOperationError
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 
-import numpy_coverage  # noqa: E402
-from numpy_census import ENTRIES  # noqa: E402
+from benchmarks import numpy_coverage  # noqa: E402
+from benchmarks.numpy_census import ENTRIES  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("interpreter_backend")
 
@@ -144,7 +144,7 @@ def test_composites_compile(numba_backend):
     fn = sg.value_and_grad(f, argnums=(0, 1))
     for _ in range(2):  # the second call runs the kernel
         value, (gx, gy) = fn(x, y)
-    from numpy_coverage import _finite_differences
+    from benchmarks.numpy_coverage import _finite_differences
     np.testing.assert_allclose(value, f(x, y))
     np.testing.assert_allclose(gx, _finite_differences(f, [x, y], 0), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(gy, _finite_differences(f, [x, y], 1), rtol=1e-6, atol=1e-8)
