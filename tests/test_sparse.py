@@ -245,6 +245,104 @@ def test_colourings_are_valid(seed):
                     assert e == b or c[e] != c[b] or e == a
 
 
+def check_column_colouring(info, n):
+    """``colors`` has one entry per column, ``n_colors`` is ``colors.max() + 1``;
+    columns of one colour share no row (a Jacobian) or are not adjacent (a
+    star colouring of a Hessian)."""
+    dense = info.joint_pattern.toarray()
+    colors = info.colors if not isinstance(info.colors, tuple) else np.concatenate(info.colors)
+    assert info.mode in ("column", "star") and info.column_colors is info.colors
+    assert info.row_colors is None
+    assert colors.shape == (n,) and info.n_colors == colors.max() + 1
+    if info.mode == "column":
+        for k in range(info.n_colors):
+            assert (dense[:, colors == k].sum(axis=1) <= 1).all()
+    else:
+        off_diagonal = dense & ~np.eye(n, dtype=bool)
+        assert not (off_diagonal & (colors[:, None] == colors[None, :])).any()
+
+
+def test_colors_are_column_colours_in_column_and_star_mode():
+    check_column_colouring(sg.sparse_jacobian(tridiagonal).sparsity(np.ones(30)), 30)
+    # a tall Jacobian: 31 rows, 30 columns coloured
+    tall = sg.sparse_jacobian(lambda x: np.concatenate([tridiagonal(x), x[:1] ** 2]))
+    check_column_colouring(tall.sparsity(np.ones(30)), 30)
+    check_column_colouring(sg.sparse_hessian(laplacian_energy(6)).sparsity(np.ones(36)), 36)
+
+
+def test_colors_are_row_colours_in_row_mode():
+    def f(x):
+        return np.concatenate([x ** 2, np.sum(x, keepdims=True)])
+    info = sg.sparse_jacobian(f).sparsity(np.ones(50))
+    assert info.mode == "row" and info.column_colors is None
+    assert info.row_colors is info.colors and info.colors.shape == (51,)
+    assert info.n_colors == info.colors.max() + 1 == 2
+    dense = info.pattern.toarray()
+    for k in range(info.n_colors):        # rows of one colour share no column
+        assert (dense[info.colors == k, :].sum(axis=0) <= 1).all()
+
+
+# -- tuple argnums ------------------------------------------------------------------
+def two_argument_residual(a, b):
+    return np.concatenate([a[1:] * a[:-1] + b[:3] ** 2, np.sin(b[3:]) * a[0]])
+
+
+def test_jacobian_tuple_argnums_is_a_tuple_of_blocks():
+    a, b = RNG.normal(size=4), RNG.normal(size=5)
+    J = sg.sparse_jacobian(two_argument_residual, argnums=(0, 1))
+    with interpreter():
+        dense = sg.jacobian(two_argument_residual, argnums=(0, 1))(a, b)
+        result = J(a, b)
+    assert isinstance(result, tuple) and len(result) == 2
+    info = J.sparsity(a, b)
+    assert isinstance(info.pattern, tuple) and len(info.pattern) == 2
+    for block, pattern, reference in zip(result, info.pattern, dense):
+        assert isinstance(block, sp.csr_array)
+        reference = np.asarray(reference).reshape(5, -1)
+        np.testing.assert_allclose(block.toarray(), reference, atol=1e-12)
+        np.testing.assert_array_equal(pattern.toarray(), reference != 0)
+    assert [c.shape for c in info.colors] == [(4,), (5,)]
+    assert info.joint_pattern.shape == (5, 9)
+    check_column_colouring(info, 9)
+    # a tuple of one argument is a tuple of one block, as sg.jacobian
+    (alone,) = sg.sparse_jacobian(two_argument_residual, argnums=(1,)).sparsity(a, b).pattern
+    np.testing.assert_array_equal(alone.toarray(), info.pattern[1].toarray())
+
+
+def test_jacobian_tuple_argnums_compiled_row_mode():
+    def f(w, x):
+        return w * x[:3] * x[3:] + np.sin(x[:3])
+    w, x = RNG.normal(size=3), RNG.normal(size=6)
+    J = sg.sparse_jacobian(f, argnums=(1, 0))
+    assert J.sparsity(w, x).mode == "row"
+    with interpreter():
+        reference = sg.jacobian(f, argnums=(1, 0))(w, x)
+    for _ in range(2):
+        result = J(w, x)
+        for block, ref in zip(result, reference):
+            np.testing.assert_allclose(block.toarray(), np.asarray(ref), rtol=1e-12, atol=1e-12)
+
+
+def test_hessian_tuple_argnums_is_nested_blocks():
+    def f(w, x):
+        return np.sum(w * x[[0, 2, 4]] * x[[1, 3, 0]]) + np.sum(x ** 4) + np.sum(np.exp(w[1:] * w[:-1]))
+    w, x = RNG.normal(size=3), RNG.normal(size=5)
+    H = sg.sparse_hessian(f, argnums=(0, 1))
+    with interpreter():
+        reference = sg.hessian(f, argnums=(0, 1))(w, x)
+    info = H.sparsity(w, x)
+    assert info.mode == "star" and [c.shape for c in info.colors] == [(3,), (5,)]
+    for _ in range(2):
+        result = H(w, x)
+        assert len(result) == 2 and all(len(row) == 2 for row in result)
+        for i in range(2):
+            for j in range(2):
+                np.testing.assert_allclose(result[i][j].toarray(), np.asarray(reference[i][j]),
+                                           rtol=1e-12, atol=1e-12)
+                np.testing.assert_array_equal(info.pattern[i][j].toarray(),
+                                              np.asarray(reference[i][j]) != 0)
+
+
 # -- values: sparse equals dense, compiled (called twice) ---------------------------
 def check_twice(derivative, args, reference):
     for _ in range(2):
@@ -317,8 +415,10 @@ def test_function_independent_of_x_gives_zero_matrix():
 def test_bad_input_is_refused_clearly():
     with pytest.raises(sg.NonScalarOutputError, match="sparse_hessian"):
         sg.sparse_hessian(lambda x: x ** 2).sparsity(np.ones(3))
-    with pytest.raises(TypeError, match="argnums must be an int"):
-        sg.sparse_jacobian(lambda x: x, argnums=(0, 1))
+    with pytest.raises(TypeError, match="argnums must be an int or a non-empty tuple"):
+        sg.sparse_jacobian(lambda x: x, argnums="0")
+    with pytest.raises(TypeError, match="repeats an argument"):
+        sg.sparse_jacobian(lambda x, y: x * y, argnums=(1, 1))
     with pytest.raises(sg.IntegerInputError):
         sg.sparse_jacobian(lambda x: x * 2).sparsity(np.arange(3))
 

@@ -303,50 +303,89 @@ def _node_rule(graph: Graph, nid: int, pats: list, n: int) -> sp.csr_array | Non
     return result
 
 
-def _between(graph: Graph, source: int, sink: int) -> set[int]:
-    return (nx.descendants(graph.nx, source) | {source}) & (nx.ancestors(graph.nx, sink) | {sink})
+def _identity_block(size: int, offset: int, n: int) -> sp.csr_array:
+    """Element i depends on input element offset + i (one wrt among several)."""
+    ids = np.arange(size, dtype=np.int64)
+    return sp.csr_array((np.ones(size, dtype=bool), (ids, ids + offset)), shape=(size, n))
 
 
-def jacobian_pattern(graph: Graph, output: int, wrt: int) -> sp.csr_array:
-    """Boolean (output.size, wrt.size) pattern of d output / d wrt."""
-    output, wrt = int(output), int(wrt)
-    n = _size(graph.shape(wrt))
-    m = _size(graph.shape(output))
-    if graph.dtype(wrt).kind not in "fc":
-        raise CompilerError(f"jacobian_pattern: node {wrt} has dtype {graph.dtype(wrt)}, "
-                            "not floating point")
-    pats: dict[int, sp.csr_array | None] = {wrt: sp.identity(n, dtype=bool, format="csr")}
-    for nid in sorted(_between(graph, wrt, output)):
-        if nid == wrt:
+def _propagate(graph: Graph, seeds: dict, targets: Sequence[int], n: int) -> dict:
+    """Patterns of every node on a path from a seeded node to a target."""
+    reach: set[int] = set()
+    for s in seeds:
+        reach |= nx.descendants(graph.nx, s) | {s}
+    needed: set[int] = set()
+    for t in targets:
+        needed |= nx.ancestors(graph.nx, t) | {t}
+    pats = dict(seeds)
+    for nid in sorted(reach & needed):
+        if nid in seeds:
             continue
         pats[nid] = _node_rule(graph, nid, [pats.get(i) for i in graph.inputs(nid)], n)
-    result = pats.get(output)
+    return pats
+
+
+def _as_nodes(nodes) -> list[int]:
+    return [int(w) for w in nodes] if isinstance(nodes, (list, tuple)) else [int(nodes)]
+
+
+def _finish_pattern(result, m: int, n: int) -> sp.csr_array:
     if result is None:
         return sp.csr_array((m, n), dtype=bool)
-    result = sp.csr_array(result)
+    result = sp.csr_array(result, dtype=bool)
     result.sum_duplicates()
     result.sort_indices()
     return result
 
 
-def hessian_pattern(graph: Graph, output: int, wrt: int) -> sp.csr_array:
+def jacobian_pattern(graph: Graph, output: int, wrt) -> sp.csr_array:
+    """Boolean (output.size, wrt.size) pattern of d output / d wrt; for a
+    sequence of ``wrt`` nodes, their elements side by side (C order each, in
+    the order given), as one (output.size, sum of sizes) pattern."""
+    (result,) = _patterns(graph, [output], wrt)
+    return result
+
+
+def _patterns(graph: Graph, outputs: Sequence[int], wrt) -> list[sp.csr_array]:
+    wrts = _as_nodes(wrt)
+    sizes = [_size(graph.shape(w)) for w in wrts]
+    n = sum(sizes)
+    seeds: dict = {}
+    for w, size, offset in zip(wrts, sizes, np.cumsum([0] + sizes[:-1])):
+        if graph.dtype(w).kind not in "fc":
+            raise CompilerError(f"jacobian_pattern: node {w} has dtype {graph.dtype(w)}, "
+                                "not floating point")
+        seeds[w] = _identity_block(size, int(offset), n)
+    outputs = [int(o) for o in outputs]
+    pats = _propagate(graph, seeds, outputs, n)
+    return [_finish_pattern(pats.get(o), _size(graph.shape(o)), n) for o in outputs]
+
+
+def hessian_pattern(graph: Graph, output: int, wrt) -> sp.csr_array:
     """Boolean (wrt.size, wrt.size) symmetric pattern of the Hessian of a scalar
-    ``output``: the Jacobian pattern of its gradient, built on a copy of the graph."""
+    ``output``: the Jacobian pattern of its gradient, built on a copy of the
+    graph. For a sequence of ``wrt`` nodes, the joint Hessian of their
+    elements side by side."""
     if graph.shape(output) != ():
         raise CompilerError(f"hessian_pattern: output {output} has shape {graph.shape(output)}, "
                             "not a scalar")
+    wrts = _as_nodes(wrt)
     copy = rebuild(graph)
     order = graph.nodes()
     position = {nid: k for k, nid in enumerate(order)}
     new_nodes = copy.nodes()
-    out, point = new_nodes[position[output]], new_nodes[position[wrt]]
+    out = new_nodes[position[int(output)]]
+    points = [new_nodes[position[w]] for w in wrts]
     seed = copy.const(np.ones((), copy.dtype(out)))
-    (gradient,) = autodiff.vjp(copy, [out], [seed], [point])
-    n = _size(graph.shape(wrt))
-    if gradient is None:
-        return sp.csr_array((n, n), dtype=bool)
-    pattern = jacobian_pattern(copy, gradient.node, point)
+    gradients = autodiff.vjp(copy, [out], [seed], points)
+    n = sum(_size(graph.shape(w)) for w in wrts)
+    present = [g.node for g in gradients if g is not None]
+    rows = iter(_patterns(copy, present, points) if present else [])
+    blocks = [next(rows) if g is not None else sp.csr_array((_size(graph.shape(w)), n), dtype=bool)
+              for g, w in zip(gradients, wrts)]
+    pattern = sp.csr_array(sp.vstack(blocks, format="csr"), dtype=bool)
     pattern = sp.csr_array(pattern + pattern.T)
+    pattern.sum_duplicates()
     pattern.sort_indices()
     return pattern
 
