@@ -423,17 +423,108 @@ def test_bad_input_is_refused_clearly():
         sg.sparse_jacobian(lambda x: x * 2).sparsity(np.arange(3))
 
 
-def test_structured_loops_give_a_correct_dense_pattern():
-    # the pass does not look into loop bodies: the loop's outputs depend on all
-    # its inputs (correct, not tight), and the values are right
+# -- structured control flow: the pass composes loop bodies and unites cond branches ---
+def heat_stepper(steps):
+    """An explicit time stepper of a 1-D reaction-diffusion stencil: each step
+    widens the band by one on each side."""
     def f(x):
-        return sg.fori_loop(0, 3, lambda i, v: v * 0.5 + np.sin(v), x)[1:] * x[:-1]
+        def body(i, v):
+            left = np.concatenate([np.zeros(1), v[:-1]])
+            right = np.concatenate([v[1:], np.zeros(1)])
+            return v + 0.1 * (left - 2 * v + right) + 0.01 * v ** 3
+        return sg.fori_loop(0, steps, body, x)
+    return f
 
-    def energy(x):
-        return np.sum(sg.fori_loop(0, 2, lambda i, v: v * np.cos(v), x) ** 2)
-    x = np.linspace(0.1, 1.0, 6)
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_fori_loop_stepper_pattern_is_banded_and_exact(steps):
+    f = heat_stepper(steps)
+    x = RNG.uniform(0.5, 1.5, size=20)
+    J = sg.sparse_jacobian(f)
+    info = J.sparsity(x)
+    dense = dense_jacobian(f, (x,))
+    np.testing.assert_array_equal(info.pattern.toarray(), dense != 0)
+    offsets = np.subtract(*np.nonzero(info.pattern.toarray()))
+    assert offsets.min() == -steps and offsets.max() == steps     # the band's half width
+    assert info.n_colors == 2 * steps + 1
     with interpreter():
-        J = sg.sparse_jacobian(f)(x)
-        H = sg.sparse_hessian(energy)(x)
-    np.testing.assert_allclose(J.toarray(), dense_jacobian(f, (x,)), atol=1e-12)
-    np.testing.assert_allclose(H.toarray(), dense_hessian(energy, (x,)), atol=1e-12)
+        np.testing.assert_allclose(J(x).toarray(), dense, atol=1e-12)
+
+
+def test_loop_pattern_is_the_last_step_not_a_union():
+    # a rotation by one per step: after 3 steps each output depends on one input
+    def f(x):
+        return sg.fori_loop(0, 3, lambda i, v: np.concatenate([v[-1:], v[:-1]]) * 2.0, x)
+    x = RNG.uniform(0.5, 1.5, size=5)
+    pattern = sg.sparse_jacobian(f).sparsity(x).pattern.toarray()
+    np.testing.assert_array_equal(pattern, dense_jacobian(f, (x,)) != 0)
+    assert pattern.sum() == 5
+
+
+def test_long_loop_reaches_its_fixed_point():
+    # 400 steps of a stencil on 12 unknowns: the band fills after 11, then stays
+    f = heat_stepper(400)
+    x = RNG.uniform(0.1, 0.2, size=12)
+    info = sg.sparse_jacobian(f).sparsity(x)
+    np.testing.assert_array_equal(info.pattern.toarray(), dense_jacobian(f, (x,)) != 0)
+
+
+def test_scan_with_xs_and_ys_pattern_is_exact():
+    def f(x):
+        def body(c, xt):
+            c = c * xt[0] + np.concatenate([c[:1], c[:-1] * xt[1]])
+            return c, np.sum(c[:2])
+        c, ys = sg.scan(body, x[:5], x[5:].reshape(3, 2))
+        return np.concatenate([c, ys])
+    x = RNG.uniform(0.5, 1.5, size=11)
+    J = sg.sparse_jacobian(f)
+    dense = dense_jacobian(f, (x,))
+    np.testing.assert_array_equal(J.sparsity(x).pattern.toarray(), dense != 0)
+    assert J.sparsity(x).pattern.nnz < dense.size       # not the dense fallback
+    with interpreter():
+        np.testing.assert_allclose(J(x).toarray(), dense, atol=1e-12)
+
+
+def test_cond_pattern_is_the_union_of_both_branches():
+    def f(x):
+        return 2.0 * sg.cond(x[0] > 0, lambda v: v[1:] * v[:-1],
+                             lambda v: np.sin(v[1:]) + v[0], x)
+    x = RNG.uniform(0.5, 1.5, size=6)
+    J = sg.sparse_jacobian(f)
+    pattern = J.sparsity(x).pattern.toarray()
+    np.testing.assert_array_equal(pattern, (dense_jacobian(f, (x,)) != 0)
+                                  | (dense_jacobian(f, (-x,)) != 0))
+    with interpreter():
+        for point in (x, -x):
+            np.testing.assert_allclose(J(point).toarray(), dense_jacobian(f, (point,)),
+                                       atol=1e-12)
+
+
+def test_while_loop_pattern_is_the_sound_fixed_point():
+    # the trip count is known at run time only: the pattern covers any count
+    def f(x):
+        def body(state):
+            k, v = state
+            return k + 1, v + 0.1 * np.concatenate([v[1:], np.zeros(1)]) * v
+        return sg.while_loop(lambda state: state[0] < 2, body, (0, x))[1]
+    x = RNG.uniform(0.5, 1.5, size=8)
+    J = sg.sparse_jacobian(f)
+    pattern = J.sparsity(x).pattern.toarray()
+    np.testing.assert_array_equal(pattern, np.triu(np.ones((8, 8), dtype=bool)))
+    dense = dense_jacobian(f, (x,))
+    assert not (dense != 0)[~pattern].any()
+    with interpreter():
+        np.testing.assert_allclose(J(x).toarray(), dense, atol=1e-12)
+
+
+def test_hessian_through_a_loop_is_exact():
+    def energy(x):
+        def body(i, v):
+            return v + 0.1 * np.concatenate([v[1:], np.zeros(1)]) * np.cos(v)
+        return np.sum(sg.fori_loop(0, 2, body, x) ** 2)
+    x = RNG.uniform(0.5, 1.5, size=8)
+    H = sg.sparse_hessian(energy)
+    dense = dense_hessian(energy, (x,))
+    np.testing.assert_array_equal(H.sparsity(x).pattern.toarray(), dense != 0)
+    with interpreter():
+        np.testing.assert_allclose(H(x).toarray(), dense, atol=1e-12)
