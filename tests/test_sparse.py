@@ -447,8 +447,7 @@ def test_fori_loop_stepper_pattern_is_banded_and_exact(steps):
     offsets = np.subtract(*np.nonzero(info.pattern.toarray()))
     assert offsets.min() == -steps and offsets.max() == steps     # the band's half width
     assert info.n_colors == 2 * steps + 1
-    with interpreter():
-        np.testing.assert_allclose(J(x).toarray(), dense, atol=1e-12)
+    check_twice(J, (x,), dense)          # the compressed JVPs through the loop, compiled
 
 
 def test_loop_pattern_is_the_last_step_not_a_union():
