@@ -343,6 +343,25 @@ def test_hessian_tuple_argnums_is_nested_blocks():
                                               np.asarray(reference[i][j]) != 0)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_colouring_in_rounds_is_networkx_greedy(seed):
+    # the NumPy colouring used beyond 20,000 vertices computes networkx's
+    # sequential greedy colouring for the same vertex order, vertex by vertex
+    import networkx as nx
+    from compiler.passes.sparsity import _greedy_in_rounds
+    random = sp.random(300, 300, density=0.02, random_state=seed) != 0
+    adjacency = sp.csr_array(random + random.T)
+    adjacency.setdiag(False)
+    adjacency.eliminate_zeros()
+    graph = nx.from_scipy_sparse_array(adjacency)
+    degree = np.diff(adjacency.indptr)
+    for strategy, order in (("largest_first", np.argsort(-degree, kind="stable")),
+                            (lambda g, c: list(g), np.arange(300))):
+        expected = nx.greedy_color(graph, strategy)
+        colors = _greedy_in_rounds(adjacency, order)
+        np.testing.assert_array_equal(colors, [expected[v] for v in range(300)])
+
+
 # -- values: sparse equals dense, compiled (called twice) ---------------------------
 def check_twice(derivative, args, reference):
     for _ in range(2):
