@@ -546,3 +546,30 @@ def test_hessian_through_a_loop_is_exact():
     np.testing.assert_array_equal(H.sparsity(x).pattern.toarray(), dense != 0)
     with interpreter():
         np.testing.assert_allclose(H(x).toarray(), dense, atol=1e-12)
+
+
+def test_hessian_through_scan_exact_and_while_loop_sound():
+    # the adjoint of a scan reads the carries' tapes; the adjoint of a while
+    # loop runs over tapes of run-time length
+    def scanned(x):
+        def body(c, xt):
+            return c * np.sin(xt), c[:2].sum() * xt[0]
+        c, ys = sg.scan(body, x[:3], x[3:].reshape(2, 3))
+        return np.sum(c ** 2) + np.sum(ys ** 3)
+
+    def looped(x):
+        def body(state):
+            k, v = state
+            return k + 1, v + 0.1 * np.concatenate([v[1:], np.zeros(1)]) * np.cos(v)
+        return np.sum(sg.while_loop(lambda s: s[0] < 2, body, (0, x))[1] ** 2)
+    x = RNG.uniform(0.5, 1.5, size=9)
+    H = sg.sparse_hessian(scanned)
+    dense = dense_hessian(scanned, (x,))
+    np.testing.assert_array_equal(H.sparsity(x).pattern.toarray(), dense != 0)
+    with interpreter():
+        np.testing.assert_allclose(H(x).toarray(), dense, atol=1e-12)
+    H = sg.sparse_hessian(looped)
+    dense = dense_hessian(looped, (x,))
+    assert not (dense != 0)[~H.sparsity(x).pattern.toarray()].any()
+    with interpreter():
+        np.testing.assert_allclose(H(x).toarray(), dense, atol=1e-12)
