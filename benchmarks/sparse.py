@@ -201,6 +201,11 @@ def large(quick: bool):
     print(f"- sparsity detection (Bratu Jacobian pattern pass): "
           f"{fmt(time.perf_counter() - start)}; "
           f"{jpattern.nnz:,} nonzeros")
+    start = time.perf_counter()
+    jinfo = sg.sparse_jacobian(residual).sparsity(u)
+    print(f"- Bratu Jacobian pattern + colouring (colours in NumPy rounds): "
+          f"{fmt(time.perf_counter() - start)}, {jinfo.n_colors} colours ({jinfo.mode}, "
+          f"{jinfo.strategy})")
 
     H = sg.sparse_hessian(f)
     start = time.perf_counter()

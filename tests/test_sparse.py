@@ -245,6 +245,123 @@ def test_colourings_are_valid(seed):
                     assert e == b or c[e] != c[b] or e == a
 
 
+def check_column_colouring(info, n):
+    """``colors`` has one entry per column, ``n_colors`` is ``colors.max() + 1``;
+    columns of one colour share no row (a Jacobian) or are not adjacent (a
+    star colouring of a Hessian)."""
+    dense = info.joint_pattern.toarray()
+    colors = info.colors if not isinstance(info.colors, tuple) else np.concatenate(info.colors)
+    assert info.mode in ("column", "star") and info.column_colors is info.colors
+    assert info.row_colors is None
+    assert colors.shape == (n,) and info.n_colors == colors.max() + 1
+    if info.mode == "column":
+        for k in range(info.n_colors):
+            assert (dense[:, colors == k].sum(axis=1) <= 1).all()
+    else:
+        off_diagonal = dense & ~np.eye(n, dtype=bool)
+        assert not (off_diagonal & (colors[:, None] == colors[None, :])).any()
+
+
+def test_colors_are_column_colours_in_column_and_star_mode():
+    check_column_colouring(sg.sparse_jacobian(tridiagonal).sparsity(np.ones(30)), 30)
+    # a tall Jacobian: 31 rows, 30 columns coloured
+    tall = sg.sparse_jacobian(lambda x: np.concatenate([tridiagonal(x), x[:1] ** 2]))
+    check_column_colouring(tall.sparsity(np.ones(30)), 30)
+    check_column_colouring(sg.sparse_hessian(laplacian_energy(6)).sparsity(np.ones(36)), 36)
+
+
+def test_colors_are_row_colours_in_row_mode():
+    def f(x):
+        return np.concatenate([x ** 2, np.sum(x, keepdims=True)])
+    info = sg.sparse_jacobian(f).sparsity(np.ones(50))
+    assert info.mode == "row" and info.column_colors is None
+    assert info.row_colors is info.colors and info.colors.shape == (51,)
+    assert info.n_colors == info.colors.max() + 1 == 2
+    dense = info.pattern.toarray()
+    for k in range(info.n_colors):        # rows of one colour share no column
+        assert (dense[info.colors == k, :].sum(axis=0) <= 1).all()
+
+
+# -- tuple argnums ------------------------------------------------------------------
+def two_argument_residual(a, b):
+    return np.concatenate([a[1:] * a[:-1] + b[:3] ** 2, np.sin(b[3:]) * a[0]])
+
+
+def test_jacobian_tuple_argnums_is_a_tuple_of_blocks():
+    a, b = RNG.normal(size=4), RNG.normal(size=5)
+    J = sg.sparse_jacobian(two_argument_residual, argnums=(0, 1))
+    with interpreter():
+        dense = sg.jacobian(two_argument_residual, argnums=(0, 1))(a, b)
+        result = J(a, b)
+    assert isinstance(result, tuple) and len(result) == 2
+    info = J.sparsity(a, b)
+    assert isinstance(info.pattern, tuple) and len(info.pattern) == 2
+    for block, pattern, reference in zip(result, info.pattern, dense):
+        assert isinstance(block, sp.csr_array)
+        reference = np.asarray(reference).reshape(5, -1)
+        np.testing.assert_allclose(block.toarray(), reference, atol=1e-12)
+        np.testing.assert_array_equal(pattern.toarray(), reference != 0)
+    assert [c.shape for c in info.colors] == [(4,), (5,)]
+    assert info.joint_pattern.shape == (5, 9)
+    check_column_colouring(info, 9)
+    # a tuple of one argument is a tuple of one block, as sg.jacobian
+    (alone,) = sg.sparse_jacobian(two_argument_residual, argnums=(1,)).sparsity(a, b).pattern
+    np.testing.assert_array_equal(alone.toarray(), info.pattern[1].toarray())
+
+
+def test_jacobian_tuple_argnums_compiled_row_mode():
+    def f(w, x):
+        return w * x[:3] * x[3:] + np.sin(x[:3])
+    w, x = RNG.normal(size=3), RNG.normal(size=6)
+    J = sg.sparse_jacobian(f, argnums=(1, 0))
+    assert J.sparsity(w, x).mode == "row"
+    with interpreter():
+        reference = sg.jacobian(f, argnums=(1, 0))(w, x)
+    for _ in range(2):
+        result = J(w, x)
+        for block, ref in zip(result, reference):
+            np.testing.assert_allclose(block.toarray(), np.asarray(ref), rtol=1e-12, atol=1e-12)
+
+
+def test_hessian_tuple_argnums_is_nested_blocks():
+    def f(w, x):
+        return np.sum(w * x[[0, 2, 4]] * x[[1, 3, 0]]) + np.sum(x ** 4) + np.sum(np.exp(w[1:] * w[:-1]))
+    w, x = RNG.normal(size=3), RNG.normal(size=5)
+    H = sg.sparse_hessian(f, argnums=(0, 1))
+    with interpreter():
+        reference = sg.hessian(f, argnums=(0, 1))(w, x)
+    info = H.sparsity(w, x)
+    assert info.mode == "star" and [c.shape for c in info.colors] == [(3,), (5,)]
+    for _ in range(2):
+        result = H(w, x)
+        assert len(result) == 2 and all(len(row) == 2 for row in result)
+        for i in range(2):
+            for j in range(2):
+                np.testing.assert_allclose(result[i][j].toarray(), np.asarray(reference[i][j]),
+                                           rtol=1e-12, atol=1e-12)
+                np.testing.assert_array_equal(info.pattern[i][j].toarray(),
+                                              np.asarray(reference[i][j]) != 0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_colouring_in_rounds_is_networkx_greedy(seed):
+    # the NumPy colouring used beyond 20,000 vertices computes networkx's
+    # sequential greedy colouring for the same vertex order, vertex by vertex
+    import networkx as nx
+    from compiler.passes.sparsity import _greedy_in_rounds
+    random = sp.random(300, 300, density=0.02, random_state=seed) != 0
+    adjacency = sp.csr_array(random + random.T)
+    adjacency.setdiag(False)
+    adjacency.eliminate_zeros()
+    graph = nx.from_scipy_sparse_array(adjacency)
+    degree = np.diff(adjacency.indptr)
+    for strategy, order in (("largest_first", np.argsort(-degree, kind="stable")),
+                            (lambda g, c: list(g), np.arange(300))):
+        expected = nx.greedy_color(graph, strategy)
+        colors = _greedy_in_rounds(adjacency, order)
+        np.testing.assert_array_equal(colors, [expected[v] for v in range(300)])
+
+
 # -- values: sparse equals dense, compiled (called twice) ---------------------------
 def check_twice(derivative, args, reference):
     for _ in range(2):
@@ -317,23 +434,142 @@ def test_function_independent_of_x_gives_zero_matrix():
 def test_bad_input_is_refused_clearly():
     with pytest.raises(sg.NonScalarOutputError, match="sparse_hessian"):
         sg.sparse_hessian(lambda x: x ** 2).sparsity(np.ones(3))
-    with pytest.raises(TypeError, match="argnums must be an int"):
-        sg.sparse_jacobian(lambda x: x, argnums=(0, 1))
+    with pytest.raises(TypeError, match="argnums must be an int or a non-empty tuple"):
+        sg.sparse_jacobian(lambda x: x, argnums="0")
+    with pytest.raises(TypeError, match="repeats an argument"):
+        sg.sparse_jacobian(lambda x, y: x * y, argnums=(1, 1))
     with pytest.raises(sg.IntegerInputError):
         sg.sparse_jacobian(lambda x: x * 2).sparsity(np.arange(3))
 
 
-def test_structured_loops_give_a_correct_dense_pattern():
-    # the pass does not look into loop bodies: the loop's outputs depend on all
-    # its inputs (correct, not tight), and the values are right
+# -- structured control flow: the pass composes loop bodies and unites cond branches ---
+def heat_stepper(steps):
+    """An explicit time stepper of a 1-D reaction-diffusion stencil: each step
+    widens the band by one on each side."""
     def f(x):
-        return sg.fori_loop(0, 3, lambda i, v: v * 0.5 + np.sin(v), x)[1:] * x[:-1]
+        def body(i, v):
+            left = np.concatenate([np.zeros(1), v[:-1]])
+            right = np.concatenate([v[1:], np.zeros(1)])
+            return v + 0.1 * (left - 2 * v + right) + 0.01 * v ** 3
+        return sg.fori_loop(0, steps, body, x)
+    return f
 
-    def energy(x):
-        return np.sum(sg.fori_loop(0, 2, lambda i, v: v * np.cos(v), x) ** 2)
-    x = np.linspace(0.1, 1.0, 6)
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_fori_loop_stepper_pattern_is_banded_and_exact(steps):
+    f = heat_stepper(steps)
+    x = RNG.uniform(0.5, 1.5, size=20)
+    J = sg.sparse_jacobian(f)
+    info = J.sparsity(x)
+    dense = dense_jacobian(f, (x,))
+    np.testing.assert_array_equal(info.pattern.toarray(), dense != 0)
+    offsets = np.subtract(*np.nonzero(info.pattern.toarray()))
+    assert offsets.min() == -steps and offsets.max() == steps     # the band's half width
+    assert info.n_colors == 2 * steps + 1
+    check_twice(J, (x,), dense)          # the compressed JVPs through the loop, compiled
+
+
+def test_loop_pattern_is_the_last_step_not_a_union():
+    # a rotation by one per step: after 3 steps each output depends on one input
+    def f(x):
+        return sg.fori_loop(0, 3, lambda i, v: np.concatenate([v[-1:], v[:-1]]) * 2.0, x)
+    x = RNG.uniform(0.5, 1.5, size=5)
+    pattern = sg.sparse_jacobian(f).sparsity(x).pattern.toarray()
+    np.testing.assert_array_equal(pattern, dense_jacobian(f, (x,)) != 0)
+    assert pattern.sum() == 5
+
+
+def test_long_loop_reaches_its_fixed_point():
+    # 400 steps of a stencil on 12 unknowns: the band fills after 11, then stays
+    f = heat_stepper(400)
+    x = RNG.uniform(0.1, 0.2, size=12)
+    info = sg.sparse_jacobian(f).sparsity(x)
+    np.testing.assert_array_equal(info.pattern.toarray(), dense_jacobian(f, (x,)) != 0)
+
+
+def test_scan_with_xs_and_ys_pattern_is_exact():
+    def f(x):
+        def body(c, xt):
+            c = c * xt[0] + np.concatenate([c[:1], c[:-1] * xt[1]])
+            return c, np.sum(c[:2])
+        c, ys = sg.scan(body, x[:5], x[5:].reshape(3, 2))
+        return np.concatenate([c, ys])
+    x = RNG.uniform(0.5, 1.5, size=11)
+    J = sg.sparse_jacobian(f)
+    dense = dense_jacobian(f, (x,))
+    np.testing.assert_array_equal(J.sparsity(x).pattern.toarray(), dense != 0)
+    assert J.sparsity(x).pattern.nnz < dense.size       # not the dense fallback
     with interpreter():
-        J = sg.sparse_jacobian(f)(x)
-        H = sg.sparse_hessian(energy)(x)
-    np.testing.assert_allclose(J.toarray(), dense_jacobian(f, (x,)), atol=1e-12)
-    np.testing.assert_allclose(H.toarray(), dense_hessian(energy, (x,)), atol=1e-12)
+        np.testing.assert_allclose(J(x).toarray(), dense, atol=1e-12)
+
+
+def test_cond_pattern_is_the_union_of_both_branches():
+    def f(x):
+        return 2.0 * sg.cond(x[0] > 0, lambda v: v[1:] * v[:-1],
+                             lambda v: np.sin(v[1:]) + v[0], x)
+    x = RNG.uniform(0.5, 1.5, size=6)
+    J = sg.sparse_jacobian(f)
+    pattern = J.sparsity(x).pattern.toarray()
+    np.testing.assert_array_equal(pattern, (dense_jacobian(f, (x,)) != 0)
+                                  | (dense_jacobian(f, (-x,)) != 0))
+    with interpreter():
+        for point in (x, -x):
+            np.testing.assert_allclose(J(point).toarray(), dense_jacobian(f, (point,)),
+                                       atol=1e-12)
+
+
+def test_while_loop_pattern_is_the_sound_fixed_point():
+    # the trip count is known at run time only: the pattern covers any count
+    def f(x):
+        def body(state):
+            k, v = state
+            return k + 1, v + 0.1 * np.concatenate([v[1:], np.zeros(1)]) * v
+        return sg.while_loop(lambda state: state[0] < 2, body, (0, x))[1]
+    x = RNG.uniform(0.5, 1.5, size=8)
+    J = sg.sparse_jacobian(f)
+    pattern = J.sparsity(x).pattern.toarray()
+    np.testing.assert_array_equal(pattern, np.triu(np.ones((8, 8), dtype=bool)))
+    dense = dense_jacobian(f, (x,))
+    assert not (dense != 0)[~pattern].any()
+    with interpreter():
+        np.testing.assert_allclose(J(x).toarray(), dense, atol=1e-12)
+
+
+def test_hessian_through_a_loop_is_exact():
+    def energy(x):
+        def body(i, v):
+            return v + 0.1 * np.concatenate([v[1:], np.zeros(1)]) * np.cos(v)
+        return np.sum(sg.fori_loop(0, 2, body, x) ** 2)
+    x = RNG.uniform(0.5, 1.5, size=8)
+    H = sg.sparse_hessian(energy)
+    dense = dense_hessian(energy, (x,))
+    np.testing.assert_array_equal(H.sparsity(x).pattern.toarray(), dense != 0)
+    with interpreter():
+        np.testing.assert_allclose(H(x).toarray(), dense, atol=1e-12)
+
+
+def test_hessian_through_scan_exact_and_while_loop_sound():
+    # the adjoint of a scan reads the carries' tapes; the adjoint of a while
+    # loop runs over tapes of run-time length
+    def scanned(x):
+        def body(c, xt):
+            return c * np.sin(xt), c[:2].sum() * xt[0]
+        c, ys = sg.scan(body, x[:3], x[3:].reshape(2, 3))
+        return np.sum(c ** 2) + np.sum(ys ** 3)
+
+    def looped(x):
+        def body(state):
+            k, v = state
+            return k + 1, v + 0.1 * np.concatenate([v[1:], np.zeros(1)]) * np.cos(v)
+        return np.sum(sg.while_loop(lambda s: s[0] < 2, body, (0, x))[1] ** 2)
+    x = RNG.uniform(0.5, 1.5, size=9)
+    H = sg.sparse_hessian(scanned)
+    dense = dense_hessian(scanned, (x,))
+    np.testing.assert_array_equal(H.sparsity(x).pattern.toarray(), dense != 0)
+    with interpreter():
+        np.testing.assert_allclose(H(x).toarray(), dense, atol=1e-12)
+    H = sg.sparse_hessian(looped)
+    dense = dense_hessian(looped, (x,))
+    assert not (dense != 0)[~H.sparsity(x).pattern.toarray()].any()
+    with interpreter():
+        np.testing.assert_allclose(H(x).toarray(), dense, atol=1e-12)
