@@ -11,6 +11,7 @@ from staticgrad.transforms import grad, hessian, hvp, jacobian, jit, jvp, value_
 from staticgrad.check import check_grads
 from staticgrad.loops import cond, fori_loop, scan, while_loop
 from staticgrad.sparse import sparse_hessian, sparse_jacobian
+from staticgrad import numpy_extra  # noqa: F401  installs the rest of the NumPy table
 from staticgrad import autograd  # eager: sg.tensor(..., requires_grad=True), .backward()
 from staticgrad.autograd import GradientTape, enable_grad, no_grad, set_grad_enabled
 from staticgrad.eager import (Tensor, abs, add, amax, amin, arange, bool_, cat, clamp, clip, concat,

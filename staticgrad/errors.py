@@ -17,6 +17,12 @@ class TracerConversionError(StaticgradError, RuntimeError):
     it converts an element (``out[i] = x``) and would hide this message."""
 
 
+class UnsupportedAttributeError(UnsupportedOperationError, AttributeError):
+    """An ndarray method or attribute staticgrad does not trace (``x.tofile``):
+    an UnsupportedOperationError that is also the AttributeError ``hasattr``
+    expects."""
+
+
 class ArgumentTypeError(StaticgradError, TypeError):
     """An argument a transformed function cannot take: an array of dtype object,
     or a non-array value that is not hashable (non-array arguments are static,
@@ -43,4 +49,4 @@ class IntegerInputError(StaticgradError, TypeError):
 __all__ = ["StaticgradError", "ShapeError", "UnsupportedOperationError", "GuardFailure",
            "TracerConversionError", "InPlaceMutationError", "RetraceLimitError",
            "NonScalarOutputError", "IntegerInputError", "LoopLimitError", "LoopTypeError",
-           "ArgumentTypeError"]
+           "ArgumentTypeError", "UnsupportedAttributeError"]

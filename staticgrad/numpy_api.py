@@ -15,7 +15,7 @@ import numpy as np
 
 import compiler.ops as O
 from compiler.ir import Value
-from staticgrad.errors import UnsupportedOperationError
+from staticgrad.errors import UnsupportedAttributeError, UnsupportedOperationError
 from staticgrad.tracing import Tracer, find_context, first, to_tracer, to_value, user_site
 
 UFUNCS: dict[np.ufunc, Callable] = {
@@ -37,6 +37,13 @@ UFUNCS: dict[np.ufunc, Callable] = {
 
 # ufunc.reduce for the ufuncs that have a reduction op.
 REDUCERS = {np.add: O.sum, np.multiply: O.prod, np.maximum: O.amax, np.minimum: O.amin}
+# ufunc.accumulate: filled by staticgrad.numpy_extra, (x, axis=0, dtype=None) -> Value
+ACCUMULATORS: dict[np.ufunc, Callable] = {}
+# array attributes computed from the array (x.real, x.flat, ...): name -> fn(tracer)
+ATTRIBUTES: dict[str, Callable] = {}
+# NumPy functions that write into their first argument (np.put, np.fill_diagonal):
+# called with the raw arguments, they update a traced array functionally.
+INPLACE: dict[Callable, Callable] = {}
 
 
 def _graph(args) -> Any:
@@ -134,6 +141,11 @@ def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict,
     name = ufunc.__name__
     if method == "at" and ufunc in (np.add, np.subtract):
         return _add_at(ufunc, *inputs, **kwargs)
+    if method == "accumulate" and ufunc in ACCUMULATORS:
+        kw = _ufunc_kwargs(f"np.{name}.accumulate", kwargs, ("axis", "dtype"))
+        (x,) = inputs
+        return _wrap(inputs, ACCUMULATORS[ufunc](to_value(x), axis=kw.get("axis", 0),
+                                                 dtype=kw.get("dtype")))
     if method == "reduce" and ufunc in REDUCERS:
         kw = _ufunc_kwargs(f"np.{name}.reduce", kwargs, ("axis", "keepdims", "dtype"))
         (x,) = inputs
@@ -144,7 +156,7 @@ def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict,
                                              keepdims=bool(kw.get("keepdims", False))))
     fn = UFUNCS.get(ufunc)
     if method != "__call__" or fn is None:
-        what = f"np.{name}" + ("" if method == "__call__" else f".{method}")
+        what = ufunc_name(ufunc) + ("" if method == "__call__" else f".{method}")
         raise UnsupportedOperationError(f"{what} is not supported on traced values "
                                         f"(at {user_site()})")
     out = kwargs.get("out")
@@ -164,6 +176,17 @@ def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict,
     args, weak = _promote_weak(inputs, args)
     result = _wrap(inputs, fn(*args))
     return _mark_weak(result) if weak and operator else result
+
+
+def ufunc_name(ufunc: np.ufunc) -> str:
+    """``np.exp``, ``scipy.special.expit``: how a user spells a ufunc."""
+    if getattr(np, ufunc.__name__, None) is ufunc:
+        return f"np.{ufunc.__name__}"
+    import sys
+    special = sys.modules.get("scipy.special")
+    if special is not None and getattr(special, ufunc.__name__, None) is ufunc:
+        return f"scipy.special.{ufunc.__name__}"
+    return f"np.{ufunc.__name__}"
 
 
 def _add_at(ufunc, a, indices, b=None):
@@ -225,15 +248,41 @@ def _at_default(value: Any, default: Any) -> bool:
     return False
 
 
+#: what a masked-out element (``where=``) of each reduction contributes
+_WHERE_FILL = {"sum": 0, "prod": 1}
+_COMBINE_INITIAL = {"sum": O.add, "prod": O.mul, "amax": O.maximum, "amin": O.minimum}
+
+
 def _reduction(op, has_dtype=True):
-    def fn(a, axis=None, dtype=None, keepdims=False, where=True):
-        if where is not True:
-            raise _refused(f"np.{op.__name__}", "where", where)
+    kind = op.__name__
+
+    def fn(a, axis=None, dtype=None, keepdims=False, initial=np._NoValue, where=True):
         if dtype is not None:  # NumPy accumulates in dtype
             a = O.cast(a, dtype)
-        return op(a, axis=axis, keepdims=bool(keepdims))
+        keepdims = bool(keepdims)
+        if where is not True:
+            mask = where if isinstance(where, Value) else a.graph.const(np.asarray(where))
+            if mask.dtype != np.bool_:
+                mask = O.not_equal(mask, 0)
+            mask = O.broadcast_to(mask, a.shape) if mask.shape != a.shape else mask
+            if kind == "mean":
+                x = a if a.dtype.kind in "fc" else O.cast(a, np.float64)
+                count = O.sum(O.cast(mask, x.dtype), axis=axis, keepdims=keepdims)
+                return O.sum(O.where(mask, x, 0), axis=axis, keepdims=keepdims) / count
+            if kind not in _WHERE_FILL and initial is np._NoValue:
+                raise ValueError(f"reduction operation '{kind[1:]}imum' does not have an "
+                                 "identity, so to use a where mask one has to specify 'initial'")
+            a = O.where(mask, a, _WHERE_FILL.get(kind, initial))
+        out = op(a, axis=axis, keepdims=keepdims)
+        if initial is not np._NoValue:
+            combine = _COMBINE_INITIAL.get(kind)
+            if combine is None:
+                raise _refused(f"np.{kind}", "initial", initial)
+            out = combine(out, initial)
+        return out
     if not has_dtype:
-        return lambda a, axis=None, keepdims=False, where=True: fn(a, axis, None, keepdims, where)
+        return lambda a, axis=None, keepdims=False, initial=np._NoValue, where=True: fn(
+            a, axis, None, keepdims, initial, where)
     return fn
 
 
@@ -520,7 +569,11 @@ def _hashable_in(value: Any, allowed: tuple) -> bool:
 
 #: parameters that are never arrays (an ndarray given for them is not a constant)
 _STATIC_PARAMS = {"axis", "axes", "shape", "source", "destination", "dtype", "ord", "order",
-                  "offset", "axis1", "axis2", "ddof", "correction", "keepdims"}
+                  "offset", "axis1", "axis2", "ddof", "correction", "keepdims",
+                  "repeats", "reps", "pad_width", "shift", "q", "kth", "indices_or_sections",
+                  "obj", "new_shape", "N", "k", "n", "deg", "condition", "xp", "UPLO", "mode",
+                  "side", "edge_order", "decimals", "num", "rcond", "rtol", "axisa", "axisb",
+                  "axisc", "start", "p", "kind", "sorter", "varargs", "ind"}
 
 
 #: the operands of functions that promote like ufuncs
@@ -528,6 +581,9 @@ _ELEMENTWISE_OPERANDS = {np.where: ("x", "y"), np.clip: ("a", "a_min", "a_max", 
 
 
 def apply_function(func: Callable, args: tuple, kwargs: dict):
+    inplace = INPLACE.get(func)
+    if inplace is not None:
+        return inplace(*args, **kwargs)
     entry = FUNCTIONS.get(func)
     if entry is None:
         raise UnsupportedOperationError(
@@ -608,9 +664,19 @@ METHODS = _method_table()
 
 
 def method(x: Tracer, name: str):
+    attribute = ATTRIBUTES.get(name)
+    if attribute is not None:
+        return attribute(x)
     fn = METHODS.get(name)
     if fn is None:
         if name.startswith("__"):
             raise AttributeError(name)
-        raise AttributeError(f"traced arrays have no method {name!r} in staticgrad")
+        from staticgrad.tracing import library_call
+        call = library_call()
+        if call is not None:
+            raise UnsupportedAttributeError(
+                f"{call} is not supported on traced values by staticgrad (it reads the "
+                f"array attribute {name!r})")
+        raise UnsupportedAttributeError(
+            f"ndarray.{name}: traced arrays have no attribute or method {name!r} in staticgrad")
     return lambda *a, **k: fn(x, *a, **k)

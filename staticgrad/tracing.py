@@ -249,6 +249,11 @@ class Tracer:
         return apply_function(func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
+        call = library_call()
+        if call is not None:
+            raise UnsupportedOperationError(
+                f"{self.ctx.name}: {call} is not supported on traced values by staticgrad: "
+                f"it converts its argument to a NumPy array (at {user_site()})")
         raise TracerConversionError(
             f"{self.ctx.name}: a traced value (shape {self.shape}, {self.dtype}) cannot be "
             f"converted to a NumPy array (at {user_site()}). This happens with "
@@ -419,6 +424,48 @@ def install_operators(cls: type, make: Callable[[np.ufunc, bool], Callable]) -> 
 
 
 install_operators(Tracer, _traced_operator)
+# % and // on traced values (not on eager Tensors, whose operators are the table above)
+for _name, _ufunc in (("mod", np.remainder), ("floordiv", np.floor_divide)):
+    setattr(Tracer, f"__{_name}__", _traced_operator(_ufunc, False))
+    setattr(Tracer, f"__r{_name}__", _traced_operator(_ufunc, True))
+del _name, _ufunc
+
+
+def _public(module: str, qualname: str) -> str:
+    parts = []
+    for p in module.split("."):
+        if p.startswith("_"):
+            break
+        parts.append(p)
+    prefix = ".".join(parts)
+    if prefix == "numpy" or prefix.startswith("numpy."):
+        prefix = "np" + prefix[len("numpy"):]
+    names = qualname.split(".")
+    # a method of a SciPy distribution class: the class is private, the name is not
+    name = names[-1] if names[0].endswith("_gen") or names[0].startswith("rv_") else qualname
+    return f"{prefix}.{name}"
+
+
+def library_call() -> str | None:
+    """The outermost NumPy/SciPy function on the stack below the user's code,
+    as the user spells it (``scipy.special.logsumexp``), or None (a C function
+    such as ``np.asarray`` called by the user directly leaves no frame)."""
+    frame = sys._getframe(1)
+    found = []  # innermost first
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "") or ""
+        top = module.split(".")[0]
+        if top in ("numpy", "scipy"):
+            code = frame.f_code
+            found.append((module, getattr(code, "co_qualname", code.co_name)))
+        elif top not in ("staticgrad", "compiler", "contextlib", "functools"):
+            break
+        frame = frame.f_back
+    # the outermost named function (decorators' inner wrappers have <locals> names)
+    for module, qualname in reversed(found):
+        if "<locals>" not in qualname and not qualname.startswith("_"):
+            return _public(module, qualname)
+    return _public(*found[-1]) if found else None
 
 
 def _arraylike(x: Any) -> bool:

@@ -23,6 +23,7 @@ from staticgrad.errors import (ArgumentTypeError, NonScalarOutputError, ShapeErr
                                TracerConversionError, UnsupportedOperationError)
 from compiler.errors import GuardFailure
 from staticgrad import specialize
+from staticgrad.interpose import traced_namespaces
 from staticgrad.specialize import CacheInfo, Specializer, signature, specialization
 from staticgrad.tracing import TraceContext, Tracer, find_context, traceback_site
 
@@ -162,7 +163,7 @@ class Transformed:
         it = iter(dynamic)
         full = tuple(args[i] if i in static else next(it) for i in range(len(args)))
         try:
-            with ctx.running():
+            with ctx.running(), traced_namespaces():
                 result = self._build(ctx, full, kw)
         except ValueError as e:
             if isinstance(e.__cause__, TracerConversionError) and "sequence" in str(e):

@@ -72,6 +72,30 @@ def ties(rng, shape, k):
     return rng.permuted(x, axis=-1)
 
 
+def near_integer(rng, shape, k):
+    """Within 0.3 of an integer, never at it: away from the jumps of rint and trunc."""
+    return rng.integers(-3, 3, shape) + rng.choice([-1.0, 1.0], shape) * rng.uniform(0.1, 0.3, shape)
+
+
+def well_conditioned(rng, shape, k):
+    """Square matrices (last two axes) with a dominant diagonal: solve, det, inv."""
+    n = shape[-1]
+    return rng.uniform(-1, 1, shape) + 4 * np.eye(n)
+
+
+def positive_definite(rng, shape, k):
+    n = shape[-1]
+    a = rng.uniform(-1, 1, shape)
+    return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+
+
+def symmetric_distinct(rng, shape, k):
+    """Symmetric with eigenvalues 1.3 apart: eigh's vectors are differentiable."""
+    n = shape[-1]
+    q, _ = np.linalg.qr(rng.normal(size=shape))
+    return q @ np.diag(np.arange(1.0, n + 1) * 1.3) @ np.swapaxes(q, -1, -2)
+
+
 def mask(rng, shape, k):
     return rng.random(shape) < 0.5
 
@@ -110,6 +134,7 @@ class Row:
     differentiable: bool = True
     order: int = 2
     numpy: Callable | None = None
+    compiled: bool = True  # False: an op with no Numba emitter yet (runs on the interpreter)
 
     def inputs(self, dtype: Any = np.float64, seed: int = 0) -> list[np.ndarray]:
         """Arguments for this row; floating ones in ``dtype``."""
@@ -186,6 +211,11 @@ def _logsumexp(x):
 def _softmax(x):
     e = np.exp(x - np.max(x, axis=-1, keepdims=True))
     return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _special(name):
+    import scipy.special
+    return getattr(scipy.special, name)
 
 
 def _row(name, fun, *args, **flags) -> Row:
@@ -350,7 +380,50 @@ ROWS: list[Row] = [
     _row("ufunc_reduce", lambda x: np.maximum.reduce(x, axis=1) + np.add.reduce(x, axis=1),
          Arg((3, 4), distinct)),
     _row("branch", _branch, (3,)),
+
+    # -- more elementwise ops (compiler/ops/specfun.py) ---------------------------
+    _unary("arcsinh", np.arcsinh),
+    _unary("arccosh", np.arccosh, uniform(1.2, 3.0)),
+    _unary("arctanh", np.arctanh, unit),
+    _unary("cbrt", np.cbrt, nonzero),
+    _unary("trunc", lambda x: x * np.trunc(x) + np.fix(x), off_integer),
+    _unary("rint", lambda x: x - np.round(x) + np.rint(x) * x, near_integer),
+    _binary("hypot", np.hypot, (nonzero, nonzero)),
+    _binary("copysign", np.copysign, (nonzero, nonzero)),
+    _binary("fmod", np.fmod, (uniform(1.0, 1.3), uniform(0.7, 0.9))),
+    _binary("mod", lambda x, y: x % y, (uniform(-1.3, -1.0), uniform(0.7, 0.9))),
+    _unary("floor_divide", lambda x: (x // 1.0) * x, off_integer),
+    _unary("erf", lambda x: _special("erf")(x), compiled=False),
+    _unary("erfc", lambda x: _special("erfc")(x), compiled=False),
+    _unary("gammaln", lambda x: _special("gammaln")(x), positive, compiled=False),
+    _unary("polygamma", lambda x: _special("digamma")(x), positive, compiled=False),
+    _unary("log_ndtr", lambda x: _special("log_ndtr")(x), compiled=False),
+    _unary("erfinv", lambda x: _special("erfinv")(x), unit, compiled=False),
+    _unary("ndtri", lambda x: _special("ndtri")(x), uniform(0.1, 0.9), compiled=False),
+    _unary("gamma", lambda x: _special("gamma")(x), positive, compiled=False),
+    _binary("beta", lambda x, y: _special("beta")(x, y), (positive, positive), compiled=False),
+    # -- decompositions (compiler/ops/decomp.py) ---------------------------------
+    _row("solve", np.linalg.solve, Arg((3, 3), well_conditioned), Arg((3, 2)), op="solve"),
+    _row("det", np.linalg.det, Arg((2, 3, 3), well_conditioned), op="det"),
+    _row("slogdet", lambda a: np.linalg.slogdet(a)[1], Arg((3, 3), well_conditioned),
+         op="slogdet"),
+    _row("slogdet_sign", lambda a: np.linalg.slogdet(a)[0] * np.linalg.slogdet(a)[1],
+         Arg((2, 3, 3), well_conditioned), op="slogdet_sign"),
+    _row("cholesky", np.linalg.cholesky, Arg((3, 3), positive_definite), op="cholesky"),
+    _row("eigvalsh", np.linalg.eigvalsh, Arg((3, 3), symmetric_distinct), op="eigvalsh"),
+    _row("eigh_vectors", lambda a: np.linalg.eigh(a)[1] ** 2, Arg((3, 3), symmetric_distinct),
+         op="eigh_vectors"),
+    _row("argsort", lambda x: np.sort(x, axis=0), Arg((4, 3), distinct), op="argsort"),
+    _row("inv_batched", np.linalg.inv, Arg((2, 3, 3), well_conditioned)),
+    _row("cumsum_cumprod", lambda x: np.cumsum(x, axis=1) + np.cumprod(x, axis=0),
+         Arg((3, 5), nonzero)),
+    _row("einsum_contraction", lambda a, b: np.einsum("ij,jk,ik->i", a, b, a @ b), (3, 4), (4, 3)),
+    _row("median_percentile", lambda x: np.median(x, axis=0) + np.percentile(x, 30, axis=0),
+         Arg((5, 3), distinct)),
 ]
 
 ROWS_BY_NAME: dict[str, Row] = {row.name: row for row in ROWS}
+#: the rows the Numba backend compiles, and the ops only the interpreter runs
+COMPILED_ROWS: list[Row] = [row for row in ROWS if row.compiled]
+INTERPRETER_ONLY_OPS = {row.op for row in ROWS if not row.compiled and row.op}
 assert len(ROWS_BY_NAME) == len(ROWS), "row names must be unique"

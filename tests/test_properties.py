@@ -128,6 +128,11 @@ UNARY = [  # (text, fun, bound of the result given the operand's, kink)
      lambda b: math.sqrt(b * b + 1.0), None),
     ("-{0}", lambda a: -a, lambda b: b, None),
     ("np.abs({0})", np.abs, lambda b: b, lambda a: _gap(a, 0.0)),
+    ("np.arcsinh({0})", np.arcsinh, math.asinh, None),
+    ("np.cbrt({0} * {0} + 1.0)", lambda a: np.cbrt(a * a + 1.0),
+     lambda b: (b * b + 1.0) ** (1 / 3), None),
+    ("np.flip({0})", np.flip, lambda b: b, None),
+    ("np.roll({0}, 1)", lambda a: np.roll(a, 1), lambda b: b, None),
 ]
 
 BINARY = [  # the same, with two operands
@@ -137,6 +142,9 @@ BINARY = [  # the same, with two operands
     ("{0} / (1.0 + {1} * {1})", lambda a, b: a / (1.0 + b * b), lambda p, q: p, None),
     ("np.maximum({0}, {1})", np.maximum, max, _gap),
     ("np.minimum({0}, {1})", np.minimum, max, _gap),
+    ("np.hypot({0}, {1})", np.hypot, lambda p, q: p + q,
+     lambda a, b: float(np.min(np.hypot(a, b), initial=math.inf))),
+    ("np.logaddexp({0}, {1})", np.logaddexp, lambda p, q: max(p, q) + math.log(2), None),
 ]
 
 REDUCTIONS = [  # (name, bound given the operand's and the reduced size, kink of the values)

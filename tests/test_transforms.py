@@ -295,10 +295,10 @@ def test_non_scalar_output_to_grad():
 
 
 def test_unsupported_numpy_function_is_named():
-    with pytest.raises(sg.UnsupportedOperationError, match="cumsum"):
-        sg.grad(lambda x: np.sum(np.cumsum(x)))(np.ones(3))
-    with pytest.raises(sg.UnsupportedOperationError, match="np.linalg.inv"):
-        sg.jit(lambda x: np.linalg.inv(x))(np.eye(2))
+    with pytest.raises(sg.UnsupportedOperationError, match="np.fft.rfft"):
+        sg.grad(lambda x: np.sum(np.fft.rfft(x).real))(np.ones(3))
+    with pytest.raises(sg.UnsupportedOperationError, match="np.linalg.eig"):
+        sg.jit(lambda x: np.linalg.eig(x))(np.eye(2))
 
 
 def test_shape_mismatch_names_op_and_shapes():
@@ -367,9 +367,14 @@ def test_storing_a_traced_value_into_a_numpy_array_is_an_error():
     assert "float()" in str(info.value.__cause__.__cause__)
 
 
+_ASARRAY = np.asarray  # bound before any trace: the C function, not staticgrad's stand-in
+
+
 def test_conversion_to_array_is_an_error():
     with pytest.raises(sg.TracerConversionError, match="np.stack"):
-        sg.grad(lambda x: np.sum(np.asarray(x)))(np.ones(2))
+        sg.grad(lambda x: np.sum(_ASARRAY(x)))(np.ones(2))
+    # np.asarray looked up while tracing is staticgrad's
+    np.testing.assert_allclose(sg.grad(lambda x: np.sum(np.asarray(x) ** 2))(np.ones(2)), [2, 2])
 
 
 def test_trace_exposes_networkx_graph_and_dot():

@@ -198,6 +198,8 @@ from compiler.ops.linalg import *  # noqa: E402,F401,F403
 from compiler.ops.index import *  # noqa: E402,F401,F403
 from compiler.ops.special import *  # noqa: E402,F401,F403
 from compiler.ops.composite import *  # noqa: E402,F401,F403
+from compiler.ops.specfun import *  # noqa: E402,F401,F403
+from compiler.ops.decomp import *  # noqa: E402,F401,F403
 
 
 class _ValueOperators:
