@@ -2,6 +2,7 @@
 
     python -m benchmarks.run            # all workloads, markdown table on stdout
     python -m benchmarks.run --quick    # skip the fresh-process timings
+    python -m benchmarks.run --no-vector-math   # libm in every loop (sg.config.vector_math)
 
 For each workload (``benchmarks/workloads.py``): the steady-state call (median
 of calibrated samples, interleaved with the reference's), the first call in a fresh process with an empty
@@ -109,7 +110,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip fresh-process timings")
     parser.add_argument("--only", help="run workloads whose name contains this text")
+    parser.add_argument("--no-vector-math", action="store_true",
+                        help="sg.config.vector_math = False (libm in every loop); "
+                             "steady-state columns only")
     options = parser.parse_args()
+    if options.no_vector_math:
+        import staticgrad as sg
+        sg.config.vector_math = False
+        options.quick = True   # the fresh processes would not see the setting
 
     available = peers.available()
     head = ["workload", "staticgrad", "hand-written Numba", "ratio (staticgrad / Numba)"]

@@ -48,9 +48,9 @@ class Config:
       NumPy, and when it is traced (the traced loop keeps that limit).
     - ``vector_math``: compiled loops compute exp, expm1, log, log1p, tanh,
       sin, cos and sigmoid with branch-free kernels LLVM vectorises
-      (compiler/codegen/vecmath.py, within 4 ulp of NumPy) instead of libm;
-      False keeps libm everywhere. (Read by the code generator once it calls
-      ``vecmath.vector_math_call``; until then loops use libm either way.)
+      (compiler/codegen/vecmath.py, within 4 ulp of NumPy) instead of libm, in
+      loops long enough to vectorise; False keeps libm everywhere. Read when a
+      specialisation is compiled: kernels compiled before a change keep theirs.
     """
 
     max_specializations: int = 8
@@ -119,7 +119,7 @@ def backend(graph, name: str = "kernel", disk: bool = True):
     if config.backend == "numba":
         from compiler.codegen import compile_graph
         try:
-            return compile_graph(graph, name=name, disk=disk)
+            return compile_graph(graph, name=name, disk=disk, vector_math=config.vector_math)
         except UnsupportedOperationError as e:
             log.warning("staticgrad: %s runs on the interpreter: %s", name, e)
         except RecursionError:
@@ -159,7 +159,8 @@ class TieredRun:
 
         self.graph, self.name = graph, name
         self.interpreter = Interpreter(graph)
-        self.pending = compile_graph_in_background(graph, name=name, disk=disk)
+        self.pending = compile_graph_in_background(graph, name=name, disk=disk,
+                                                   vector_math=config.vector_math)
         self.run = None
 
     def __call__(self, *leaves):
@@ -242,7 +243,8 @@ class Specialization:
 
         spec = cls(graph, Interpreter(graph), out_tree, name=name)
         interpreted_run, interpreted_call = spec.run, spec.call
-        spec.pending = compile_graph_in_background(graph, name=name, disk=disk)
+        spec.pending = compile_graph_in_background(graph, name=name, disk=disk,
+                                                   vector_math=config.vector_math)
 
         def run(*leaves):
             future = spec.pending

@@ -22,6 +22,7 @@ from staticgrad import pytree
 from staticgrad.errors import (ArgumentTypeError, NonScalarOutputError, ShapeError,
                                TracerConversionError, UnsupportedOperationError)
 from compiler.errors import GuardFailure
+from staticgrad import specialize
 from staticgrad.interpose import traced_namespaces
 from staticgrad.specialize import CacheInfo, Specializer, signature, specialization
 from staticgrad.tracing import TraceContext, Tracer, find_context, traceback_site
@@ -206,7 +207,7 @@ class Transformed:
 
         _, leaves, treedef = self._key(args, kwargs)
         graph = self._optimised(args, kwargs, leaves, treedef)
-        return Lowered(graph, generate_source(graph))
+        return Lowered(graph, generate_source(graph, vector_math=specialize.config.vector_math))
 
     def compile(self, *args: Any, **kwargs: Any):
         """The compiled kernel for these arguments, for use from Numba code.
@@ -229,7 +230,8 @@ class Transformed:
 
         key, leaves, treedef = self._key(args, kwargs)
         graph = self._optimised(args, kwargs, leaves, treedef)
-        compiled = compile_graph(graph, name=self.__name__, disk=self.disk_cache)
+        compiled = compile_graph(graph, name=self.__name__, disk=self.disk_cache,
+                                 vector_math=specialize.config.vector_math)
         structure = None
         for spec in self._cache.table.get(key, []):
             if spec.pending is not None:  # compiling in the background: this is its kernel

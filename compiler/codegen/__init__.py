@@ -10,27 +10,28 @@ from __future__ import annotations
 
 
 def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True,
-                  part_size: int | None = None):
+                  part_size: int | None = None, vector_math: bool = True):
     """Generate, cache and compile the kernel of ``graph`` (see ``compile.py``)."""
     from compiler.codegen.compile import compile_graph as compile_
 
-    return compile_(graph, name=name, fuse=fuse, disk=disk, part_size=part_size)
+    options = {} if vector_math else {"vector_math": False}   # as in background.py
+    return compile_(graph, name=name, fuse=fuse, disk=disk, part_size=part_size, **options)
 
 
-def generate_source(graph, fuse: bool = True) -> str:
+def generate_source(graph, fuse: bool = True, vector_math: bool = True) -> str:
     """The generated kernel source of ``graph``, without compiling it."""
     from compiler.codegen.source import generate
 
-    return generate(graph, fuse=fuse).source
+    return generate(graph, fuse=fuse, vector_math=vector_math).source
 
 
 def compile_graph_in_background(graph, name: str = "kernel", fuse: bool = True,
-                                disk: bool = True):
+                                disk: bool = True, vector_math: bool = True):
     """A ``concurrent.futures.Future`` of ``compile_graph(graph, ...)``, compiled
     on a background thread (see ``background.py``)."""
     from compiler.codegen.background import compile_graph_in_background as compile_
 
-    return compile_(graph, name=name, fuse=fuse, disk=disk)
+    return compile_(graph, name=name, fuse=fuse, disk=disk, vector_math=vector_math)
 
 
 def warm_up():

@@ -110,7 +110,7 @@ _HEADER = '''\
 import numpy as np
 import numba
 from compiler.codegen.blas import dot as blas_dot
-{consts}
+{vector_math}{consts}
 
 '''
 
@@ -138,7 +138,14 @@ def module_text(kernel: Kernel, name: str, key: str, n_params: int, n_outputs: i
         result = "r"
     args = ", ".join([f"a{k}" for k in range(n_params)] + [f"K{k}" for k in range(len(kernel.consts))])
     options = NJIT_OPTIONS.format(nogil=not kernel.object_mode)
-    return (_HEADER.format(name=name.replace("\n", " "), key=key, consts=consts)
+    vector_math = ""
+    if kernel.vector_math:
+        # Numba's disk cache does not see changes in the functions a kernel
+        # inlines: vecmath's hash in the text renames the module when it changes.
+        from compiler.codegen import vecmath
+        vector_math = f"{vecmath.IMPORT_LINE}  # vecmath {vecmath.SOURCE_HASH}\n"
+    return (_HEADER.format(name=name.replace("\n", " "), key=key, consts=consts,
+                           vector_math=vector_math)
             + kernel.source
             + _ENTRY.format(options=options, params=params, args=args, checks=checks,
                             result=result if n_outputs else "None"))
@@ -345,17 +352,19 @@ def _compile(dispatcher, signature, name: str) -> None:
 
 
 def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = True,
-                  part_size: int | None = None) -> Compiled:
+                  part_size: int | None = None, vector_math: bool = True) -> Compiled:
     """Generate, cache and compile the kernel of ``graph``; ``disk=False`` keeps
     the kernel out of the on-disk cache (it lives in a temporary directory);
-    ``part_size`` overrides the statements per function of a split kernel."""
+    ``part_size`` overrides the statements per function of a split kernel;
+    ``vector_math=False`` keeps libm in every loop (see ``vecmath.py``)."""
     key = graph.structural_key()
+    memory_key = (key, fuse, part_size, vector_math)
     with _lock:
-        hit = _memory.get((key, fuse, part_size))
+        hit = _memory.get(memory_key)
         if hit is not None:
             stats["memory_hits"] += 1
             return hit
-        kernel = generate(graph, fuse=fuse, part_size=part_size)
+        kernel = generate(graph, fuse=fuse, part_size=part_size, vector_math=vector_math)
         text = module_text(kernel, name, key, len(graph.params), len(graph.outputs))
         module = _load(text, kernel.consts, cache_dir() if disk else _scratch_dir())
         dispatcher = module.kernel
@@ -379,5 +388,5 @@ def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = T
             stats["compilations"] += 1
             log.info("compiled %s in %.3f s", name, elapsed)
         compiled = Compiled(name, module, kernel, graph, text)
-        _memory[(key, fuse, part_size)] = compiled
+        _memory[memory_key] = compiled
         return compiled

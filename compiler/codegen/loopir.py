@@ -7,7 +7,9 @@ A kernel body is a list of statements:
   library call, an allocation);
 - ``For(var, start, stop, body)`` or ``For(var, values=(...), body)``: a loop;
 - ``Block(body)``: statements that stay together when a large kernel is
-  split (one loop group, or one op's statements).
+  split (one loop group, or one op's statements);
+- ``If(condition, body)``: statements run only when ``condition`` holds (the
+  libm rerun of a loop whose vector-math sin/cos met an input out of range).
 
 Expressions are text built from literal-aware pieces (see
 :mod:`compiler.ops.lowering`), so what literals decide is resolved before the
@@ -48,6 +50,12 @@ class Block:
     body: list = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass
+class If:
+    condition: str
+    body: list = dataclasses.field(default_factory=list)
+
+
 # -- printing -----------------------------------------------------------------
 def print_body(body: list, depth: int = 1) -> list:
     """The source lines of ``body`` at indentation ``depth``."""
@@ -67,6 +75,9 @@ def print_body(body: list, depth: int = 1) -> list:
             out += print_body(s.body, depth + 1) or [pad + "    pass"]
         elif isinstance(s, Block):
             out += print_body(s.body, depth)
+        elif isinstance(s, If):
+            out.append(f"{pad}if {s.condition}:")
+            out += print_body(s.body, depth + 1) or [pad + "    pass"]
         else:
             raise TypeError(f"not a statement: {s!r}")
     return out
@@ -76,8 +87,8 @@ def size(body: list) -> int:
     """The number of statements, loops counted with their bodies."""
     total = 0
     for s in body:
-        if isinstance(s, (For, Block)):
-            total += size(s.body) + isinstance(s, For)
+        if isinstance(s, (For, Block, If)):
+            total += size(s.body) + isinstance(s, (For, If))
         else:
             total += 1
     return total
@@ -111,6 +122,11 @@ def _effects(body: list, reads: set, writes: set) -> None:
             writes.add(s.var)
             _effects(s.body, reads, writes)
         elif isinstance(s, Block):
+            _effects(s.body, reads, writes)
+        elif isinstance(s, If):
+            # what the body writes stays written from before the if (a rerun):
+            # reads are those of an unconditional body
+            reads.update(n for n in _names(s.condition) if n not in writes)
             _effects(s.body, reads, writes)
 
 
