@@ -7,7 +7,9 @@ A kernel body is a list of statements:
   library call, an allocation);
 - ``For(var, start, stop, body)`` or ``For(var, values=(...), body)``: a loop;
 - ``Block(body)``: statements that stay together when a large kernel is
-  split (one loop group, or one op's statements).
+  split (one loop group, or one op's statements);
+- ``While(cond, body)`` and ``If(cond, body, orelse)``: the control flow of
+  structured loops and branches (``loop`` and ``cond`` nodes).
 
 Expressions are text built from literal-aware pieces (see
 :mod:`compiler.ops.lowering`), so what literals decide is resolved before the
@@ -48,6 +50,19 @@ class Block:
     body: list = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass
+class While:
+    cond: str
+    body: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class If:
+    cond: str
+    body: list = dataclasses.field(default_factory=list)
+    orelse: list = dataclasses.field(default_factory=list)
+
+
 # -- printing -----------------------------------------------------------------
 def print_body(body: list, depth: int = 1) -> list:
     """The source lines of ``body`` at indentation ``depth``."""
@@ -67,6 +82,15 @@ def print_body(body: list, depth: int = 1) -> list:
             out += print_body(s.body, depth + 1) or [pad + "    pass"]
         elif isinstance(s, Block):
             out += print_body(s.body, depth)
+        elif isinstance(s, While):
+            out.append(f"{pad}while {s.cond}:")
+            out += print_body(s.body, depth + 1) or [pad + "    pass"]
+        elif isinstance(s, If):
+            out.append(f"{pad}if {s.cond}:")
+            out += print_body(s.body, depth + 1) or [pad + "    pass"]
+            if s.orelse:
+                out.append(f"{pad}else:")
+                out += print_body(s.orelse, depth + 1)
         else:
             raise TypeError(f"not a statement: {s!r}")
     return out
@@ -76,8 +100,10 @@ def size(body: list) -> int:
     """The number of statements, loops counted with their bodies."""
     total = 0
     for s in body:
-        if isinstance(s, (For, Block)):
-            total += size(s.body) + isinstance(s, For)
+        if isinstance(s, (For, Block, While)):
+            total += size(s.body) + (not isinstance(s, Block))
+        elif isinstance(s, If):
+            total += size(s.body) + size(s.orelse) + 1
         else:
             total += 1
     return total
@@ -112,6 +138,18 @@ def _effects(body: list, reads: set, writes: set) -> None:
             _effects(s.body, reads, writes)
         elif isinstance(s, Block):
             _effects(s.body, reads, writes)
+        elif isinstance(s, (While, If)):
+            # a branch may not run: what it writes is written only maybe,
+            # so it is read too (kept live from before)
+            reads.update(n for n in _names(s.cond) if n not in writes)
+            inner_reads, inner_writes = set(), set()
+            for branch in (s.body, getattr(s, "orelse", [])):
+                r, w = set(), set()
+                _effects(branch, r, w)
+                inner_reads |= r
+                inner_writes |= w
+            reads.update(n for n in inner_reads if n not in writes)
+            writes.update(inner_writes)
 
 
 def effects(body: list) -> tuple:
@@ -174,7 +212,8 @@ def split(body: list, limit: int, params: list, ret: Line, first: str = "kernel"
             current, count = [], 0
     if current or not segments:
         segments.append(current)
-    names = [first] + [f"part{k}" for k in range(1, len(segments))]
+    prefix = "" if first == "kernel" else f"{first}_"
+    names = [first] + [f"{prefix}part{k}" for k in range(1, len(segments))]
     # liveness, backwards: what each segment (with the rest after it) reads
     need = effects([ret])[0]
     live_in = [None] * len(segments)

@@ -41,7 +41,7 @@ import numpy as np
 import compiler.ops as O
 from compiler.codegen import loopir
 from compiler.codegen import plan as fusion
-from compiler.codegen.loopir import Assign, Block, For, Line
+from compiler.codegen.loopir import Assign, Block, For, If, Line, While
 from compiler.codegen.plan import ELEMENTWISE, REDUCE, SOURCE, STATEMENT, VIEW, LoopGroup
 from compiler.errors import UnsupportedOperationError
 from compiler.ir import Graph
@@ -143,6 +143,48 @@ class NodeEmitter:
     def fresh(self, prefix: str = "t") -> str:
         return self._gen.fresh(prefix)
 
+    # -- structured control flow (loop and cond nodes) ---------------------
+    def assign(self, target: str, expr: str) -> None:
+        self._gen.emit(Assign(target, expr))
+
+    @contextlib.contextmanager
+    def range_loop(self, var: str, stop: str):
+        """``for var in range(stop):``, the statements emitted inside as its body."""
+        loop = For(var, 0, stop)
+        self._gen.emit(loop)
+        with self._gen.collect() as body:
+            yield
+        loop.body = body
+
+    @contextlib.contextmanager
+    def while_loop(self, cond: str):
+        loop = While(cond)
+        self._gen.emit(loop)
+        with self._gen.collect() as body:
+            yield
+        loop.body = body
+
+    @contextlib.contextmanager
+    def branch(self, cond: str, taken: bool = True):
+        """``if cond:`` (``taken``) or the ``else:`` of the last ``if`` emitted."""
+        if taken:
+            statement = If(cond)
+            self._gen.emit(statement)
+        else:
+            statement = self._gen.stack[-1][-1]
+        with self._gen.collect() as body:
+            yield
+        if taken:
+            statement.body = body
+        else:
+            statement.orelse = body
+
+    def function(self, graph: Graph) -> tuple:
+        """A sub-graph (a loop body, a branch) as a function of the kernel's
+        module: ``(name, extra)``, called as ``name(*params, *extra)``; it
+        returns its single output, or the tuple of several."""
+        return self._gen.subfunction(graph)
+
     def const(self, array: np.ndarray) -> str:
         """A kernel argument holding ``array`` (constants are never globals)."""
         return self._gen.const_arg(np.ascontiguousarray(array), by_content=True)
@@ -200,9 +242,14 @@ class Generator:
     #: blocks, where Numba's analyses grow quadratically) count their bodies.
     PART_SIZE = 3000
 
-    def __init__(self, graph: Graph, fuse: bool = True, part_size: int | None = None):
+    def __init__(self, graph: Graph, fuse: bool = True, part_size: int | None = None,
+                 root: "Generator | None" = None):
         self.g = graph
         self.fuse = fuse
+        # sub-graphs (loop bodies, branches) become functions of the root's module
+        self.root = root if root is not None else self
+        self.helpers: list = []          # (root only) their source texts
+        self.functions: dict = {}        # (root only) id(graph) -> (name, graph, consts, gil)
         if part_size is not None:
             self.PART_SIZE = part_size
         self.nodes = sorted(graph.needed())
@@ -729,6 +776,26 @@ class Generator:
                     self.memo[(r, here)] = value
         return before, after, body
 
+    def subfunction(self, graph: Graph) -> tuple:
+        """The function of a sub-graph (see ``NodeEmitter.function``), generated
+        once per sub-graph, its constants passed from this kernel's."""
+        root = self.root
+        made = root.functions.get(id(graph))
+        if made is None or made[1] is not graph:
+            root.counter_functions = getattr(root, "counter_functions", 0) + 1
+            name = f"body{root.counter_functions}"   # taken before a nested body takes one
+            sub = Generator(graph, self.fuse, root=root)
+            kernel = sub.kernel(first=name)
+            if kernel.guards:
+                raise UnsupportedOperationError(
+                    "the Numba backend cannot compile a guard inside a loop body or branch")
+            root.helpers.append(kernel.source)
+            made = root.functions[id(graph)] = (name, graph, kernel.consts, kernel.object_mode)
+        name, _, consts, gil = made
+        if gil:
+            self.ufuncs.add(None)    # an object-mode block below: no nogil
+        return name, [self.const_arg(c, by_content=True) for c in consts]
+
     def fail(self, n: int) -> str:
         """The early return of the guard at node n (status = its position + 1)."""
         self.guards.append((self.g.attrs(n).get("site", "?"), n))
@@ -739,7 +806,7 @@ class Generator:
                            else literal(0, dtype))
         return f"return {len(self.guards)}, " + ", ".join(dummies)
 
-    def kernel(self) -> Kernel:
+    def kernel(self, first: str = "kernel") -> Kernel:
         plan = self.plan_loops()
         g = self.g
         for unit in plan.units:
@@ -775,10 +842,12 @@ class Generator:
         params = [f"a{k}" for k in range(len(g.params))] + [f"k{k}" for k in range(len(self.consts))]
         body = loopir.drop_unread(self.stack[0], loopir.effects([Line(ret)])[0])
         decorator = f"@numba.njit({NJIT_OPTIONS.format(nogil=not self.ufuncs)})"
-        parts = loopir.split(body, self.PART_SIZE, params, Line(ret))
+        parts = loopir.split(body, self.PART_SIZE, params, Line(ret), first)
         text = "\n\n".join(f"{decorator}\ndef {part.name}({', '.join(part.args)}):\n"
                              + "\n".join(loopir.print_body(part.body)) + "\n"
                              for part in parts)
+        if self.root is self and self.helpers:
+            text = "\n\n".join(self.helpers + [text])
         return Kernel(text, list(self.consts), list(self.guards), plan, bool(self.ufuncs),
                       len(parts) - 1)
 

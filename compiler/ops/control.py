@@ -771,3 +771,116 @@ def _cond_jvp(tangents, out, pred, *operands, branches, names):
 
 COND.vjp_rule = _cond_vjp
 COND.jvp_rule = _cond_jvp
+
+
+# -- Numba lowering ----------------------------------------------------------
+# In a kernel, a tape is an array with the steps along a new leading axis (the
+# stacked ys of a static-length loop already are one), and a tuple-valued
+# node is a set of plain variables, ``<node>_out<k>``, that tuple_item reads.
+# The body (and a while loop's condition) is a function of the kernel's module
+# (``n.function``), called once per step; Numba compiles it with the kernel
+# and LLVM inlines it into the loop.
+def _array_type(shape, dtype, steps: str) -> str:
+    from compiler.ops.lowering import np_dtype
+
+    dims = ", ".join([steps] + [str(d) for d in shape])
+    return f"np.empty(({dims},), {np_dtype(dtype)})"
+
+
+def _picks(result: str, count: int) -> list:
+    return [result] if count == 1 else [f"{result}[{k}]" for k in range(count)]
+
+
+def _emit_loop(n):
+    a = n.attrs
+    body, cond, nc, nx, name = a["body"], a["cond"], a["n_carry"], a["n_xs"], a["name"]
+    if a["tape_carries"] and a["checkpoints"] is not None:
+        raise UnsupportedOperationError(
+            f"{name}: the Numba backend does not compile checkpointed tapes (checkpoints=)")
+    if a["max_iterations"] is not None:
+        raise UnsupportedOperationError(
+            f"{name}: the Numba backend does not compile max_loop_iterations")
+    args = n.args
+    carry_in, xs, caps = args[:nc], args[nc:nc + nx], args[nc + nx:]
+    ctypes = _types(body, body.params[:nc])
+    ytypes = _types(body, body.outputs[nc:])
+    fn, extra = n.function(body)
+    carry = [n.fresh("c") for _ in range(nc)]
+    for c, init, (shape, _) in zip(carry, carry_in, ctypes):
+        # a copy: the initial array may be a read-only constant, and Numba
+        # types a variable holding both kinds of array as neither
+        n.assign(c, f"np.copy({init})" if shape else init)
+    ys = [n.fresh("y") for _ in ytypes]
+    tapes = [n.fresh("tape") for _ in ctypes] if a["tape_carries"] else []
+    steps = n.fresh("n")
+    result = n.fresh("r")
+    n_out = len(body.outputs)
+
+    def step(t: str, x_args: list) -> None:
+        for tape, c in zip(tapes, carry):
+            n.line(f"{tape}[{t}] = {c}")
+        n.assign(result, f"{fn}({', '.join(carry + x_args + caps + extra)})")
+        picked = _picks(result, n_out)
+        for c, p in zip(carry, picked[:nc]):
+            n.assign(c, p)
+        for y, p in zip(ys, picked[nc:]):
+            n.line(f"{y}[{t}] = {p}")
+
+    if cond is None:
+        n.assign(steps, str(a["length"]) if a["length"] is not None else f"{xs[0]}.shape[0]")
+        for buffer, (s, d) in zip(ys + tapes, ytypes + ctypes):
+            n.assign(buffer, _array_type(s, d, steps))
+        k = n.fresh("s")
+        with n.range_loop(k, steps):
+            t = k
+            if a["reverse"]:
+                t = n.fresh("t")
+                n.assign(t, f"{steps} - 1 - {k}")
+            step(t, [f"{x}[{t}]" for x in xs])
+        grown = ys + tapes
+    else:
+        # the trip count is found by running: the per-step buffers double as needed
+        test, test_extra = n.function(cond)
+        n.assign(steps, "0")
+        for buffer, (s, d) in zip(ys + tapes, ytypes + ctypes):
+            n.assign(buffer, _array_type(s, d, "16"))
+        with n.while_loop(f"{test}({', '.join(carry + caps + test_extra)})"):
+            for buffer, (s, d) in zip(ys + tapes, ytypes + ctypes):
+                with n.branch(f"{steps} == {buffer}.shape[0]"):
+                    bigger = n.fresh("grown")
+                    n.assign(bigger, _array_type(s, d, f"2 * {steps}"))
+                    n.line(f"{bigger}[:{steps}] = {buffer}")
+                    n.assign(buffer, bigger)
+            step(steps, [])
+            n.line(f"{steps} += 1")
+        grown = [f"{b}[:{steps}]" for b in ys + tapes]
+    outs = carry + (grown if cond is not None else ys + tapes)
+    for k, value in enumerate(outs):
+        n.assign(f"{n.out}_out{k}", value)
+
+
+def _emit_tuple_item(n):
+    n.assign(n.out, f"{n.args[0]}_out{n.attrs['index']}")
+
+
+def _emit_tape_add(n):
+    n.assign(n.out, f"{n.args[0]} + {n.args[1]}")
+
+
+def _emit_cond(n):
+    branches = n.attrs["branches"]
+    pred, operands = n.args[0], n.args[1:]
+    count = len(branches[0].outputs)
+    functions = [n.function(b) for b in branches]   # both generated before either branch
+    for taken, (fn, extra) in zip((True, False), functions):
+        with n.branch(pred, taken):
+            result = n.fresh("r")
+            n.assign(result, f"{fn}({', '.join(list(operands) + extra)})")
+            for k, p in enumerate(_picks(result, count)):
+                n.assign(f"{n.out}_out{k}", p)
+
+
+LOOP.emit = _emit_loop
+TUPLE_ITEM.emit = _emit_tuple_item
+TAPE_ADD.emit = _emit_tape_add
+COND.emit = _emit_cond
