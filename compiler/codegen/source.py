@@ -179,10 +179,9 @@ class NodeEmitter:
         else:
             statement.orelse = body
 
-    def function(self, graph: Graph) -> tuple:
+    def function(self, graph: Graph) -> "Function":
         """A sub-graph (a loop body, a branch) as a function of the kernel's
-        module: ``(name, extra)``, called as ``name(*params, *extra)``; it
-        returns its single output, or the tuple of several."""
+        module (see :class:`Function`)."""
         return self._gen.subfunction(graph)
 
     def const(self, array: np.ndarray) -> str:
@@ -203,6 +202,25 @@ class NodeEmitter:
     def read(self, k: int, idx) -> str:
         """The scalar expression of input ``k`` at the index expressions ``idx``."""
         return self._read(self._inputs[k], [str(i) for i in idx])
+
+
+@dataclasses.dataclass
+class Function:
+    """A sub-graph compiled as a function of the kernel's module, called as
+    ``name(*params, *extra)``; it returns the tuple of its outputs. A
+    parameter or output whose entry in ``split`` is a shape (a small array)
+    is passed or returned as its elements, in C order, one scalar each."""
+
+    name: str
+    extra: list
+    params: list      # per parameter: its shape if split, else None
+    outputs: list     # per output: its shape if split, else None
+
+
+def split_shape(shape: tuple, fuse: bool = True) -> tuple | None:
+    """The shape of a small array a sub-graph's function takes or returns as
+    its elements, or None."""
+    return shape if shape and fuse and math.prod(shape) <= Generator.UNROLL else None
 
 
 class _Reads:
@@ -243,9 +261,12 @@ class Generator:
     PART_SIZE = 3000
 
     def __init__(self, graph: Graph, fuse: bool = True, part_size: int | None = None,
-                 root: "Generator | None" = None):
+                 root: "Generator | None" = None, split: bool = False):
         self.g = graph
         self.fuse = fuse
+        # split: a sub-graph's function takes and returns small arrays as their
+        # elements (scalars in registers, no allocation per loop step)
+        self.split = split
         # sub-graphs (loop bodies, branches) become functions of the root's module
         self.root = root if root is not None else self
         self.helpers: list = []          # (root only) their source texts
@@ -629,6 +650,8 @@ class Generator:
         values a loop reads at a computed index, and all in loops."""
         g = self.g
         arrays = set(g.outputs)
+        if self.split:   # returned as elements
+            arrays -= {o for o in g.outputs if split_shape(g.shape(o), self.fuse)}
         for unit in self.plan.units:
             if not isinstance(unit, LoopGroup):
                 arrays.update(g.inputs(unit))
@@ -784,7 +807,7 @@ class Generator:
         if made is None or made[1] is not graph:
             root.counter_functions = getattr(root, "counter_functions", 0) + 1
             name = f"body{root.counter_functions}"   # taken before a nested body takes one
-            sub = Generator(graph, self.fuse, root=root)
+            sub = Generator(graph, self.fuse, root=root, split=True)
             kernel = sub.kernel(first=name)
             if kernel.guards:
                 raise UnsupportedOperationError(
@@ -794,7 +817,9 @@ class Generator:
         name, _, consts, gil = made
         if gil:
             self.ufuncs.add(None)    # an object-mode block below: no nogil
-        return name, [self.const_arg(c, by_content=True) for c in consts]
+        return Function(name, [self.const_arg(c, by_content=True) for c in consts],
+                        [split_shape(graph.shape(p), self.fuse) for p in graph.params],
+                        [split_shape(graph.shape(o), self.fuse) for o in graph.outputs])
 
     def fail(self, n: int) -> str:
         """The early return of the guard at node n (status = its position + 1)."""
@@ -807,8 +832,23 @@ class Generator:
         return f"return {len(self.guards)}, " + ", ".join(dummies)
 
     def kernel(self, first: str = "kernel") -> Kernel:
-        plan = self.plan_loops()
         g = self.g
+        params = [f"a{k}" for k in range(len(g.params))]
+        if self.split:
+            for k, p in enumerate(g.params):
+                shape = split_shape(g.shape(p), self.fuse)
+                if shape is None:
+                    continue
+                names = []
+                for flat, idx in enumerate(np.ndindex(shape)):
+                    names.append(f"a{k}_{flat}")
+                    self.scalars[(p, tuple(str(i) for i in idx))] = names[-1]
+                params[k] = ", ".join(names)
+                # the array too, for what reads it whole (dropped when nothing does)
+                array = f"np.array([{', '.join(names)}], {np_dtype(g.dtype(p))})"
+                self.emit(Assign(f"a{k}", array + (f".reshape({shape!r})" if len(shape) > 1
+                                                   else "")))
+        plan = self.plan_loops()
         for unit in plan.units:
             if isinstance(unit, LoopGroup):
                 self.emit_group(unit)
@@ -830,16 +870,22 @@ class Generator:
             self.emit(Block(body))
         outs = []
         for o in g.outputs:
+            if self.split and split_shape(g.shape(o), self.fuse):
+                outs += [str(self.read(o, tuple(str(i) for i in idx)))
+                         for idx in np.ndindex(g.shape(o))]
+                continue
             v = self.var(o)
             if self.kinds[o] == SOURCE and g.shape(o):
                 v = f"np.copy({v})"
             outs.append(v)
-        if self.guards:
+        if self.split:
+            ret = "return (" + ", ".join(outs) + ",)"
+        elif self.guards:
             ret = "return 0, " + ", ".join(outs)
         else:
             ret = "return " + (outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ",)"
                                if outs else "None")
-        params = [f"a{k}" for k in range(len(g.params))] + [f"k{k}" for k in range(len(self.consts))]
+        params = params + [f"k{k}" for k in range(len(self.consts))]
         body = loopir.drop_unread(self.stack[0], loopir.effects([Line(ret)])[0])
         decorator = f"@numba.njit({NJIT_OPTIONS.format(nogil=not self.ufuncs)})"
         parts = loopir.split(body, self.PART_SIZE, params, Line(ret), first)

@@ -779,16 +779,70 @@ COND.jvp_rule = _cond_jvp
 # node is a set of plain variables, ``<node>_out<k>``, that tuple_item reads.
 # The body (and a while loop's condition) is a function of the kernel's module
 # (``n.function``), called once per step; Numba compiles it with the kernel
-# and LLVM inlines it into the loop.
-def _array_type(shape, dtype, steps: str) -> str:
+# and LLVM inlines it into the loop. Small arrays (a 3-vector state) travel
+# as their elements: a carry of three floats is three scalar variables, so a
+# step allocates nothing.
+def _empty(shape, dtype, steps: str | None = None) -> str:
     from compiler.ops.lowering import np_dtype
 
-    dims = ", ".join([steps] + [str(d) for d in shape])
-    return f"np.empty(({dims},), {np_dtype(dtype)})"
+    dims = ([steps] if steps is not None else []) + [str(d) for d in shape]
+    return f"np.empty(({', '.join(dims)},), {np_dtype(dtype)})"
 
 
-def _picks(result: str, count: int) -> list:
-    return [result] if count == 1 else [f"{result}[{k}]" for k in range(count)]
+def _at(*parts) -> str:
+    return ", ".join(str(p) for p in parts if p != "")
+
+
+def _elements(shape) -> list:
+    return [", ".join(map(str, idx)) for idx in np.ndindex(shape)]
+
+
+class _Vars:
+    """One value in the generated loop: a name, or (split) its elements' names."""
+
+    def __init__(self, n, shape, split, prefix):
+        self.split = split
+        self.names = [n.fresh(prefix) for _ in _elements(split)] if split else [n.fresh(prefix)]
+
+    def set_from(self, n, source: str, lead: str = "") -> None:
+        """Assign from ``source`` (an array; ``lead``: an index before the element's)."""
+        if self.split:
+            for name, e in zip(self.names, _elements(self.split)):
+                n.assign(name, f"{source}[{_at(lead, e)}]")
+        else:
+            n.assign(self.names[0], f"{source}[{lead}]" if lead else source)
+
+    def store(self, n, target: str, lead: str) -> None:
+        if self.split:
+            for name, e in zip(self.names, _elements(self.split)):
+                n.line(f"{target}[{_at(lead, e)}] = {name}")
+        else:
+            n.line(f"{target}[{lead}] = {self.names[0]}")
+
+    def as_array(self, n, dtype) -> str:
+        if not self.split:
+            return self.names[0]
+        array = n.fresh("a")
+        n.assign(array, _empty(self.split, dtype))
+        self.store(n, array, "")
+        return array
+
+
+def _pieces(value: str, split, lead: str = "") -> list:
+    """The arguments passing ``value`` (``value[lead]``) to a split or whole parameter."""
+    if split:
+        return [f"{value}[{_at(lead, e)}]" for e in _elements(split)]
+    return [f"{value}[{lead}]" if lead else value]
+
+
+def _results(result: str, split_outputs: list) -> list:
+    """Per output, the expressions of its pieces in the returned tuple."""
+    out, k = [], 0
+    for split in split_outputs:
+        count = len(_elements(split)) if split else 1
+        out.append([f"{result}[{k + j}]" for j in range(count)])
+        k += count
+    return out
 
 
 def _emit_loop(n):
@@ -804,58 +858,73 @@ def _emit_loop(n):
     carry_in, xs, caps = args[:nc], args[nc:nc + nx], args[nc + nx:]
     ctypes = _types(body, body.params[:nc])
     ytypes = _types(body, body.outputs[nc:])
-    fn, extra = n.function(body)
-    carry = [n.fresh("c") for _ in range(nc)]
+    fn = n.function(body)
+    carry = [_Vars(n, s, split, "c") for (s, _), split in zip(ctypes, fn.params[:nc])]
     for c, init, (shape, _) in zip(carry, carry_in, ctypes):
-        # a copy: the initial array may be a read-only constant, and Numba
-        # types a variable holding both kinds of array as neither
-        n.assign(c, f"np.copy({init})" if shape else init)
+        # whole arrays are copied: the initial one may be a read-only constant,
+        # and Numba types a variable holding both kinds of array as neither
+        c.set_from(n, f"np.copy({init})" if shape and not c.split else init)
+    cap_args = []
+    for value, split in zip(caps, fn.params[nc + nx:]):
+        if split:   # read once, before the loop
+            pieces = [n.fresh("k") for _ in _elements(split)]
+            for piece, expr in zip(pieces, _pieces(value, split)):
+                n.assign(piece, expr)
+            cap_args += pieces
+        else:
+            cap_args.append(value)
+    carry_args = [name_ for c in carry for name_ in c.names]
     ys = [n.fresh("y") for _ in ytypes]
     tapes = [n.fresh("tape") for _ in ctypes] if a["tape_carries"] else []
     steps = n.fresh("n")
     result = n.fresh("r")
-    n_out = len(body.outputs)
+    outs = _results(result, fn.outputs)
 
-    def step(t: str, x_args: list) -> None:
+    def step(t: str) -> None:
         for tape, c in zip(tapes, carry):
-            n.line(f"{tape}[{t}] = {c}")
-        n.assign(result, f"{fn}({', '.join(carry + x_args + caps + extra)})")
-        picked = _picks(result, n_out)
-        for c, p in zip(carry, picked[:nc]):
-            n.assign(c, p)
-        for y, p in zip(ys, picked[nc:]):
-            n.line(f"{y}[{t}] = {p}")
+            c.store(n, tape, t)
+        x_args = [p for x, split in zip(xs, fn.params[nc:nc + nx]) for p in _pieces(x, split, t)]
+        n.assign(result, f"{fn.name}({', '.join(carry_args + x_args + cap_args + fn.extra)})")
+        for c, pieces in zip(carry, outs[:nc]):
+            for target, p in zip(c.names, pieces):
+                n.assign(target, p)
+        for y, pieces, split in zip(ys, outs[nc:], fn.outputs[nc:]):
+            if split:
+                for e, p in zip(_elements(split), pieces):
+                    n.line(f"{y}[{_at(t, e)}] = {p}")
+            else:
+                n.line(f"{y}[{t}] = {pieces[0]}")
 
     if cond is None:
         n.assign(steps, str(a["length"]) if a["length"] is not None else f"{xs[0]}.shape[0]")
         for buffer, (s, d) in zip(ys + tapes, ytypes + ctypes):
-            n.assign(buffer, _array_type(s, d, steps))
+            n.assign(buffer, _empty(s, d, steps))
         k = n.fresh("s")
         with n.range_loop(k, steps):
             t = k
             if a["reverse"]:
                 t = n.fresh("t")
                 n.assign(t, f"{steps} - 1 - {k}")
-            step(t, [f"{x}[{t}]" for x in xs])
-        grown = ys + tapes
+            step(t)
+        per_step = ys + tapes
     else:
         # the trip count is found by running: the per-step buffers double as needed
-        test, test_extra = n.function(cond)
+        test = n.function(cond)
         n.assign(steps, "0")
         for buffer, (s, d) in zip(ys + tapes, ytypes + ctypes):
-            n.assign(buffer, _array_type(s, d, "16"))
-        with n.while_loop(f"{test}({', '.join(carry + caps + test_extra)})"):
+            n.assign(buffer, _empty(s, d, "16"))
+        with n.while_loop(f"{test.name}({', '.join(carry_args + cap_args + test.extra)})[0]"):
             for buffer, (s, d) in zip(ys + tapes, ytypes + ctypes):
                 with n.branch(f"{steps} == {buffer}.shape[0]"):
                     bigger = n.fresh("grown")
-                    n.assign(bigger, _array_type(s, d, f"2 * {steps}"))
+                    n.assign(bigger, _empty(s, d, f"2 * {steps}"))
                     n.line(f"{bigger}[:{steps}] = {buffer}")
                     n.assign(buffer, bigger)
-            step(steps, [])
+            step(steps)
             n.line(f"{steps} += 1")
-        grown = [f"{b}[:{steps}]" for b in ys + tapes]
-    outs = carry + (grown if cond is not None else ys + tapes)
-    for k, value in enumerate(outs):
+        per_step = [f"{b}[:{steps}]" for b in ys + tapes]
+    finals = [c.as_array(n, d) for c, (_, d) in zip(carry, ctypes)]
+    for k, value in enumerate(finals + per_step):
         n.assign(f"{n.out}_out{k}", value)
 
 
@@ -870,14 +939,23 @@ def _emit_tape_add(n):
 def _emit_cond(n):
     branches = n.attrs["branches"]
     pred, operands = n.args[0], n.args[1:]
-    count = len(branches[0].outputs)
+    otypes = _types(branches[0], branches[0].outputs)
     functions = [n.function(b) for b in branches]   # both generated before either branch
-    for taken, (fn, extra) in zip((True, False), functions):
+    for taken, fn in zip((True, False), functions):
         with n.branch(pred, taken):
             result = n.fresh("r")
-            n.assign(result, f"{fn}({', '.join(list(operands) + extra)})")
-            for k, p in enumerate(_picks(result, count)):
-                n.assign(f"{n.out}_out{k}", p)
+            call = [p for v, split in zip(operands, fn.params) for p in _pieces(v, split)]
+            n.assign(result, f"{fn.name}({', '.join(call + fn.extra)})")
+            for k, (pieces, split, (_, d)) in enumerate(zip(_results(result, fn.outputs),
+                                                            fn.outputs, otypes)):
+                if split:
+                    array = n.fresh("a")
+                    n.assign(array, _empty(split, d))
+                    for e, p in zip(_elements(split), pieces):
+                        n.line(f"{array}[{e}] = {p}")
+                    n.assign(f"{n.out}_out{k}", array)
+                else:
+                    n.assign(f"{n.out}_out{k}", pieces[0])
 
 
 LOOP.emit = _emit_loop
