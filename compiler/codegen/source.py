@@ -271,6 +271,7 @@ class Generator:
         self.root = root if root is not None else self
         self.helpers: list = []          # (root only) their source texts
         self.functions: dict = {}        # (root only) id(graph) -> (name, graph, consts, gil)
+        self.function_count = 0          # (root only) names taken: body1, body2, ...
         if part_size is not None:
             self.PART_SIZE = part_size
         self.nodes = sorted(graph.needed())
@@ -805,8 +806,8 @@ class Generator:
         root = self.root
         made = root.functions.get(id(graph))
         if made is None or made[1] is not graph:
-            root.counter_functions = getattr(root, "counter_functions", 0) + 1
-            name = f"body{root.counter_functions}"   # taken before a nested body takes one
+            root.function_count += 1
+            name = f"body{root.function_count}"   # taken before a nested body takes one
             sub = Generator(graph, self.fuse, root=root, split=True)
             kernel = sub.kernel(first=name)
             if kernel.guards:
