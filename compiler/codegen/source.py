@@ -20,6 +20,10 @@ Numba scalars throughout. The loop structure comes from the fusion plan
   plain loop without conditions;
 - hands large ``tanh`` (and ``exp``/``log`` of arrays) to NumPy's SIMD loops;
 - writes views only statements consume (``x.T`` into BLAS) without copying;
+- writes a loop node's body (a while loop's condition, a cond's branches) as
+  a function of the same module (``subfunction``), which takes and returns
+  small arrays as their elements; the loop itself is a ``for``/``while`` in
+  the kernel (the op's emitter, ``compiler/ops/control.py``);
 - cuts a kernel longer than ``PART_SIZE`` statements into several functions,
   ``kernel`` calling ``part1`` at its end with the values the rest reads, and
   so on, so Numba never compiles one giant function (its analyses grow faster
