@@ -1,15 +1,23 @@
 """Structured loops: gradient of an RK4 Lorenz trajectory through ``sg.scan``.
 
-    python -m benchmarks.loops            # N = 10 .. 10,000; memory with checkpoints
-    python -m benchmarks.loops --quick    # N = 10 .. 1,000, no memory runs
+    python -m benchmarks.loops            # everything below
+    python -m benchmarks.loops --quick    # no memory runs, N up to 1,000 on the interpreter
 
-Loop nodes run on the reference interpreter for now (no Numba kernel yet), so
-this measures what the graph representation buys today: the first call
-(trace + passes) no longer grows with N as an unrolled Python loop does, and
-the steady call costs NumPy's per-node time for each step. Also printed: the
-same gradient with ``jax.lax.scan`` when JAX is installed, and the peak memory
-(``VmHWM`` in /proc/self/status, reset before the call) of a long loop with
-``checkpoints=50`` against every carry stored, each in a fresh process.
+Printed:
+
+1. RK4 Lorenz, gradient of |x(N)|^2 with respect to the parameters, compiled
+   (loop nodes are Numba loops): the first call in a fresh process with an
+   empty kernel cache (trace + compile + run; and the import before it) at
+   N = 10, 1,000 and 100,000, and the steady call against a hand-written Numba
+   forward-plus-adjoint loop (``hand_gradient`` below).
+2. The same on the reference interpreter against the Python loop unrolled
+   into the graph, and ``jax.lax.scan`` when JAX is installed.
+3. A 1-D heat equation (1,000 cells, 10,000 explicit steps): the compiled
+   gradient against the interpreter's.
+4. The peak memory (``VmHWM`` in /proc/self/status, reset before the call)
+   of the heat equation's gradient through 200,000 steps with
+   ``checkpoints=50``, and through fewer steps with every carry stored, each
+   in a fresh process.
 """
 from __future__ import annotations
 
@@ -29,9 +37,10 @@ import numpy as np  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import numba  # noqa: E402
+
 import staticgrad as sg  # noqa: E402
 
-sg.config.backend = "interpreter"
 DT = 0.001
 SIGMA, RHO, BETA = 10.0, 28.0, 8.0 / 3.0
 
@@ -109,25 +118,171 @@ def jax_scan(n):
     return first, median_time(lambda q: grad(q).block_until_ready(), p)
 
 
+
+# -- the hand-written reference: forward loop storing the states, adjoint loop back
+@numba.njit(cache=True)
+def _lorenz(x0, x1, x2, p0, p1, p2):
+    return p0 * (x1 - x0), x0 * (p1 - x2) - x1, x0 * x1 - p2 * x2
+
+
+@numba.njit(cache=True)
+def _lorenz_vjp(x0, x1, x2, p0, p1, p2, w0, w1, w2):
+    """(cotangent of x, cotangent of p) of _lorenz at (x, p) for the output cotangent w."""
+    return ((-p0 * w0 + (p1 - x2) * w1 + x1 * w2, p0 * w0 - w1 + x0 * w2, -x0 * w1 - p2 * w2),
+            ((x1 - x0) * w0, x0 * w1, -x2 * w2))
+
+
+@numba.njit(cache=True)
+def hand_gradient(p, x, n):
+    p0, p1, p2 = p[0], p[1], p[2]
+    states = np.empty((n, 3))
+    x0, x1, x2 = x[0], x[1], x[2]
+    h = DT
+    for t in range(n):
+        states[t, 0], states[t, 1], states[t, 2] = x0, x1, x2
+        a0, a1, a2 = _lorenz(x0, x1, x2, p0, p1, p2)
+        b0, b1, b2 = _lorenz(x0 + 0.5 * h * a0, x1 + 0.5 * h * a1, x2 + 0.5 * h * a2, p0, p1, p2)
+        c0, c1, c2 = _lorenz(x0 + 0.5 * h * b0, x1 + 0.5 * h * b1, x2 + 0.5 * h * b2, p0, p1, p2)
+        d0, d1, d2 = _lorenz(x0 + h * c0, x1 + h * c1, x2 + h * c2, p0, p1, p2)
+        x0 += h / 6.0 * (a0 + 2.0 * b0 + 2.0 * c0 + d0)
+        x1 += h / 6.0 * (a1 + 2.0 * b1 + 2.0 * c1 + d1)
+        x2 += h / 6.0 * (a2 + 2.0 * b2 + 2.0 * c2 + d2)
+    l0, l1, l2 = 2.0 * x0, 2.0 * x1, 2.0 * x2          # d|x|^2/dx
+    g0 = g1 = g2 = 0.0
+    for t in range(n - 1, -1, -1):
+        x0, x1, x2 = states[t, 0], states[t, 1], states[t, 2]
+        a0, a1, a2 = _lorenz(x0, x1, x2, p0, p1, p2)
+        s0, s1, s2 = x0 + 0.5 * h * a0, x1 + 0.5 * h * a1, x2 + 0.5 * h * a2
+        b0, b1, b2 = _lorenz(s0, s1, s2, p0, p1, p2)
+        u0, u1, u2 = x0 + 0.5 * h * b0, x1 + 0.5 * h * b1, x2 + 0.5 * h * b2
+        c0, c1, c2 = _lorenz(u0, u1, u2, p0, p1, p2)
+        v0, v1, v2 = x0 + h * c0, x1 + h * c1, x2 + h * c2
+        # y = x + h/6 (k1 + 2 k2 + 2 k3 + k4): back through k4, k3, k2, k1
+        (e0, e1, e2), (q0, q1, q2) = _lorenz_vjp(v0, v1, v2, p0, p1, p2,
+                                                 h / 6.0 * l0, h / 6.0 * l1, h / 6.0 * l2)
+        g0 += q0; g1 += q1; g2 += q2
+        m0, m1, m2 = l0 + e0, l1 + e1, l2 + e2
+        (e0, e1, e2), (q0, q1, q2) = _lorenz_vjp(u0, u1, u2, p0, p1, p2, h / 3.0 * l0 + h * e0,
+                                                 h / 3.0 * l1 + h * e1, h / 3.0 * l2 + h * e2)
+        g0 += q0; g1 += q1; g2 += q2
+        m0, m1, m2 = m0 + e0, m1 + e1, m2 + e2
+        (e0, e1, e2), (q0, q1, q2) = _lorenz_vjp(s0, s1, s2, p0, p1, p2,
+                                                 h / 3.0 * l0 + 0.5 * h * e0,
+                                                 h / 3.0 * l1 + 0.5 * h * e1,
+                                                 h / 3.0 * l2 + 0.5 * h * e2)
+        g0 += q0; g1 += q1; g2 += q2
+        m0, m1, m2 = m0 + e0, m1 + e1, m2 + e2
+        (e0, e1, e2), (q0, q1, q2) = _lorenz_vjp(x0, x1, x2, p0, p1, p2,
+                                                 h / 6.0 * l0 + 0.5 * h * e0,
+                                                 h / 6.0 * l1 + 0.5 * h * e1,
+                                                 h / 6.0 * l2 + 0.5 * h * e2)
+        g0 += q0; g1 += q1; g2 += q2
+        l0, l1, l2 = m0 + e0, m1 + e1, m2 + e2
+    return np.array([g0, g1, g2])
+
+
+FIRST_CALL_CHILD = """
+import os, sys, time
+start = time.perf_counter()
+sys.path.insert(0, {root!r})
+import numpy as np
+import staticgrad as sg
+sys.path.insert(0, os.path.join({root!r}, "benchmarks"))
+imported = time.perf_counter()
+from benchmarks.loops import scan_loss
+p, x0 = np.array([10.0, 28.0, 8.0 / 3.0]), np.ones(3)
+grad = sg.grad(lambda q: scan_loss(q, x0, {n}))
+t = time.perf_counter()
+g = grad(p)
+first = time.perf_counter() - t
+assert grad.cache_info().specializations == 1
+print(imported - start, first, *g)
+"""
+
+
+def first_call_in_fresh_process(n):
+    """(import time, first call time, gradient) in a new process with an empty cache."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, STATICGRAD_CACHE_DIR=cache, STATICGRAD_COMPILE_IN_BACKGROUND="0",
+                   STATICGRAD_BACKEND="numba")
+        out = subprocess.run([sys.executable, "-c", FIRST_CALL_CHILD.format(root=ROOT, n=n)],
+                             capture_output=True, text=True, check=True, env=env).stdout.split()
+    return float(out[0]), float(out[1]), np.array([float(v) for v in out[2:]])
+
+
+def compiled_table():
+    print("RK4 Lorenz, gradient of |x(N)|^2 with respect to (sigma, rho, beta), compiled")
+    print("| N | import | first call (fresh process, empty cache) | steady | hand-written Numba "
+          "| ratio | per step |")
+    print("|---|---|---|---|---|---|---|")
+    p, x0 = np.array([SIGMA, RHO, BETA]), np.array([1.0, 1.0, 1.0])
+    sg.config.backend = "numba"
+    sg.config.compile_in_background = False
+    firsts = {}
+    for n in (10, 1000, 100000):
+        imported, first, g_first = first_call_in_fresh_process(n)
+        firsts[n] = first
+        grad = sg.grad(lambda q, n=n: scan_loss(q, x0, n))
+        grad.compile(p)
+        g = grad(p)
+        hand = hand_gradient(p, x0, n)
+        assert np.allclose(g, hand, rtol=1e-9, atol=1e-12), (g, hand)
+        assert np.allclose(g_first, g, rtol=1e-12), (g_first, g)
+        steady = median_time(grad, p)
+        hand_time = median_time(hand_gradient, p, x0, n)
+        print(f"| {n:,} | {imported:.2f} s | {first:.2f} s | {steady * 1e3:.3f} ms | "
+              f"{hand_time * 1e3:.3f} ms | {steady / hand_time:.2f}x | "
+              f"{steady / n * 1e9:.0f} ns |")
+    print(f"first call at N = 100,000 / at N = 10: {firsts[100000] / firsts[10]:.2f}x")
+    print()
+
+
+def heat_loss(a, u0, n, checkpoints=None):
+    def step(u, _):
+        lap = np.concatenate([u[1:2] - u[:1], u[2:] - 2.0 * u[1:-1] + u[:-2], u[-2:-1] - u[-1:]])
+        return u + a * lap, None
+    u, _ = sg.scan(step, u0, length=n, checkpoints=checkpoints)
+    return np.sum(u ** 2)
+
+
+def heat_table():
+    n = 10000
+    print(f"1-D heat equation, 1,000 cells, {n:,} explicit steps, gradient by sg.scan")
+    u0 = np.sin(np.linspace(0.0, 3.0, 1000))
+    a = np.float64(0.2)
+    rows = []
+    for backend in ("numba", "interpreter"):
+        sg.config.backend = backend
+        grad = sg.grad(lambda a, u: heat_loss(a, u, n))
+        start = time.perf_counter()
+        if backend == "numba":
+            grad.compile(a, u0)
+        g = grad(a, u0)
+        first = time.perf_counter() - start
+        rows.append((backend, first, median_time(grad, a, u0, budget=2.0, at_most=5), g))
+    assert np.isclose(rows[0][3], rows[1][3], rtol=1e-10)
+    for backend, first, steady, _ in rows:
+        print(f"  {backend}: first call {first:.2f} s, steady {steady * 1e3:.1f} ms "
+              f"({steady / n * 1e6:.1f} us per step and adjoint)")
+    print()
+
+
 MEMORY_CHILD = """
 import sys, numpy as np
 sys.path.insert(0, {root!r})
 import staticgrad as sg
-sg.config.backend = "interpreter"
+from benchmarks.loops import heat_loss
+sg.config.backend = {backend!r}
+sg.config.compile_in_background = False
 n, k = {n}, {k}
-def loss(a, u0):
-    def step(u, _):
-        lap = np.concatenate([u[1:2] - u[:1], u[2:] - 2.0 * u[1:-1] + u[:-2], u[-2:-1] - u[-1:]])
-        return u + a * lap, None
-    u, _ = sg.scan(step, u0, length=n, checkpoints=k)
-    return np.sum(u ** 2)
 def rss(field):
     for line in open("/proc/self/status"):
         if line.startswith(field):
             return int(line.split()[1]) / 1024.0
 u0 = np.sin(np.linspace(0.0, 3.0, 1000))
-grad = sg.grad(loss)
-grad(np.float64(0.2), u0)              # the trace (it evaluates the loops too)
+grad = sg.grad(lambda a, u: heat_loss(a, u, n, k))
+grad(np.float64(0.2), u0)              # the trace (and compile)
 before = rss("VmRSS")
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")                       # reset the peak (VmHWM) to the current RSS
@@ -136,36 +291,35 @@ print(rss("VmHWM"), rss("VmHWM") - before, float(g))
 """
 
 
-def memory(n, k):
-    out = subprocess.run([sys.executable, "-c", MEMORY_CHILD.format(root=ROOT, n=n, k=k)],
-                         capture_output=True, text=True, check=True).stdout.split()
+def memory(n, k, backend):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, "-c", MEMORY_CHILD.format(root=ROOT, n=n, k=k,
+                                                                     backend=backend)],
+                         capture_output=True, text=True, check=True, env=env).stdout.split()
     return float(out[0]), float(out[1]), float(out[2])
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    sizes = (10, 100, 1000) if args.quick else (10, 100, 1000, 10000)
-    if not args.quick:  # first: a fresh child of a small parent
-        n = 20000
-        print(f"heat equation, 1,000 cells, {n:,} explicit steps, gradient by sg.scan "
-              f"(every carry stored: {n * 1000 * 8 / 2**20:.0f} MB)")
-        stored = memory(n, "None")
-        for k in (None, 50, 10):
-            peak, grown, g = stored if k is None else memory(n, k)
-            assert np.isclose(g, stored[2], rtol=1e-12)
-            print(f"  checkpoints={k}: peak RSS {peak:.0f} MB, {grown:.0f} MB above the "
-                  "RSS before the call")
-        print()
-    print("RK4 Lorenz, gradient of |x(N)|^2 with respect to (sigma, rho, beta); "
-          "interpreter backend")
+def memory_table():
+    print("heat equation gradient, 1,000 cells: peak memory of a call (fresh process each)")
+    for n, k, backend in ((20000, None, "numba"), (20000, None, "interpreter"),
+                          (20000, 50, "numba"), (200000, 50, "numba")):
+        start = time.perf_counter()
+        peak, grown, g = memory(n, k, backend)
+        print(f"  {n:,} steps, checkpoints={k}, {backend}: peak RSS {peak:.0f} MB, "
+              f"{grown:.0f} MB above the RSS before the call (every carry: "
+              f"{n * 1000 * 8 / 2**20:.0f} MB); {time.perf_counter() - start:.1f} s in all")
+    print()
+
+
+def interpreter_table(sizes):
+    sg.config.backend = "interpreter"
+    print("RK4 Lorenz on the reference interpreter")
     print("| N | sg.scan first call | sg.scan steady | per step | unrolled first call "
           "| unrolled steady | JAX scan first / steady |")
     print("|---|---|---|---|---|---|---|")
     for n in sizes:
         g_scan, first, steady = first_and_steady(scan_loss, n)
-        if n <= 1000:
+        if n <= 100:
             g_unrolled, u_first, u_steady = first_and_steady(unrolled_loss, n)
             assert np.allclose(g_scan, g_unrolled, rtol=1e-9), (g_scan, g_unrolled)
             unrolled = f"{u_first * 1e3:.0f} ms | {u_steady * 1e3:.1f} ms"
@@ -175,6 +329,18 @@ def main():
         peer = "n/a" if peer is None else f"{peer[0] * 1e3:.0f} ms / {peer[1] * 1e3:.2f} ms"
         print(f"| {n:,} | {first * 1e3:.0f} ms | {steady * 1e3:.1f} ms | "
               f"{steady / n * 1e6:.0f} us | {unrolled} | {peer} |")
+    print()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    compiled_table()
+    heat_table()
+    interpreter_table((10, 100, 1000) if args.quick else (10, 100, 1000))
+    if not args.quick:
+        memory_table()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import numpy as np
 
 import staticgrad as sg
 
-sg.config.backend = "interpreter"  # loops have no Numba kernel yet (see README)
+sg.config.backend = "interpreter"  # a few small solves: compiling them would cost more than it saves
 sg.config.max_loop_iterations = 100  # a solver that fails to converge raises
 
 

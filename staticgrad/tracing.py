@@ -63,6 +63,32 @@ def traceback_site(tb) -> str:
     return site
 
 
+class _Values(dict):
+    """The concrete value of every node of a trace. A structured loop (and what
+    is computed from it) is evaluated only when its value is asked for (a guard,
+    ``float()``, the result of a call answered from the trace): a compiled
+    first call then costs the same whatever the trip count."""
+
+    def __init__(self, graph):
+        super().__init__()
+        self.graph = graph
+
+    def __missing__(self, nid: int):
+        stack = [nid]
+        while stack:   # inputs first, without recursion (chains may be long)
+            n = stack[-1]
+            pending = [i for i in self.graph.inputs(n) if not dict.__contains__(self, i)]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            if not dict.__contains__(self, n):
+                d = self.graph.node(n)
+                dict.__setitem__(self, n, apply(d["op"], [dict.__getitem__(self, i)
+                                                          for i in d["inputs"]], d["attrs"]))
+        return dict.__getitem__(self, nid)
+
+
 class TraceContext:
     """One trace: the graph being built and the concrete value of every node."""
 
@@ -79,7 +105,7 @@ class TraceContext:
     def __init__(self, name: str = "<function>"):
         self.name = name
         self.graph = Graph()
-        self.env: dict[int, np.ndarray] = {}
+        self.env: dict[int, np.ndarray] = _Values(self.graph)
         self.sensitive: set[int] = set()  # differentiation points
         # Nodes standing for Python scalars (bool, int, float, complex arguments
         # and what ufuncs compute from them alone): weakly typed as in NumPy
@@ -91,6 +117,8 @@ class TraceContext:
         d = self.graph.node(nid)
         if d["op"] == "param":
             return
+        if d["op"] == "loop" or any(i not in self.env for i in d["inputs"]):
+            return   # evaluated when asked for (see _Values)
         self.env[nid] = apply(d["op"], [self.env[i] for i in d["inputs"]], d["attrs"])
 
     def param(self, value: Any, name: str | None = None) -> "Tracer":

@@ -183,7 +183,8 @@ class Transformed:
 
     def _specialize(self, args: tuple, kwargs: dict, leaves: list, treedef):
         ctx, out_tree = self._trace(args, kwargs, leaves, treedef)
-        concrete = [ctx.env[n] for n in ctx.graph.outputs]
+        # evaluated only if the trace answers the call (not when a kernel does)
+        concrete = (ctx.env[n] for n in ctx.graph.outputs)
         graph = optimize(ctx.graph)
         return specialization(graph, out_tree, self.__name__, disk=self.disk_cache), concrete
 

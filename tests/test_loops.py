@@ -3,8 +3,8 @@ same computation unrolled in Python and against finite differences, in
 reverse and forward mode and at second order; checkpointed against stored;
 plain NumPy execution outside transforms; the error cases.
 
-Everything runs on the reference interpreter (loop nodes have no Numba
-emitter yet), except one test that the default backend falls back to it."""
+Most tests run on the reference interpreter; the "compiled" section checks
+the Numba kernels of loop nodes against it and against finite differences."""
 import functools
 import logging
 
@@ -418,19 +418,137 @@ def test_loop_body_is_part_of_the_structural_key():
     assert len(keys) == 2
 
 
-# -- the default backend -------------------------------------------------------
-def test_numba_backend_falls_back_to_the_interpreter_for_loops(caplog):
+# -- compiled: loop nodes as Numba loops ---------------------------------------
+# Each function is compiled once (f.compile waits for the kernel and raises if
+# there is none) and then called; the answers must be the interpreter's, and
+# the gradients those of central differences of the plain NumPy loops.
+@pytest.fixture
+def numba_backend():
     saved = sg.config.backend
     sg.config.backend = "numba"
-    try:
-        g = sg.grad(fori_model)
-        expected = sg.grad(fori_unrolled)(THETA, X0)
-        with caplog.at_level(logging.WARNING, logger="staticgrad"):
-            close(g(THETA, X0), expected)
-        assert "no emitter for op 'loop'" in caplog.text
-        close(g(THETA, X0), expected)  # second call: the fallback's result
-    finally:
-        sg.config.backend = saved
+    yield
+    sg.config.backend = saved
+
+
+def while_model_counted(a, x0):
+    return while_model(a, x0)
+
+
+def scan_reverse_model(theta, x0, xs):
+    return scan_model(theta, x0, xs, True)
+
+
+def nested_model(theta, xs):
+    def outer(c, x):
+        inner = sg.fori_loop(0, 3, lambda i, d: np.sin(d * theta) + x, c)
+        return inner, np.sum(inner)
+    c, ys = sg.scan(outer, np.zeros(3), xs)
+    return np.sum(ys) + np.sum(c ** 2)
+
+
+def cond_loop_model(theta, x0):
+    """A cond inside a fori_loop body: the branch taken changes from step to step."""
+    def body(i, x):
+        return sg.cond(np.sum(x) > 0, lambda y: np.sin(y * theta), lambda y: np.cos(y) + theta,
+                       x)
+    return np.sum(sg.fori_loop(0, 6, body, x0) ** 2)
+
+
+COMPILED_CASES = {
+    "fori_loop": (fori_model, (THETA, X0)),
+    "scan": (scan_model, (THETA, X0, XS)),
+    "scan reverse": (scan_reverse_model, (THETA, X0, XS)),
+    "while_loop": (while_model, (A, W0)),
+    "cond": (cond_model, (np.array([4.0, 1.0, 2.0]),)),
+    "cond in a loop": (cond_loop_model, (THETA, X0)),
+    "nested": (nested_model, (THETA, XS)),
+}
+
+
+def central_differences(f, args, h=1e-6):
+    """The gradient of scalar f with respect to every argument (plain NumPy calls)."""
+    grads = []
+    for k, a in enumerate(args):
+        g = np.zeros_like(a)
+        for i in np.ndindex(a.shape):
+            up, down = a.copy(), a.copy()
+            up[i] += h
+            down[i] -= h
+            g[i] = (f(*args[:k], up, *args[k + 1:]) - f(*args[:k], down, *args[k + 1:])) / (2 * h)
+        grads.append(g)
+    return grads
+
+
+@pytest.mark.parametrize("case", list(COMPILED_CASES))
+def test_compiled_loops_agree_with_the_interpreter_and_finite_differences(case, numba_backend):
+    fun, args = COMPILED_CASES[case]
+    argnums = tuple(range(len(args)))
+    value, grad = sg.jit(fun), sg.grad(fun, argnums)
+    for transformed in (value, grad):
+        source = transformed.lower(*args).source
+        assert "for " in source or "while " in source or "if " in source
+        transformed.compile(*args)     # raises when there is no kernel
+    sg.config.backend = "interpreter"
+    expected_value, expected_grad = sg.jit(fun)(*args), sg.grad(fun, argnums)(*args)
+    sg.config.backend = "numba"
+    close(value(*args), expected_value)
+    close(value(*args), fun(*args))
+    for got, want, fd in zip(grad(*args), expected_grad, central_differences(fun, args)):
+        close(got, want)
+        np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-7)
+
+
+def test_compiled_loop_with_traced_bounds_serves_every_trip_count(numba_backend):
+    def f(theta, x0, n):
+        return np.sum(sg.fori_loop(0, n, lambda i, x: np.sin(x * theta) + 0.1, x0) ** 2)
+
+    g = sg.grad(f)
+    g.compile(THETA, X0, np.int64(4))
+    for n in (0, 1, 4, 9):
+        close(g(THETA, X0, np.int64(n)), sg.grad(functools.partial(f, n=n))(THETA, X0))
+    assert g.cache_info().specializations == 1
+
+
+def test_compiled_jvp_through_a_loop(numba_backend):
+    t = RNG.normal(size=3)
+    f = sg.jit(lambda theta, x0: sg.jvp(fori_model, (theta, x0), (t, t)))
+    f.compile(THETA, X0)
+    out, tan = f(THETA, X0)
+    out_u, tan_u = sg.jvp(fori_unrolled, (THETA, X0), (t, t))
+    close(out, out_u)
+    close(tan, tan_u)
+
+
+def test_compiled_gradient_through_a_while_loop_is_one_numba_function(numba_backend):
+    import numba
+
+    grad = sg.grad(while_model).compile(A, W0).numba_function
+
+    @numba.njit
+    def descend(a, x0, steps, rate):
+        for _ in range(steps):
+            a = a - rate * grad(a, x0)
+        return a
+
+    a, b = descend(A.copy(), W0, 3, 1e-3), A.copy()
+    for _ in range(3):   # the same steps in Python, on the interpreter
+        sg.config.backend = "interpreter"
+        b = b - 1e-3 * sg.grad(while_model)(b, W0)
+    close(a, b)
+
+
+def test_numba_backend_falls_back_to_the_interpreter_for_checkpointed_tapes(caplog,
+                                                                           numba_backend):
+    def f(theta, x0):
+        return np.sum(sg.fori_loop(0, 5, lambda i, x: np.tanh(x * theta + 0.1 * i) + 0.2 * x,
+                                   x0, checkpoints=2) ** 2)
+
+    g = sg.grad(f)
+    expected = sg.grad(fori_unrolled)(THETA, X0)
+    with caplog.at_level(logging.WARNING, logger="staticgrad"):
+        close(g(THETA, X0), expected)
+    assert "does not compile checkpointed tapes" in caplog.text
+    close(g(THETA, X0), expected)  # second call: the fallback's result
 
 
 def test_loops_compute_only_the_outputs_that_are_used():

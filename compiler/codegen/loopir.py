@@ -8,8 +8,9 @@ A kernel body is a list of statements:
 - ``For(var, start, stop, body)`` or ``For(var, values=(...), body)``: a loop;
 - ``Block(body)``: statements that stay together when a large kernel is
   split (one loop group, or one op's statements);
-- ``If(condition, body)``: statements run only when ``condition`` holds (the
-  libm rerun of a loop whose vector-math sin/cos met an input out of range).
+- ``While(cond, body)`` and ``If(cond, body, orelse)``: the control flow of
+  structured loops and branches (``loop`` and ``cond`` nodes), and the libm
+  rerun of a loop whose vector-math sin/cos met an input out of range.
 
 Expressions are text built from literal-aware pieces (see
 :mod:`compiler.ops.lowering`), so what literals decide is resolved before the
@@ -51,9 +52,16 @@ class Block:
 
 
 @dataclasses.dataclass
-class If:
-    condition: str
+class While:
+    cond: str
     body: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class If:
+    cond: str
+    body: list = dataclasses.field(default_factory=list)
+    orelse: list = dataclasses.field(default_factory=list)
 
 
 # -- printing -----------------------------------------------------------------
@@ -75,9 +83,15 @@ def print_body(body: list, depth: int = 1) -> list:
             out += print_body(s.body, depth + 1) or [pad + "    pass"]
         elif isinstance(s, Block):
             out += print_body(s.body, depth)
-        elif isinstance(s, If):
-            out.append(f"{pad}if {s.condition}:")
+        elif isinstance(s, While):
+            out.append(f"{pad}while {s.cond}:")
             out += print_body(s.body, depth + 1) or [pad + "    pass"]
+        elif isinstance(s, If):
+            out.append(f"{pad}if {s.cond}:")
+            out += print_body(s.body, depth + 1) or [pad + "    pass"]
+            if s.orelse:
+                out.append(f"{pad}else:")
+                out += print_body(s.orelse, depth + 1)
         else:
             raise TypeError(f"not a statement: {s!r}")
     return out
@@ -87,8 +101,10 @@ def size(body: list) -> int:
     """The number of statements, loops counted with their bodies."""
     total = 0
     for s in body:
-        if isinstance(s, (For, Block, If)):
-            total += size(s.body) + isinstance(s, (For, If))
+        if isinstance(s, (For, Block, While)):
+            total += size(s.body) + (not isinstance(s, Block))
+        elif isinstance(s, If):
+            total += size(s.body) + size(s.orelse) + 1
         else:
             total += 1
     return total
@@ -123,11 +139,18 @@ def _effects(body: list, reads: set, writes: set) -> None:
             _effects(s.body, reads, writes)
         elif isinstance(s, Block):
             _effects(s.body, reads, writes)
-        elif isinstance(s, If):
-            # what the body writes stays written from before the if (a rerun):
-            # reads are those of an unconditional body
-            reads.update(n for n in _names(s.condition) if n not in writes)
-            _effects(s.body, reads, writes)
+        elif isinstance(s, (While, If)):
+            # a branch may not run: what it writes is written only maybe,
+            # so it is read too (kept live from before)
+            reads.update(n for n in _names(s.cond) if n not in writes)
+            inner_reads, inner_writes = set(), set()
+            for branch in (s.body, getattr(s, "orelse", [])):
+                r, w = set(), set()
+                _effects(branch, r, w)
+                inner_reads |= r
+                inner_writes |= w
+            reads.update(n for n in inner_reads if n not in writes)
+            writes.update(inner_writes)
 
 
 def effects(body: list) -> tuple:
@@ -190,7 +213,8 @@ def split(body: list, limit: int, params: list, ret: Line, first: str = "kernel"
             current, count = [], 0
     if current or not segments:
         segments.append(current)
-    names = [first] + [f"part{k}" for k in range(1, len(segments))]
+    prefix = "" if first == "kernel" else f"{first}_"
+    names = [first] + [f"{prefix}part{k}" for k in range(1, len(segments))]
     # liveness, backwards: what each segment (with the rest after it) reads
     need = effects([ret])[0]
     live_in = [None] * len(segments)

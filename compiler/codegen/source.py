@@ -26,6 +26,10 @@ Numba scalars throughout. The loop structure comes from the fusion plan
 - without it, hands large ``tanh`` (and ``exp``/``log`` of arrays) to NumPy's
   SIMD loops;
 - writes views only statements consume (``x.T`` into BLAS) without copying;
+- writes a loop node's body (a while loop's condition, a cond's branches) as
+  a function of the same module (``subfunction``), which takes and returns
+  small arrays as their elements; the loop itself is a ``for``/``while`` in
+  the kernel (the op's emitter, ``compiler/ops/control.py``);
 - cuts a kernel longer than ``PART_SIZE`` statements into several functions,
   ``kernel`` calling ``part1`` at its end with the values the rest reads, and
   so on, so Numba never compiles one giant function (its analyses grow faster
@@ -47,7 +51,7 @@ import numpy as np
 import compiler.ops as O
 from compiler.codegen import loopir
 from compiler.codegen import plan as fusion
-from compiler.codegen.loopir import Assign, Block, For, If, Line
+from compiler.codegen.loopir import Assign, Block, For, If, Line, While
 from compiler.codegen.plan import ELEMENTWISE, REDUCE, SOURCE, STATEMENT, VIEW, LoopGroup
 from compiler.errors import UnsupportedOperationError
 from compiler.ir import Graph
@@ -150,6 +154,47 @@ class NodeEmitter:
     def fresh(self, prefix: str = "t") -> str:
         return self._gen.fresh(prefix)
 
+    # -- structured control flow (loop and cond nodes) ---------------------
+    def assign(self, target: str, expr: str) -> None:
+        self._gen.emit(Assign(target, expr))
+
+    @contextlib.contextmanager
+    def range_loop(self, var: str, stop: str):
+        """``for var in range(stop):``, the statements emitted inside as its body."""
+        loop = For(var, 0, stop)
+        self._gen.emit(loop)
+        with self._gen.collect() as body:
+            yield
+        loop.body = body
+
+    @contextlib.contextmanager
+    def while_loop(self, cond: str):
+        loop = While(cond)
+        self._gen.emit(loop)
+        with self._gen.collect() as body:
+            yield
+        loop.body = body
+
+    @contextlib.contextmanager
+    def branch(self, cond: str, taken: bool = True):
+        """``if cond:`` (``taken``) or the ``else:`` of the last ``if`` emitted."""
+        if taken:
+            statement = If(cond)
+            self._gen.emit(statement)
+        else:
+            statement = self._gen.stack[-1][-1]
+        with self._gen.collect() as body:
+            yield
+        if taken:
+            statement.body = body
+        else:
+            statement.orelse = body
+
+    def function(self, graph: Graph) -> "Function":
+        """A sub-graph (a loop body, a branch) as a function of the kernel's
+        module (see :class:`Function`)."""
+        return self._gen.subfunction(graph)
+
     def const(self, array: np.ndarray) -> str:
         """A kernel argument holding ``array`` (constants are never globals)."""
         return self._gen.const_arg(np.ascontiguousarray(array), by_content=True)
@@ -168,6 +213,25 @@ class NodeEmitter:
     def read(self, k: int, idx) -> str:
         """The scalar expression of input ``k`` at the index expressions ``idx``."""
         return self._read(self._inputs[k], [str(i) for i in idx])
+
+
+@dataclasses.dataclass
+class Function:
+    """A sub-graph compiled as a function of the kernel's module, called as
+    ``name(*params, *extra)``; it returns the tuple of its outputs. A
+    parameter or output whose entry in ``split`` is a shape (a small array)
+    is passed or returned as its elements, in C order, one scalar each."""
+
+    name: str
+    extra: list
+    params: list      # per parameter: its shape if split, else None
+    outputs: list     # per output: its shape if split, else None
+
+
+def split_shape(shape: tuple, fuse: bool = True) -> tuple | None:
+    """The shape of a small array a sub-graph's function takes or returns as
+    its elements, or None."""
+    return shape if shape and fuse and math.prod(shape) <= Generator.UNROLL else None
 
 
 class _Reads:
@@ -208,13 +272,22 @@ class Generator:
     PART_SIZE = 3000
 
     def __init__(self, graph: Graph, fuse: bool = True, part_size: int | None = None,
-                 vector_math: bool = True):
+                 vector_math: bool = True, root: "Generator | None" = None,
+                 split: bool = False):
         self.g = graph
         self.fuse = fuse
         self.vector_math = vector_math
         self.in_long_loop = False        # writing a loop long enough for vector math
         self.outside: str | None = None  # its flag: a sin/cos input beyond vecmath's range
         self.used_vector_math = False
+        # split: a sub-graph's function takes and returns small arrays as their
+        # elements (scalars in registers, no allocation per loop step)
+        self.split = split
+        # sub-graphs (loop bodies, branches) become functions of the root's module
+        self.root = root if root is not None else self
+        self.helpers: list = []          # (root only) their source texts
+        self.functions: dict = {}        # (root only) id(graph) -> (name, graph, consts, gil)
+        self.function_count = 0          # (root only) names taken: body1, body2, ...
         if part_size is not None:
             self.PART_SIZE = part_size
         self.nodes = sorted(graph.needed())
@@ -504,6 +577,7 @@ class Generator:
             return None
         expr = vecmath_module().vector_math_call(op, args[0], self.g.dtype(n))
         self.used_vector_math |= expr is not None
+        self.root.used_vector_math |= expr is not None   # the module imports vecmath
         return expr
 
     def fold(self, n: int, args: list):
@@ -622,6 +696,8 @@ class Generator:
         values a loop reads at a computed index, and all in loops."""
         g = self.g
         arrays = set(g.outputs)
+        if self.split:   # returned as elements
+            arrays -= {o for o in g.outputs if split_shape(g.shape(o), self.fuse)}
         for unit in self.plan.units:
             if not isinstance(unit, LoopGroup):
                 arrays.update(g.inputs(unit))
@@ -783,6 +859,28 @@ class Generator:
                     self.memo[(r, here)] = value
         return before, after, body
 
+    def subfunction(self, graph: Graph) -> tuple:
+        """The function of a sub-graph (see ``NodeEmitter.function``), generated
+        once per sub-graph, its constants passed from this kernel's."""
+        root = self.root
+        made = root.functions.get(id(graph))
+        if made is None or made[1] is not graph:
+            root.function_count += 1
+            name = f"body{root.function_count}"   # taken before a nested body takes one
+            sub = Generator(graph, self.fuse, vector_math=self.vector_math, root=root, split=True)
+            kernel = sub.kernel(first=name)
+            if kernel.guards:
+                raise UnsupportedOperationError(
+                    "the Numba backend cannot compile a guard inside a loop body or branch")
+            root.helpers.append(kernel.source)
+            made = root.functions[id(graph)] = (name, graph, kernel.consts, kernel.object_mode)
+        name, _, consts, gil = made
+        if gil:
+            self.ufuncs.add(None)    # an object-mode block below: no nogil
+        return Function(name, [self.const_arg(c, by_content=True) for c in consts],
+                        [split_shape(graph.shape(p), self.fuse) for p in graph.params],
+                        [split_shape(graph.shape(o), self.fuse) for o in graph.outputs])
+
     def fail(self, n: int) -> str:
         """The early return of the guard at node n (status = its position + 1)."""
         self.guards.append((self.g.attrs(n).get("site", "?"), n))
@@ -793,9 +891,24 @@ class Generator:
                            else literal(0, dtype))
         return f"return {len(self.guards)}, " + ", ".join(dummies)
 
-    def kernel(self) -> Kernel:
-        plan = self.plan_loops()
+    def kernel(self, first: str = "kernel") -> Kernel:
         g = self.g
+        params = [f"a{k}" for k in range(len(g.params))]
+        if self.split:
+            for k, p in enumerate(g.params):
+                shape = split_shape(g.shape(p), self.fuse)
+                if shape is None:
+                    continue
+                names = []
+                for flat, idx in enumerate(np.ndindex(shape)):
+                    names.append(f"a{k}_{flat}")
+                    self.scalars[(p, tuple(str(i) for i in idx))] = names[-1]
+                params[k] = ", ".join(names)
+                # the array too, for what reads it whole (dropped when nothing does)
+                array = f"np.array([{', '.join(names)}], {np_dtype(g.dtype(p))})"
+                self.emit(Assign(f"a{k}", array + (f".reshape({shape!r})" if len(shape) > 1
+                                                   else "")))
+        plan = self.plan_loops()
         for unit in plan.units:
             if isinstance(unit, LoopGroup):
                 self.emit_group(unit)
@@ -817,22 +930,30 @@ class Generator:
             self.emit(Block(body))
         outs = []
         for o in g.outputs:
+            if self.split and split_shape(g.shape(o), self.fuse):
+                outs += [str(self.read(o, tuple(str(i) for i in idx)))
+                         for idx in np.ndindex(g.shape(o))]
+                continue
             v = self.var(o)
             if self.kinds[o] == SOURCE and g.shape(o):
                 v = f"np.copy({v})"
             outs.append(v)
-        if self.guards:
+        if self.split:
+            ret = "return (" + ", ".join(outs) + ",)"
+        elif self.guards:
             ret = "return 0, " + ", ".join(outs)
         else:
             ret = "return " + (outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ",)"
                                if outs else "None")
-        params = [f"a{k}" for k in range(len(g.params))] + [f"k{k}" for k in range(len(self.consts))]
+        params = params + [f"k{k}" for k in range(len(self.consts))]
         body = loopir.drop_unread(self.stack[0], loopir.effects([Line(ret)])[0])
         decorator = f"@numba.njit({NJIT_OPTIONS.format(nogil=not self.ufuncs)})"
-        parts = loopir.split(body, self.PART_SIZE, params, Line(ret))
+        parts = loopir.split(body, self.PART_SIZE, params, Line(ret), first)
         text = "\n\n".join(f"{decorator}\ndef {part.name}({', '.join(part.args)}):\n"
                              + "\n".join(loopir.print_body(part.body)) + "\n"
                              for part in parts)
+        if self.root is self and self.helpers:
+            text = "\n\n".join(self.helpers + [text])
         return Kernel(text, list(self.consts), list(self.guards), plan, bool(self.ufuncs),
                       len(parts) - 1, self.used_vector_math)
 

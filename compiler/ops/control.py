@@ -771,3 +771,194 @@ def _cond_jvp(tangents, out, pred, *operands, branches, names):
 
 COND.vjp_rule = _cond_vjp
 COND.jvp_rule = _cond_jvp
+
+
+# -- Numba lowering ----------------------------------------------------------
+# In a kernel, a tape is an array with the steps along a new leading axis (the
+# stacked ys of a static-length loop already are one), and a tuple-valued
+# node is a set of plain variables, ``<node>_out<k>``, that tuple_item reads.
+# The body (and a while loop's condition) is a function of the kernel's module
+# (``n.function``), called once per step; Numba compiles it with the kernel
+# and LLVM inlines it into the loop. Small arrays (a 3-vector state) travel
+# as their elements: a carry of three floats is three scalar variables, so a
+# step allocates nothing.
+def _empty(shape, dtype, steps: str | None = None) -> str:
+    from compiler.ops.lowering import np_dtype
+
+    dims = ([steps] if steps is not None else []) + [str(d) for d in shape]
+    return f"np.empty(({', '.join(dims)},), {np_dtype(dtype)})"
+
+
+def _at(*parts) -> str:
+    return ", ".join(str(p) for p in parts if p != "")
+
+
+def _elements(shape) -> list:
+    return [", ".join(map(str, idx)) for idx in np.ndindex(shape)]
+
+
+class _Vars:
+    """One value in the generated loop: a name, or (split) its elements' names."""
+
+    def __init__(self, n, shape, split, prefix):
+        self.split = split
+        self.names = [n.fresh(prefix) for _ in _elements(split)] if split else [n.fresh(prefix)]
+
+    def set_from(self, n, source: str, lead: str = "") -> None:
+        """Assign from ``source`` (an array; ``lead``: an index before the element's)."""
+        if self.split:
+            for name, e in zip(self.names, _elements(self.split)):
+                n.assign(name, f"{source}[{_at(lead, e)}]")
+        else:
+            n.assign(self.names[0], f"{source}[{lead}]" if lead else source)
+
+    def store(self, n, target: str, lead: str) -> None:
+        if self.split:
+            for name, e in zip(self.names, _elements(self.split)):
+                n.line(f"{target}[{_at(lead, e)}] = {name}")
+        else:
+            n.line(f"{target}[{lead}] = {self.names[0]}")
+
+    def as_array(self, n, dtype) -> str:
+        if not self.split:
+            return self.names[0]
+        array = n.fresh("a")
+        n.assign(array, _empty(self.split, dtype))
+        self.store(n, array, "")
+        return array
+
+
+def _pieces(value: str, split, lead: str = "") -> list:
+    """The arguments passing ``value`` (``value[lead]``) to a split or whole parameter."""
+    if split:
+        return [f"{value}[{_at(lead, e)}]" for e in _elements(split)]
+    return [f"{value}[{lead}]" if lead else value]
+
+
+def _results(result: str, split_outputs: list) -> list:
+    """Per output, the expressions of its pieces in the returned tuple."""
+    out, k = [], 0
+    for split in split_outputs:
+        count = len(_elements(split)) if split else 1
+        out.append([f"{result}[{k + j}]" for j in range(count)])
+        k += count
+    return out
+
+
+def _emit_loop(n):
+    a = n.attrs
+    body, cond, nc, nx, name = a["body"], a["cond"], a["n_carry"], a["n_xs"], a["name"]
+    if a["tape_carries"] and a["checkpoints"] is not None:
+        raise UnsupportedOperationError(
+            f"{name}: the Numba backend does not compile checkpointed tapes (checkpoints=)")
+    if a["max_iterations"] is not None:
+        raise UnsupportedOperationError(
+            f"{name}: the Numba backend does not compile max_loop_iterations")
+    args = n.args
+    carry_in, xs, caps = args[:nc], args[nc:nc + nx], args[nc + nx:]
+    ctypes = _types(body, body.params[:nc])
+    ytypes = _types(body, body.outputs[nc:])
+    fn = n.function(body)
+    carry = [_Vars(n, s, split, "c") for (s, _), split in zip(ctypes, fn.params[:nc])]
+    for c, init, (shape, _) in zip(carry, carry_in, ctypes):
+        # whole arrays are copied: the initial one may be a read-only constant,
+        # and Numba types a variable holding both kinds of array as neither
+        c.set_from(n, f"np.copy({init})" if shape and not c.split else init)
+    cap_args = []
+    for value, split in zip(caps, fn.params[nc + nx:]):
+        if split:   # read once, before the loop
+            pieces = [n.fresh("k") for _ in _elements(split)]
+            for piece, expr in zip(pieces, _pieces(value, split)):
+                n.assign(piece, expr)
+            cap_args += pieces
+        else:
+            cap_args.append(value)
+    carry_args = [name_ for c in carry for name_ in c.names]
+    ys = [n.fresh("y") for _ in ytypes]
+    tapes = [n.fresh("tape") for _ in ctypes] if a["tape_carries"] else []
+    steps = n.fresh("n")
+    result = n.fresh("r")
+    outs = _results(result, fn.outputs)
+
+    def step(t: str) -> None:
+        for tape, c in zip(tapes, carry):
+            c.store(n, tape, t)
+        x_args = [p for x, split in zip(xs, fn.params[nc:nc + nx]) for p in _pieces(x, split, t)]
+        n.assign(result, f"{fn.name}({', '.join(carry_args + x_args + cap_args + fn.extra)})")
+        for c, pieces in zip(carry, outs[:nc]):
+            for target, p in zip(c.names, pieces):
+                n.assign(target, p)
+        for y, pieces, split in zip(ys, outs[nc:], fn.outputs[nc:]):
+            if split:
+                for e, p in zip(_elements(split), pieces):
+                    n.line(f"{y}[{_at(t, e)}] = {p}")
+            else:
+                n.line(f"{y}[{t}] = {pieces[0]}")
+
+    if cond is None:
+        n.assign(steps, str(a["length"]) if a["length"] is not None else f"{xs[0]}.shape[0]")
+        for buffer, (s, d) in zip(ys + tapes, ytypes + ctypes):
+            n.assign(buffer, _empty(s, d, steps))
+        k = n.fresh("s")
+        with n.range_loop(k, steps):
+            t = k
+            if a["reverse"]:
+                t = n.fresh("t")
+                n.assign(t, f"{steps} - 1 - {k}")
+            step(t)
+        per_step = ys + tapes
+    else:
+        # the trip count is found by running: the per-step buffers double as needed
+        test = n.function(cond)
+        n.assign(steps, "0")
+        for buffer, (s, d) in zip(ys + tapes, ytypes + ctypes):
+            n.assign(buffer, _empty(s, d, "16"))
+        with n.while_loop(f"{test.name}({', '.join(carry_args + cap_args + test.extra)})[0]"):
+            for buffer, (s, d) in zip(ys + tapes, ytypes + ctypes):
+                with n.branch(f"{steps} == {buffer}.shape[0]"):
+                    bigger = n.fresh("grown")
+                    n.assign(bigger, _empty(s, d, f"2 * {steps}"))
+                    n.line(f"{bigger}[:{steps}] = {buffer}")
+                    n.assign(buffer, bigger)
+            step(steps)
+            n.line(f"{steps} += 1")
+        per_step = [f"{b}[:{steps}]" for b in ys + tapes]
+    finals = [c.as_array(n, d) for c, (_, d) in zip(carry, ctypes)]
+    for k, value in enumerate(finals + per_step):
+        n.assign(f"{n.out}_out{k}", value)
+
+
+def _emit_tuple_item(n):
+    n.assign(n.out, f"{n.args[0]}_out{n.attrs['index']}")
+
+
+def _emit_tape_add(n):
+    n.assign(n.out, f"{n.args[0]} + {n.args[1]}")
+
+
+def _emit_cond(n):
+    branches = n.attrs["branches"]
+    pred, operands = n.args[0], n.args[1:]
+    otypes = _types(branches[0], branches[0].outputs)
+    functions = [n.function(b) for b in branches]   # both generated before either branch
+    for taken, fn in zip((True, False), functions):
+        with n.branch(pred, taken):
+            result = n.fresh("r")
+            call = [p for v, split in zip(operands, fn.params) for p in _pieces(v, split)]
+            n.assign(result, f"{fn.name}({', '.join(call + fn.extra)})")
+            for k, (pieces, split, (_, d)) in enumerate(zip(_results(result, fn.outputs),
+                                                            fn.outputs, otypes)):
+                if split:
+                    array = n.fresh("a")
+                    n.assign(array, _empty(split, d))
+                    for e, p in zip(_elements(split), pieces):
+                        n.line(f"{array}[{e}] = {p}")
+                    n.assign(f"{n.out}_out{k}", array)
+                else:
+                    n.assign(f"{n.out}_out{k}", pieces[0])
+
+
+LOOP.emit = _emit_loop
+TUPLE_ITEM.emit = _emit_tuple_item
+TAPE_ADD.emit = _emit_tape_add
+COND.emit = _emit_cond
