@@ -76,9 +76,13 @@ class Transformed:
     # -- calling --------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not kwargs:
-            key = ()
-            for a in args:  # _fast_key, inlined: this is the hot path
-                key += ((a.shape, a.dtype) if type(a) is _ndarray else type(a),)
+            # _fast_key, inlined: this is the hot path
+            if len(args) == 1:
+                a = args[0]
+                key = (a.shape, a.strides, a.dtype) if type(a) is _ndarray else type(a)
+            else:
+                key = tuple([(a.shape, a.strides, a.dtype) if type(a) is _ndarray else type(a)
+                             for a in args])
             call = self._fast.get(key)
             if call is not None:
                 try:
@@ -109,8 +113,12 @@ class Transformed:
     def _remember_fast(self, args: tuple, kwargs: dict, key: tuple) -> None:
         # 0-d arrays are passed to kernels as scalars, static arguments are part
         # of the key: those calls keep the full path.
+        # The kernel's entry point is called with these arguments as they are:
+        # arrays must be C-ordered, native (the key's strides and dtype then
+        # hold every later call to the same layout and dtype).
         if kwargs or self.static_argnums or not all(
-                type(a) in (float, int, bool) or type(a) is np.ndarray and a.ndim for a in args):
+                type(a) in (float, int, bool) or type(a) is np.ndarray and a.ndim
+                and a.flags.c_contiguous and a.dtype.isnative for a in args):
             return
         spec = self._cache.table[key][0]
         fast_key, fast, call = _fast_key(args), self._fast, spec.call
@@ -328,10 +336,12 @@ def _hashable(value) -> bool:
     return True
 
 
-def _fast_key(args: tuple) -> tuple:
-    """The hot-path key: shape and dtype of each array, the type of anything else
-    (only calls of arrays and Python scalars are entered under it)."""
-    return tuple((a.shape, a.dtype) if type(a) is _ndarray else type(a) for a in args)
+def _fast_key(args: tuple):
+    """The hot-path key: shape, strides and dtype of each array, the type of
+    anything else (only calls of arrays and Python scalars are entered under
+    it); the bare item for one argument."""
+    keys = [(a.shape, a.strides, a.dtype) if type(a) is _ndarray else type(a) for a in args]
+    return keys[0] if len(keys) == 1 else tuple(keys)
 
 
 def _result(x: np.ndarray) -> Any:
