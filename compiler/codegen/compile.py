@@ -110,6 +110,7 @@ _HEADER = '''\
 import numpy as np
 import numba
 from compiler.codegen.blas import dot as blas_dot
+from compiler.codegen.reduction import accumulate, pairwise_push, pairwise_total
 {consts}
 
 '''
