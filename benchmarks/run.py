@@ -4,7 +4,7 @@
     python -m benchmarks.run --quick    # skip the fresh-process timings
 
 For each workload (``benchmarks/workloads.py``): the steady-state call (median
-of calibrated samples, interleaved with the reference's), the first call in a fresh process with an empty
+of calibrated samples, interleaved with the reference's and with ``value_and_grad``'s), the first call in a fresh process with an empty
 kernel cache (trace + passes + codegen + Numba compile), and the first call
 in a fresh process with a warm cache; ratios against the hand-written Numba
 gradient. JAX ``jit(grad)``, PyTorch and HIPS autograd columns appear when
