@@ -5,7 +5,7 @@
     python -m benchmarks.run --no-vector-math   # libm in every loop (sg.config.vector_math)
 
 For each workload (``benchmarks/workloads.py``): the steady-state call (median
-of calibrated samples, interleaved with the reference's), the first call in a fresh process with an empty
+of calibrated samples, interleaved with the reference's and with ``value_and_grad``'s), the first call in a fresh process with an empty
 kernel cache (trace + passes + codegen + Numba compile), and the first call
 in a fresh process with a warm cache; ratios against the hand-written Numba
 gradient. JAX ``jit(grad)``, PyTorch and HIPS autograd columns appear when
@@ -36,7 +36,8 @@ sys.path.insert(0, ROOT)
 from benchmarks import peers  # noqa: E402
 
 peers.single_thread()
-from benchmarks.workloads import WORKLOADS, staticgrad_function  # noqa: E402
+from benchmarks.workloads import (WORKLOADS, staticgrad_function,  # noqa: E402
+                                  value_and_grad_function)
 
 
 def _batch(fn, args, min_sample: float) -> int:
@@ -120,7 +121,8 @@ def main() -> None:
         options.quick = True   # the fresh processes would not see the setting
 
     available = peers.available()
-    head = ["workload", "staticgrad", "hand-written Numba", "ratio (staticgrad / Numba)"]
+    head = ["workload", "staticgrad", "hand-written Numba", "ratio (staticgrad / Numba)",
+            "value_and_grad (/ grad, / Numba)"]
     head += [f"{p} (staticgrad / it)" for p in available]
     if not options.quick:
         head += ["cold first call", "warm-cache first call"]
@@ -137,8 +139,18 @@ def main() -> None:
             (want if isinstance(want, tuple) else (want,))
         for a, b in zip(got, want):
             np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9, err_msg=w.name)
-        ours, ref = median_times([f, w.reference], args)
-        row = [w.name, fmt(ours), fmt(ref), f"{ours / ref:.2f}"]
+        both = value_and_grad_function(w)
+        if both is not None:
+            both.compile(*args)
+            value, grads = both(*args)
+            np.testing.assert_allclose(value, w.fun(*args), rtol=1e-10, err_msg=w.name)
+            for a, b in zip(grads if isinstance(grads, tuple) else (grads,), want):
+                np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9, err_msg=w.name)
+            ours, ref, vg = median_times([f, w.reference, both], args)
+        else:
+            ours, ref = median_times([f, w.reference], args)
+        row = [w.name, fmt(ours), fmt(ref), f"{ours / ref:.2f}",
+               "n/a" if both is None else f"{fmt(vg)} ({vg / ours:.2f}, {vg / ref:.2f})"]
         for p in available:
             fn = peers.gradient(p, w)
             peer = None if fn is None else median_times([fn], args)[0]

@@ -162,3 +162,11 @@ def staticgrad_function(w: Workload):
     if w.transform == "hvp":
         return sg.hvp(w.fun, w.argnums)
     return sg.grad(w.fun, w.argnums)
+
+
+def value_and_grad_function(w: Workload):
+    """``sg.value_and_grad`` of a gradient workload (None for the others)."""
+    import staticgrad as sg
+    if w.transform != "grad":
+        return None
+    return sg.value_and_grad(w.fun, w.argnums)

@@ -171,7 +171,7 @@ class TieredRun:
         self.run = _kernel_or_interpreter(self.pending, self.graph, self.name, wait=False)
         return self.run
 
-    def caller(self, finish):
+    def caller(self, finish, template: str | None = None, exact: bool = False):
         """As ``Compiled.caller``: ``finish(outputs)``, 0-d outputs as NumPy
         scalars; the interpreter's until the kernel is ready, then the kernel's."""
         def interpreted(*leaves):
@@ -184,7 +184,8 @@ class TieredRun:
                 run = self.run if self.run is not None else self._ready()
                 if run is None:
                     return interpreted(*leaves)
-                fast = run.caller(finish) if hasattr(run, "caller") else interpreted
+                fast = run.caller(finish, template, exact) if hasattr(run, "caller") \
+                    else interpreted
             return fast(*leaves)
         return call
 
@@ -205,13 +206,34 @@ def specialization(graph, out_tree, name: str = "kernel", disk: bool = True) -> 
     return Specialization(graph, backend(graph, name, disk=disk), out_tree, name=name)
 
 
+def _template(tree, counter) -> str | None:
+    """The Python expression that builds a result of structure ``tree`` (tuples,
+    lists and leaves) from the outputs ``{0}``, ``{1}``, ...; None for others."""
+    kind = tree[0]
+    if kind == "leaf":
+        return "{" + str(next(counter)) + "}"
+    if kind not in ("tuple", "list"):
+        return None
+    items = [_template(t, counter) for t in tree[1]]
+    if None in items:
+        return None
+    if kind == "list":
+        return "[" + ", ".join(items) + "]"
+    return "(" + "".join(i + ", " for i in items) + ")"
+
+
 def caller(run, out_tree):
-    """The hot-path function of a specialisation: leaves -> the user's result."""
+    """The hot-path function of a specialisation: leaves -> the user's result.
+    Its callers (``Transformed``'s fast path) pass arrays of exactly the traced
+    dtypes, shapes and C order, so a kernel's entry point is called directly."""
+    import itertools
+
     single = out_tree == ("leaf",)
     finish = None if single else (lambda outs: pytree.unflatten(out_tree, outs))
     make = getattr(run, "caller", None)
     if make is not None:
-        return make(finish)
+        template = None if single else _template(out_tree, itertools.count())
+        return make(finish, template, exact=True)
 
     def call(*leaves):
         outs = [o[()] if isinstance(o, np.ndarray) and o.ndim == 0 else o for o in run(*leaves)]

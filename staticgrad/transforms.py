@@ -67,6 +67,8 @@ class Transformed:
         # The hot path: plain positional arrays/floats, keyed by their shapes and
         # dtypes -> the call of the specialisation last used for them.
         self._fast: dict[tuple, Callable] = {}
+        # Shapes and dtypes (any layout) -> the specialisation last used for them
+        self._loose: dict = {}
         self._fast_hits = 0
 
     def __repr__(self) -> str:
@@ -78,9 +80,13 @@ class Transformed:
     # -- calling --------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not kwargs:
-            key = ()
-            for a in args:  # _fast_key, inlined: this is the hot path
-                key += ((a.shape, a.dtype) if type(a) is _ndarray else type(a),)
+            # _fast_key, inlined: this is the hot path
+            if len(args) == 1:
+                a = args[0]
+                key = (a.shape, a.strides, a.dtype) if type(a) is _ndarray else type(a)
+            else:
+                key = tuple([(a.shape, a.strides, a.dtype) if type(a) is _ndarray else type(a)
+                             for a in args])
             call = self._fast.get(key)
             if call is not None:
                 try:
@@ -90,6 +96,19 @@ class Transformed:
                 else:
                     self._fast_hits += 1
                     return result
+            else:
+                # Another layout of known shapes and dtypes (a Fortran-ordered or
+                # strided array): the specialisation's generic call, whose Numba
+                # dispatcher compiles the kernel for that layout.
+                spec = self._loose.get(_loose_key(args))
+                if spec is not None:
+                    try:
+                        outs = spec.run(*args)
+                    except GuardFailure:
+                        pass
+                    else:
+                        self._fast_hits += 1
+                        return pytree.unflatten(spec.out_tree, [_result(o) for o in outs])
         ctx = find_context((args, kwargs))
         if ctx is not None:
             return self._build(ctx, args, kwargs)
@@ -115,6 +134,13 @@ class Transformed:
                 type(a) in (float, int, bool) or type(a) is np.ndarray and a.ndim for a in args):
             return
         spec = self._cache.table[key][0]
+        self._loose[_loose_key(args)] = spec
+        # The kernel's entry point is called with these arguments as they are:
+        # arrays must be C-ordered, native (the key's strides and dtype then
+        # hold every later call to the same layout and dtype).
+        if not all(type(a) is not np.ndarray or a.flags.c_contiguous and a.dtype.isnative
+                   for a in args):
+            return
         fast_key, fast, call = _fast_key(args), self._fast, spec.call
         if fast.get(fast_key) is call:
             return
@@ -332,9 +358,16 @@ def _hashable(value) -> bool:
     return True
 
 
-def _fast_key(args: tuple) -> tuple:
-    """The hot-path key: shape and dtype of each array, the type of anything else
-    (only calls of arrays and Python scalars are entered under it)."""
+def _fast_key(args: tuple):
+    """The hot-path key: shape, strides and dtype of each array, the type of
+    anything else (only calls of arrays and Python scalars are entered under
+    it); the bare item for one argument."""
+    keys = [(a.shape, a.strides, a.dtype) if type(a) is _ndarray else type(a) for a in args]
+    return keys[0] if len(keys) == 1 else tuple(keys)
+
+
+def _loose_key(args: tuple) -> tuple:
+    """Shape and dtype of each array, the type of anything else."""
     return tuple((a.shape, a.dtype) if type(a) is _ndarray else type(a) for a in args)
 
 

@@ -110,6 +110,7 @@ _HEADER = '''\
 import numpy as np
 import numba
 from compiler.codegen.blas import dot as blas_dot
+from compiler.codegen.reduction import accumulate, pairwise_push, pairwise_total
 {vector_math}{consts}
 
 '''
@@ -231,6 +232,7 @@ class Compiled:
         self.param_shapes = [(graph.shape(p), graph.dtype(p)) for p in graph.params]
         self.out_dtypes = [graph.dtype(o) if not graph.shape(o) else None for o in graph.outputs]
         self.status = bool(self.guards)   # does the kernel return a status first?
+        self.signature = None             # the Numba argument types it is compiled for
 
     def __repr__(self) -> str:
         return f"<compiled {self.name}>"
@@ -301,38 +303,52 @@ class Compiled:
         exec(source, scope)
         return scipy.LowLevelCallable(numba.cfunc(signature)(scope["callback"]).ctypes)
 
-    def caller(self, finish):
+    def caller(self, finish, template: str | None = None, exact: bool = False):
         """A function of the parameters (already of the right shapes and dtypes)
         that returns ``finish(outputs)``, 0-d outputs as NumPy scalars: the hot
-        path of a transformed function, one Numba call."""
-        kernel, consts, status, raise_guard = (self.kernel, self.consts, self.status,
-                                               self.raise_guard)
-        scalars = [np.dtype(d).type if d is not None else None for d in self.out_dtypes]
-        if len(scalars) == 1 and finish is None:
-            (to,) = scalars
-            if not (status or consts or to):
-                return kernel
+        path of a transformed function, one Numba call.
 
-            def call(*args):
-                r = kernel(*args, *consts)
-                if status:
-                    if r[0]:
-                        raise_guard(r[0])
-                    r = r[1]
-                return r if to is None else to(r)
-            return call
-        single = len(scalars) == 1
-
-        def call(*args):
-            r = kernel(*args, *consts)
-            if status:
-                if r[0]:
-                    raise_guard(r[0])
-                r = r[1:]
-            elif single:
-                r = (r,)
-            return finish([o if t is None else t(o) for o, t in zip(r, scalars)])
-        return call
+        ``template``, a Python expression of the outputs ``{0}``, ``{1}``, ...
+        (``"({0}, ({1}, {2}))"``), builds the result in place of ``finish``.
+        ``exact``: the caller guarantees the arguments' exact types (arrays of
+        the compiled dtype, shape and C order; Python scalars), so the compiled
+        overload's entry point is called directly, without the dispatcher's
+        type resolution (it would misread an array of another dtype or layout).
+        The function is generated as source, for its arity and outputs: no
+        loops, no lists, no ``*args``."""
+        single = len(self.out_dtypes) == 1
+        target = self.kernel
+        if exact and self.signature is not None and all(
+                d.isnative for _, d in self.param_shapes):
+            overload = self.kernel.overloads.get(self.signature)
+            if overload is not None:
+                target = overload.entry_point
+        params = ", ".join(f"a{k}" for k in range(len(self.param_shapes)))
+        args = ", ".join([f"a{k}" for k in range(len(self.param_shapes))]
+                         + [f"K{k}" for k in range(len(self.consts))])
+        scope = {"kernel": target, "raise_guard": self.raise_guard, "finish": finish,
+                 **{f"K{k}": c for k, c in enumerate(self.consts)}}
+        outs = []
+        for k, d in enumerate(self.out_dtypes):
+            o = f"r[{k + 1}]" if self.status else ("r" if single else f"r[{k}]")
+            if d is not None:
+                scope[f"to{k}"] = np.dtype(d).type
+                o = f"to{k}({o})"
+            outs.append(o)
+        if template is not None:
+            result = template.format(*outs)
+        elif finish is None and single:
+            result = outs[0]
+        else:
+            result = "finish([" + ", ".join(outs) + "])"
+        if not self.status and result == "r" and not self.consts:
+            return target
+        lines = [f"def call({params}):", f"    r = kernel({args})"]
+        if self.status:
+            lines += ["    if r[0]:", "        raise_guard(r[0])"]
+        lines.append(f"    return {result}")
+        exec("\n".join(lines), scope)
+        return scope["call"]
 
 
 def _compile(dispatcher, signature, name: str) -> None:
@@ -388,5 +404,6 @@ def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = T
             stats["compilations"] += 1
             log.info("compiled %s in %.3f s", name, elapsed)
         compiled = Compiled(name, module, kernel, graph, text)
+        compiled.signature = signature
         _memory[memory_key] = compiled
         return compiled

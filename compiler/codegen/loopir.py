@@ -44,6 +44,7 @@ class For:
     stop: int = 0
     body: list = dataclasses.field(default_factory=list)
     values: tuple | None = None     # iterate over these indices instead of a range
+    step: int = 1
 
 
 @dataclasses.dataclass
@@ -78,7 +79,9 @@ def print_body(body: list, depth: int = 1) -> list:
             if s.values is not None:
                 out.append(f"{pad}for {s.var} in {s.values!r}:")
             else:
-                bounds = f"{s.start}, {s.stop}" if s.start else f"{s.stop}"
+                bounds = f"{s.start}, {s.stop}" if s.start or s.step != 1 else f"{s.stop}"
+                if s.step != 1:
+                    bounds += f", {s.step}"
                 out.append(f"{pad}for {s.var} in range({bounds}):")
             out += print_body(s.body, depth + 1) or [pad + "    pass"]
         elif isinstance(s, Block):

@@ -52,6 +52,7 @@ import compiler.ops as O
 from compiler.codegen import loopir
 from compiler.codegen import plan as fusion
 from compiler.codegen.loopir import Assign, Block, For, If, Line, While
+from compiler.codegen.reduction import BLOCK, DEPTH
 from compiler.codegen.plan import ELEMENTWISE, REDUCE, SOURCE, STATEMENT, VIEW, LoopGroup
 from compiler.errors import UnsupportedOperationError
 from compiler.ir import Graph
@@ -306,6 +307,7 @@ class Generator:
         self.piece: tuple | None = None  # its known range [start, stop), if any
         self.bounds: set = set()         # (lo, hi) conditions met on it
         self.plan = fusion.Plan(set(), [])
+        self.block_sums: list = []       # (node, init) summed in blocks, in the loop being written
         self.kinds: dict = {}
         self.ufuncs: set = set()
         for n in self.nodes:
@@ -770,9 +772,11 @@ class Generator:
         return [acc.get(kept, init) for kept in itertools.product(*map(range, shape))]
 
     def emit_loops(self, group: LoopGroup) -> None:
-        """Loop nests over the group's domain, the outer loop split into pieces;
-        with vector math, and a sin/cos in them, followed by their libm rerun
-        when an input was beyond vecmath's range."""
+        """Loop nests over the group's domain, the outer loop split into pieces
+        (and into blocks, when the group sums more than ``BLOCK`` elements
+        into a scalar: see :mod:`compiler.codegen.reduction`); with vector
+        math, and a sin/cos in them, followed by their libm rerun when an input
+        was beyond vecmath's range."""
         self.in_long_loop = self.vector_math and self.long_loop(group.domain)
         self.outside = None
         block = self._loops(group)
@@ -787,27 +791,53 @@ class Generator:
         dom = group.domain
         here = canonical(dom)
         self.outer, self.piece, self.bounds = here[0], None, set()
+        self.block_sums = []
         with self.dry():   # which bounds do the conditions on the outer index have?
             self._loop_body(group, here)
         self.outside = None   # named again below (the dry run's names are forgotten)
         block = Block()
         closing = []
+        rows = max(1, BLOCK // max(1, math.prod(dom[1:])))
+        count = self.fresh("blocks") if self.block_sums else None
         for k, piece in enumerate(self._pieces(dom)):
             self.piece = piece if isinstance(piece, range) else None
+            self.block_sums = []
             before, after, body = self._loop_body(group, here)
             if k == 0:
                 block.body += before[0]
                 closing = after[0]
+                if count is not None:
+                    block.body.append(Assign(count, "0"))
+                    for r, init in self.block_sums:
+                        dtype = np_dtype(self.g.dtype(r))
+                        block.body += [Assign(f"p{r}", f"np.empty({DEPTH}, {dtype})",
+                                              "pairwise partial sums of blocks"),
+                                       Assign(f"d{r}", "0")]
+                        closing.append(Assign(self.var(r), f"pairwise_total(p{r}, d{r}, {init})",
+                                              self.g.op(r), self.g.dtype(r)))
+            if piece is None:
+                piece = range(0, dom[0])
+            inner = self._nest(dom, here, before, after, body, 1)
+            if count is None:
+                outer = For(here[0], piece.start, piece.stop) if isinstance(piece, range) \
+                    else For(here[0], values=piece)
+                outer.body = inner
+                block.body.append(outer)
+                continue
+            # a block: its sums start at zero, are vectorised, and go on the stack
+            start = [Assign(f"s{r}", init) for r, init in self.block_sums]
+            push = [Line(f"{count} += 1")] + [
+                Line(f"d{r} = pairwise_push(p{r}, d{r}, {count}, s{r})")
+                for r, _ in self.block_sums]
             if isinstance(piece, range):
-                outer = For(here[0], piece.start, piece.stop)
-            elif piece is None:
-                outer = For(here[0], 0, dom[0])
+                first = self.fresh("b")
+                rows_loop = For(here[0], first, f"min({first} + {rows}, {piece.stop})", inner)
+                block.body.append(For(first, piece.start, piece.stop, start + [rows_loop] + push,
+                                      step=rows))
             else:
-                outer = For(here[0], values=piece)
-            outer.body = self._nest(dom, here, before, after, body, 1)
-            block.body.append(outer)
+                block.body += start + [For(here[0], values=piece, body=inner)] + push
         block.body += closing
-        self.outer, self.piece, self.memo = None, None, {}
+        self.outer, self.piece, self.memo, self.block_sums = None, None, {}, []
         return block
 
     @classmethod
@@ -837,7 +867,12 @@ class Generator:
                     kept = [here[k] if k not in axes else "0" for k in range(len(dom))
                             if keepdims or k not in axes]
                     first = min(axes) if axes else len(dom)
-                    if not g.shape(r):
+                    # a float sum accumulates in vector registers (reduction.py)
+                    vector_sum = rule.update == "{acc} + {x}" and g.dtype(r).kind == "f"
+                    if not g.shape(r) and vector_sum and math.prod(dom) > BLOCK:
+                        acc = f"s{r}"   # this block's sum (emit_loops writes the blocks)
+                        self.block_sums.append((r, init))
+                    elif not g.shape(r):
                         acc = out
                         before[0].append(Assign(acc, init))
                     elif tuple(axes) == tuple(range(first, len(dom))):
@@ -850,7 +885,9 @@ class Generator:
                         acc = f"{out}[{index_text(kept)}]"
                         before[0].insert(0, Assign(out, f"np.full({g.shape(r)!r}, {init}, "
                                                         f"{np_dtype(g.dtype(r))})"))
-                    self.emit(Line(f"{acc} = {rule.update.format(acc=acc, x=x)}  # {g.op(r)}"))
+                    update = f"accumulate({acc}, {x})" if vector_sum and "[" not in acc \
+                        else rule.update.format(acc=acc, x=x)
+                    self.emit(Line(f"{acc} = {update}  # {g.op(r)}"))
                 else:
                     value = self.compute(r, here)
                     before[0].insert(0, Assign(out, f"np.empty({dom!r}, "
