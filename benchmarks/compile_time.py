@@ -8,8 +8,8 @@ For each N, a fresh process with an empty kernel cache (a new temporary
 twice, where ``loss`` integrates the Lorenz system with N explicit RK4 steps
 written as a Python loop (so the graph grows linearly with N). It prints the
 graph's node count (forward and adjoint, after the passes), the first call
-(trace, passes, code generation; the answer comes from the trace), the second
-call (which waits for the compiled kernel), their sum, the CPU time of both (a
+(trace, passes, code generation and, with compiles blocking as here, Numba),
+the second call (the kernel), their sum, the CPU time of both (a
 figure other processes on a shared machine disturb less), and the exponents
 of least-squares fits of log(time) against log(nodes). One thread, as
 ``benchmarks/run.py``.
@@ -78,7 +78,10 @@ def rk4_loss(n_steps: int, dt: float = 0.01):
 
 def one_run(n: int, timeout: float) -> dict:
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, STATICGRAD_CACHE_DIR=cache, PYTHONPATH=ROOT)
+        # blocking compiles: the second call waits for the kernel (with the
+        # default background compile it would be answered by the interpreter)
+        env = dict(os.environ, STATICGRAD_CACHE_DIR=cache, PYTHONPATH=ROOT,
+                   STATICGRAD_COMPILE_IN_BACKGROUND="0")
         done = subprocess.run([sys.executable, "-c", ONE_RUN.format(root=ROOT, n=n)],
                               env=env, capture_output=True, text=True, timeout=timeout)
     if done.returncode:
