@@ -404,21 +404,21 @@ SETITEM = Op("setitem", _setitem_impl, infer=_update_infer("setitem"), linear=Tr
              vjp=_setitem_vjp)
 
 
-def setitem(x, key, value):
-    """Functional ``x[key] = value``: a new value, x itself unchanged."""
+def _indexed_update(op, x, key, value):
+    """``op`` applied to x, value (cast to x's dtype) and the index arrays of key."""
     spec, arrays = index_spec(key, x.graph)
     arrays = check_index(spec, arrays, x.shape)
     value = O.as_value(x.graph, value, [x])
     if value.dtype != x.dtype:
         value = O.cast(value, x.dtype)
-    return SETITEM(x, value, *arrays, spec=spec)
+    return op(x, value, *arrays, spec=spec)
+
+
+def setitem(x, key, value):
+    """Functional ``x[key] = value``: a new value, x itself unchanged."""
+    return _indexed_update(SETITEM, x, key, value)
 
 
 def add_at(x, key, value):
     """Functional ``np.add.at(x, key, value)``: repeated indices accumulate."""
-    spec, arrays = index_spec(key, x.graph)
-    arrays = check_index(spec, arrays, x.shape)
-    value = O.as_value(x.graph, value, [x])
-    if value.dtype != x.dtype:
-        value = O.cast(value, x.dtype)
-    return SCATTER_ADD(x, value, *arrays, spec=spec)
+    return _indexed_update(SCATTER_ADD, x, key, value)
