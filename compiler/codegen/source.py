@@ -63,6 +63,12 @@ from compiler.ops.lowering import (FALSE, TRUE, Accumulate, Lit, Loop, as_int, b
 NJIT_OPTIONS = 'cache=True, nogil={nogil}, error_model="numpy"'
 
 
+# op: (its identity element, the argument positions it is the identity at):
+# fold() returns the other argument, so ``x + 0``, ``0 + x``, ``x - 0``,
+# ``x * 1``, ``1 * x`` and ``x / 1`` emit no code.
+_IDENTITY = {"add": (0, (0, 1)), "sub": (0, (1,)), "mul": (1, (0, 1)), "div": (1, (1,))}
+
+
 @dataclasses.dataclass
 class Kernel:
     """Generated source and what the caller needs to run it."""
@@ -603,20 +609,11 @@ class Generator:
         def is_(a, v):
             return isinstance(a, Lit) and a.value == v
 
-        if op == "add":
-            if is_(args[0], 0) and same[1]:
-                return args[1]
-            if is_(args[1], 0) and same[0]:
-                return args[0]
-        elif op == "sub" and is_(args[1], 0) and same[0]:
-            return args[0]
-        elif op == "mul":
-            if is_(args[0], 1) and same[1]:
-                return args[1]
-            if is_(args[1], 1) and same[0]:
-                return args[0]
-        elif op == "div" and is_(args[1], 1) and same[0]:
-            return args[0]
+        if op in _IDENTITY:
+            identity, positions = _IDENTITY[op]
+            for k in positions:
+                if is_(args[k], identity) and same[1 - k]:
+                    return args[1 - k]
         elif op == "neg" and args[0] in self.negations and len(self.stack) == 1:
             return self.negations[args[0]]
         elif op == "where" and isinstance(args[0], Lit):
