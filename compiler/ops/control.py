@@ -731,20 +731,32 @@ def _cond_vjp(g, out, pred, *operands, branches, names):
     fp = [j for j, t in enumerate(ptypes) if _is_float(t)]
     if not active or not fp:
         return (None,) * (1 + len(operands))
-    new = []
-    for b in branches:
-        vg = Graph()
-        ps = [_param(vg, t) for t in ptypes]
-        cts = [_param(vg, otypes[k]) for k in active]
-        outs = inline(vg, b, ps)
+
+    def adjoint(vg, ps, cts, outs):
         grads = autodiff.vjp(vg, [outs[k].node for k in active], cts, [ps[j].node for j in fp])
-        new.append(_finish(vg, [_grad_or_zeros(c, vg, ptypes[j]) for c, j in zip(grads, fp)]))
-    cts = cond(out.graph, pred, list(operands) + [g[k] for k in active], tuple(new),
+        return [_grad_or_zeros(c, vg, ptypes[j]) for c, j in zip(grads, fp)]
+
+    new = _transform_branches(branches, ptypes, [otypes[k] for k in active], adjoint)
+    cts = cond(out.graph, pred, list(operands) + [g[k] for k in active], new,
                tuple(f"adjoint of {n}" for n in names))
     result: list = [None] * (1 + len(operands))
     for j, c in zip(fp, cts):
         result[1 + j] = c
     return tuple(result)
+
+
+def _transform_branches(branches, ptypes, extra_types, transform):
+    """Each branch rebuilt in a graph of its own: parameters of ptypes then of
+    extra_types (cotangents or tangents), the branch inlined on the first,
+    and as outputs what transform(graph, params, extras, branch outputs) returns."""
+    new = []
+    for b in branches:
+        h = Graph()
+        ps = [_param(h, t) for t in ptypes]
+        extras = [_param(h, t) for t in extra_types]
+        outs = inline(h, b, ps)
+        new.append(_finish(h, transform(h, ps, extras, outs)))
+    return tuple(new)
 
 
 def _cond_jvp(tangents, out, pred, *operands, branches, names):
@@ -756,15 +768,13 @@ def _cond_jvp(tangents, out, pred, *operands, branches, names):
     fo = [k for k, t in enumerate(otypes) if _is_float(t)]
     if not tp:
         return None
-    new = []
-    for b in branches:
-        jg = Graph()
-        ps = [_param(jg, t) for t in ptypes]
-        ts = [_param(jg, ptypes[j]) for j in tp]
-        outs = inline(jg, b, ps)
+
+    def tangent(jg, ps, ts, outs):
         touts = autodiff.jvp(jg, [ps[j].node for j in tp], ts, [outs[k].node for k in fo])
-        new.append(_finish(jg, [_grad_or_zeros(t, jg, otypes[k]) for t, k in zip(touts, fo)]))
-    touts = cond(out.graph, pred, list(operands) + [tangents[1 + j] for j in tp], tuple(new),
+        return [_grad_or_zeros(t, jg, otypes[k]) for t, k in zip(touts, fo)]
+
+    new = _transform_branches(branches, ptypes, [ptypes[j] for j in tp], tangent)
+    touts = cond(out.graph, pred, list(operands) + [tangents[1 + j] for j in tp], new,
                  tuple(f"tangent of {n}" for n in names))
     return Parts({k: t for k, t in zip(fo, touts)})
 
