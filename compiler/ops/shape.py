@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
-from compiler.ops.lowering import Loop, broadcast_index, index_text, select, shift
+from compiler.ops.lowering import FALSE, Loop, broadcast_index, index_text, select, shift
 from compiler.errors import ShapeError
 from compiler.ops import Op
 
@@ -150,7 +150,7 @@ def _concat_index(n, idx):
         local = list(idx)
         local[axis] = shift(j, -start)
         cond = n.within(j, start, start + size - 1)
-        if cond == "False":
+        if cond == FALSE:
             continue
         if len(parts) > 1:
             local[axis] = n.clamp(local[axis], size, [cond])
@@ -173,7 +173,7 @@ def _concat_statement(n):
         if shape[axis]:
             with n.loops(shape) as j:
                 at = list(j)
-                at[axis] = f"{start} + {j[axis]}" if start else j[axis]
+                at[axis] = shift(j[axis], start)
                 n.line(f"{n.out}[{index_text(at)}] = {x}[{index_text(j)}]")
         start += shape[axis]
 
