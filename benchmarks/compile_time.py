@@ -36,7 +36,7 @@ import json, sys, time
 sys.path.insert(0, {root!r})
 import numpy as np
 import staticgrad as sg
-from benchmarks.compile_time import rk4_loss
+from benchmarks.lorenz import rk4_loss
 from compiler.codegen.compile import stats
 
 loss = rk4_loss({n})
@@ -54,26 +54,6 @@ assert np.allclose(first, second, rtol=1e-10, atol=1e-12), (first, second)
 nodes = len(g.lower(p, u0).graph.needed())
 print(json.dumps({{"first": t1, "second": t2, "cpu": cpu, "nodes": nodes, "stats": stats}}))
 """
-
-
-def lorenz(u, p):
-    sigma, rho, beta = p[0], p[1], p[2]
-    x, y, z = u[0], u[1], u[2]
-    return np.stack([sigma * (y - x), x * (rho - z) - y, x * y - beta * z])
-
-
-def rk4_loss(n_steps: int, dt: float = 0.01):
-    """The squared end state after ``n_steps`` RK4 steps, as a function of (p, u0)."""
-    def loss(p, u0):
-        u = u0
-        for _ in range(n_steps):
-            k1 = lorenz(u, p)
-            k2 = lorenz(u + dt / 2 * k1, p)
-            k3 = lorenz(u + dt / 2 * k2, p)
-            k4 = lorenz(u + dt * k3, p)
-            u = u + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        return np.sum(u * u)
-    return loss
 
 
 def one_run(n: int, timeout: float) -> dict:

@@ -34,24 +34,10 @@ import numpy as np  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.run import fmt  # noqa: E402
+from benchmarks.run import FIRST_CALL_START, fmt  # noqa: E402
 from benchmarks.workloads import WORKLOADS  # noqa: E402
 
-PROCESS = """
-import json, sys, time
-sys.path.insert(0, {root!r})
-import numpy as np
-import numba
-import staticgrad as sg
-from benchmarks.workloads import WORKLOADS, staticgrad_function
-from compiler.codegen.compile import stats
-w = WORKLOADS[{index}]
-args = w.args()
-f = staticgrad_function(w)
-start = time.perf_counter()
-f(*args)
-first = time.perf_counter() - start
-for specs in f._cache.table.values():
+PROCESS = FIRST_CALL_START + """for specs in f._cache.table.values():
     for spec in specs:
         spec.switch(wait=True)
 f(*args)

@@ -67,7 +67,8 @@ def median_times(fns, args, min_sample: float = 0.05, samples: int = 9) -> list:
     return [float(np.median(t)) for t in times]
 
 
-FIRST_CALL = """
+# A fresh process's first call of workload {index}; benchmarks/first_call.py goes on from it.
+FIRST_CALL_START = """
 import os, sys, time, json
 sys.path.insert(0, {root!r})
 import numpy as np
@@ -81,7 +82,8 @@ f = staticgrad_function(w)
 start = time.perf_counter()
 f(*args)
 first = time.perf_counter() - start
-print(json.dumps({{"first": first, "stats": stats}}))
+"""
+FIRST_CALL = FIRST_CALL_START + """print(json.dumps({{"first": first, "stats": stats}}))
 """
 
 

@@ -26,6 +26,7 @@ from compiler.codegen import compile_graph, generate_source  # noqa: E402
 from compiler.codegen.compile import Compiled  # noqa: E402
 from compiler.errors import GuardFailure  # noqa: E402
 from compiler.interpreter import Interpreter  # noqa: E402
+from benchmarks.lorenz import rk4_loss  # noqa: E402  (the loss of benchmarks/compile_time.py)
 from op_table import COMPILED_ROWS as ROWS, INTERPRETER_ONLY_OPS  # noqa: E402
 
 
@@ -219,30 +220,12 @@ def test_large_tanh_and_exp_run_numpys_loops_and_match_the_interpreter():
 
 
 # -- generated code: what is known while generating is resolved then -----------------
-def _lorenz_rk4(n_steps):
-    """The unrolled RK4 integration of benchmarks/compile_time.py (a loss of (p, u0))."""
-    def lorenz(u, p):
-        return np.stack([p[0] * (u[1] - u[0]), u[0] * (p[1] - u[2]) - u[1],
-                         u[0] * u[1] - p[2] * u[2]])
-
-    def loss(p, u0):
-        u, dt = u0, 0.01
-        for _ in range(n_steps):
-            k1 = lorenz(u, p)
-            k2 = lorenz(u + dt / 2 * k1, p)
-            k3 = lorenz(u + dt / 2 * k2, p)
-            k4 = lorenz(u + dt * k3, p)
-            u = u + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        return np.sum(u * u)
-    return loss
-
-
 P, U0 = np.array([10.0, 28.0, 8.0 / 3.0]), np.array([1.0, 1.0, 1.0])
 
 
 @functools.lru_cache(maxsize=None)
 def _rk4_graph(n_steps):
-    return sg.grad(_lorenz_rk4(n_steps)).lower(P, U0).graph
+    return sg.grad(rk4_loss(n_steps)).lower(P, U0).graph
 
 
 def test_small_shapes_become_straight_line_code_without_literal_conditions():

@@ -180,12 +180,7 @@ def test_scan_hessian_and_hvp_match_unrolled():
 
 
 def test_nested_loops():
-    def f(theta, xs):
-        def outer(c, x):
-            inner = sg.fori_loop(0, 3, lambda i, d: np.sin(d * theta) + x, c)
-            return inner, np.sum(inner)
-        c, ys = sg.scan(outer, np.zeros(3), xs)
-        return np.sum(ys) + np.sum(c ** 2)
+    f = nested_model
 
     def unrolled(theta, xs):
         c, total = np.zeros(3), 0.0

@@ -535,17 +535,22 @@ def test_while_loop_pattern_is_the_sound_fixed_point():
         np.testing.assert_allclose(J(x).toarray(), dense, atol=1e-12)
 
 
+def check_exact_hessian(f, x):
+    """The pattern of ``sparse_hessian(f)`` at ``x`` is the dense one's, and so are its values."""
+    H = sg.sparse_hessian(f)
+    dense = dense_hessian(f, (x,))
+    np.testing.assert_array_equal(H.sparsity(x).pattern.toarray(), dense != 0)
+    with interpreter():
+        np.testing.assert_allclose(H(x).toarray(), dense, atol=1e-12)
+
+
 def test_hessian_through_a_loop_is_exact():
     def energy(x):
         def body(i, v):
             return v + 0.1 * np.concatenate([v[1:], np.zeros(1)]) * np.cos(v)
         return np.sum(sg.fori_loop(0, 2, body, x) ** 2)
     x = RNG.uniform(0.5, 1.5, size=8)
-    H = sg.sparse_hessian(energy)
-    dense = dense_hessian(energy, (x,))
-    np.testing.assert_array_equal(H.sparsity(x).pattern.toarray(), dense != 0)
-    with interpreter():
-        np.testing.assert_allclose(H(x).toarray(), dense, atol=1e-12)
+    check_exact_hessian(energy, x)
 
 
 def test_hessian_through_scan_exact_and_while_loop_sound():
@@ -563,11 +568,7 @@ def test_hessian_through_scan_exact_and_while_loop_sound():
             return k + 1, v + 0.1 * np.concatenate([v[1:], np.zeros(1)]) * np.cos(v)
         return np.sum(sg.while_loop(lambda s: s[0] < 2, body, (0, x))[1] ** 2)
     x = RNG.uniform(0.5, 1.5, size=9)
-    H = sg.sparse_hessian(scanned)
-    dense = dense_hessian(scanned, (x,))
-    np.testing.assert_array_equal(H.sparsity(x).pattern.toarray(), dense != 0)
-    with interpreter():
-        np.testing.assert_allclose(H(x).toarray(), dense, atol=1e-12)
+    check_exact_hessian(scanned, x)
     H = sg.sparse_hessian(looped)
     dense = dense_hessian(looped, (x,))
     assert not (dense != 0)[~H.sparsity(x).pattern.toarray()].any()
