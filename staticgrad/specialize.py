@@ -120,14 +120,20 @@ def backend(graph, name: str = "kernel", disk: bool = True):
         from compiler.codegen import compile_graph
         try:
             return compile_graph(graph, name=name, disk=disk, vector_math=config.vector_math)
-        except UnsupportedOperationError as e:
-            log.warning("staticgrad: %s runs on the interpreter: %s", name, e)
-        except RecursionError:
-            # A very deep chain of fused expressions (a long unrolled Python
-            # loop) is more than the code generator's recursion can write.
-            log.warning("staticgrad: %s runs on the interpreter: its graph (%d nodes) is too "
-                        "deep for the Numba code generator", name, len(graph))
+        except (UnsupportedOperationError, RecursionError) as e:
+            _warn_interpreted(graph, name, e)
     return Interpreter(graph)
+
+
+def _warn_interpreted(graph, name: str, e: BaseException) -> None:
+    """Say why ``graph`` runs on the interpreter: Numba cannot compile it."""
+    if isinstance(e, RecursionError):
+        # A very deep chain of fused expressions (a long unrolled Python
+        # loop) is more than the code generator's recursion can write.
+        log.warning("staticgrad: %s runs on the interpreter: its graph (%d nodes) is too "
+                    "deep for the Numba code generator", name, len(graph))
+    else:
+        log.warning("staticgrad: %s runs on the interpreter: %s", name, e)
 
 
 def _kernel_or_interpreter(future, graph, name: str, wait: bool):
@@ -136,11 +142,8 @@ def _kernel_or_interpreter(future, graph, name: str, wait: bool):
     compile it; None when it is not done and not waited for."""
     try:
         return future.result() if wait or future.done() else None
-    except UnsupportedOperationError as e:
-        log.warning("staticgrad: %s runs on the interpreter: %s", name, e)
-    except RecursionError:  # as in backend()
-        log.warning("staticgrad: %s runs on the interpreter: its graph (%d nodes) is too "
-                    "deep for the Numba code generator", name, len(graph))
+    except (UnsupportedOperationError, RecursionError) as e:  # as in backend()
+        _warn_interpreted(graph, name, e)
     except concurrent.futures.CancelledError:
         pass
     except Exception as e:  # results stay right on the interpreter; say why
