@@ -174,24 +174,6 @@ class TieredRun:
         self.run = _kernel_or_interpreter(self.pending, self.graph, self.name, wait=False)
         return self.run
 
-    def caller(self, finish, template: str | None = None, exact: bool = False):
-        """As ``Compiled.caller``: ``finish(outputs)``, 0-d outputs as NumPy
-        scalars; the interpreter's until the kernel is ready, then the kernel's."""
-        def interpreted(*leaves):
-            return finish([o[()] if o.ndim == 0 else o for o in self.interpreter(*leaves)])
-        fast = None
-
-        def call(*leaves):
-            nonlocal fast
-            if fast is None:
-                run = self.run if self.run is not None else self._ready()
-                if run is None:
-                    return interpreted(*leaves)
-                fast = run.caller(finish, template, exact) if hasattr(run, "caller") \
-                    else interpreted
-            return fast(*leaves)
-        return call
-
 
 def executable(graph, name: str = "kernel", disk: bool = True):
     """``backend(graph)``, or with ``config.compile_in_background`` a
