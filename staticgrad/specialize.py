@@ -253,19 +253,17 @@ class Specialization:
         spec.pending = compile_graph_in_background(graph, name=name, disk=disk,
                                                    vector_math=config.vector_math)
 
-        def run(*leaves):
-            future = spec.pending
-            if future is not None and future.done():
-                spec.switch()
-            return (spec.run if spec.run is not run else interpreted_run)(*leaves)
+        def tier(attr: str, interpreted):
+            """``spec.<attr>`` until the switch: the interpreter's, then the kernel's."""
+            def tiered_call(*leaves):
+                future = spec.pending
+                if future is not None and future.done():
+                    spec.switch()
+                current = getattr(spec, attr)
+                return (current if current is not tiered_call else interpreted)(*leaves)
+            return tiered_call
 
-        def call(*leaves):
-            future = spec.pending
-            if future is not None and future.done():
-                spec.switch()
-            return (spec.call if spec.call is not call else interpreted_call)(*leaves)
-
-        spec.run, spec.call = run, call
+        spec.run, spec.call = tier("run", interpreted_run), tier("call", interpreted_call)
         return spec
 
     @property
