@@ -120,14 +120,20 @@ def backend(graph, name: str = "kernel", disk: bool = True):
         from compiler.codegen import compile_graph
         try:
             return compile_graph(graph, name=name, disk=disk, vector_math=config.vector_math)
-        except UnsupportedOperationError as e:
-            log.warning("staticgrad: %s runs on the interpreter: %s", name, e)
-        except RecursionError:
-            # A very deep chain of fused expressions (a long unrolled Python
-            # loop) is more than the code generator's recursion can write.
-            log.warning("staticgrad: %s runs on the interpreter: its graph (%d nodes) is too "
-                        "deep for the Numba code generator", name, len(graph))
+        except (UnsupportedOperationError, RecursionError) as e:
+            _warn_interpreted(graph, name, e)
     return Interpreter(graph)
+
+
+def _warn_interpreted(graph, name: str, e: BaseException) -> None:
+    """Say why ``graph`` runs on the interpreter: Numba cannot compile it."""
+    if isinstance(e, RecursionError):
+        # A very deep chain of fused expressions (a long unrolled Python
+        # loop) is more than the code generator's recursion can write.
+        log.warning("staticgrad: %s runs on the interpreter: its graph (%d nodes) is too "
+                    "deep for the Numba code generator", name, len(graph))
+    else:
+        log.warning("staticgrad: %s runs on the interpreter: %s", name, e)
 
 
 def _kernel_or_interpreter(future, graph, name: str, wait: bool):
@@ -136,11 +142,8 @@ def _kernel_or_interpreter(future, graph, name: str, wait: bool):
     compile it; None when it is not done and not waited for."""
     try:
         return future.result() if wait or future.done() else None
-    except UnsupportedOperationError as e:
-        log.warning("staticgrad: %s runs on the interpreter: %s", name, e)
-    except RecursionError:  # as in backend()
-        log.warning("staticgrad: %s runs on the interpreter: its graph (%d nodes) is too "
-                    "deep for the Numba code generator", name, len(graph))
+    except (UnsupportedOperationError, RecursionError) as e:  # as in backend()
+        _warn_interpreted(graph, name, e)
     except concurrent.futures.CancelledError:
         pass
     except Exception as e:  # results stay right on the interpreter; say why
@@ -170,24 +173,6 @@ class TieredRun:
     def _ready(self):
         self.run = _kernel_or_interpreter(self.pending, self.graph, self.name, wait=False)
         return self.run
-
-    def caller(self, finish, template: str | None = None, exact: bool = False):
-        """As ``Compiled.caller``: ``finish(outputs)``, 0-d outputs as NumPy
-        scalars; the interpreter's until the kernel is ready, then the kernel's."""
-        def interpreted(*leaves):
-            return finish([o[()] if o.ndim == 0 else o for o in self.interpreter(*leaves)])
-        fast = None
-
-        def call(*leaves):
-            nonlocal fast
-            if fast is None:
-                run = self.run if self.run is not None else self._ready()
-                if run is None:
-                    return interpreted(*leaves)
-                fast = run.caller(finish, template, exact) if hasattr(run, "caller") \
-                    else interpreted
-            return fast(*leaves)
-        return call
 
 
 def executable(graph, name: str = "kernel", disk: bool = True):
@@ -268,19 +253,17 @@ class Specialization:
         spec.pending = compile_graph_in_background(graph, name=name, disk=disk,
                                                    vector_math=config.vector_math)
 
-        def run(*leaves):
-            future = spec.pending
-            if future is not None and future.done():
-                spec.switch()
-            return (spec.run if spec.run is not run else interpreted_run)(*leaves)
+        def tier(attr: str, interpreted):
+            """``spec.<attr>`` until the switch: the interpreter's, then the kernel's."""
+            def tiered_call(*leaves):
+                future = spec.pending
+                if future is not None and future.done():
+                    spec.switch()
+                current = getattr(spec, attr)
+                return (current if current is not tiered_call else interpreted)(*leaves)
+            return tiered_call
 
-        def call(*leaves):
-            future = spec.pending
-            if future is not None and future.done():
-                spec.switch()
-            return (spec.call if spec.call is not call else interpreted_call)(*leaves)
-
-        spec.run, spec.call = run, call
+        spec.run, spec.call = tier("run", interpreted_run), tier("call", interpreted_call)
         return spec
 
     @property
