@@ -1096,11 +1096,10 @@ def _inner(a, b):
 def _dot(a, b):
     graph = _graph((a, b))
     a, b = value(graph, a), value(graph, b)
-    if a.ndim == 0 or b.ndim == 0:
-        return a * b
-    if b.ndim <= 2:
-        return O.matmul(a, b) if a.ndim <= 2 else _tensordot(a, b, ([a.ndim - 1], [0]))
-    return _tensordot(a, b, ([a.ndim - 1], [b.ndim - 2]))
+    if max(a.ndim, b.ndim) <= 2 or min(a.ndim, b.ndim) == 0:
+        return O.dot(a, b)
+    # the last axis of a with the second-to-last of b (its only one when 1-D)
+    return _tensordot(a, b, ([a.ndim - 1], [max(b.ndim - 2, 0)]))
 
 
 @entry(np.kron)
