@@ -392,10 +392,6 @@ def _full_like(a, fill_value, dtype=None, shape=None):
     return O.full(a.graph, shape, fill_value, dtype or a.dtype)
 
 
-def _norm(x, ord=None, axis=None, keepdims=False):
-    return O.norm(x, ord=ord, axis=axis, keepdims=bool(keepdims))
-
-
 def _order(what: str, order: Any) -> str:
     if order not in ("C", "F"):
         raise UnsupportedOperationError(
@@ -420,20 +416,6 @@ def _reshape(a, shape, order="C", copy=None):
 
 def _ravel(a, order="C"):
     return _reshaped(a, (a.size,), _order("np.ravel", order))
-
-
-def _dot(a, b):
-    graph = _graph((a, b))
-    a, b = _values(graph, (a, b))
-    return O.dot(a, b)
-
-
-def _inner(a, b):
-    graph = _graph((a, b))
-    a, b = _values(graph, (a, b))
-    if a.ndim <= 1 and b.ndim <= 1:
-        return O.dot(a, b)
-    raise UnsupportedOperationError("np.inner: only 1-D operands are supported")
 
 
 def _outer(a, b):
@@ -474,9 +456,7 @@ FUNCTIONS: dict[Callable, tuple[Callable, bool]] = {
     np.mean: (_reduction(O.mean), False),
     np.var: (_moments(False), False),
     np.std: (_moments(True), False),
-    np.dot: (_dot, False),
     np.vdot: (_vdot, False),
-    np.inner: (_inner, False),
     np.outer: (_outer, False),
     np.reshape: (_reshape, True),
     np.ravel: (_ravel, True),
@@ -501,7 +481,6 @@ FUNCTIONS: dict[Callable, tuple[Callable, bool]] = {
     np.ones_like: (_like(1), False),
     np.full_like: (_full_like, False),
     np.copy: (_copy, False),
-    np.linalg.norm: (_norm, False),
     np.shape: (lambda a: a.shape, False),
     np.ndim: (lambda a: a.ndim, False),
     np.size: (lambda a, axis=None: a.size if axis is None else a.shape[axis], False),

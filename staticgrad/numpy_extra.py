@@ -872,18 +872,12 @@ def _quantile_impl(what, a, q, axis, method, keepdims, percent, nan=False):
 
 
 @entry(np.quantile)
-def _quantile(a, q, axis=None, overwrite_input=False, method="linear", keepdims=False,
-              weights=None):
-    if weights is not None:
-        raise _refused("np.quantile", "weights", weights)
+def _quantile(a, q, axis=None, overwrite_input=False, method="linear", keepdims=False):
     return _quantile_impl("np.quantile", a, q, axis, method, keepdims, False)
 
 
 @entry(np.percentile)
-def _percentile(a, q, axis=None, overwrite_input=False, method="linear", keepdims=False,
-                weights=None):
-    if weights is not None:
-        raise _refused("np.percentile", "weights", weights)
+def _percentile(a, q, axis=None, overwrite_input=False, method="linear", keepdims=False):
     return _quantile_impl("np.percentile", a, q, axis, method, keepdims, True)
 
 
@@ -925,6 +919,12 @@ def _average(a, axis=None, weights=None, returned=False, keepdims=np._NoValue):
     return (avg, scl) if returned else avg
 
 
+def _where_all(what, where):
+    """Refuse a ``where=`` mask; ``True`` (every element) is the default."""
+    if where is not np._NoValue and where is not True:
+        raise _refused(what, "where", where)
+
+
 def _nan_free(a, fill):
     return O.where(O.not_equal(a, a), fill, a)
 
@@ -936,8 +936,7 @@ def _nan_count(a, axis, keepdims):
 @entry(np.nansum)
 def _nansum(a, axis=None, dtype=None, keepdims=np._NoValue, initial=np._NoValue,
             where=np._NoValue):
-    if where is not np._NoValue and where is not True:
-        raise _refused("np.nansum", "where", where)
+    _where_all("np.nansum", where)
     out = O.sum(_dtype_cast(_nan_free(a, 0), dtype), axis=axis, keepdims=_keep(keepdims))
     return out if initial is np._NoValue else out + initial
 
@@ -945,16 +944,14 @@ def _nansum(a, axis=None, dtype=None, keepdims=np._NoValue, initial=np._NoValue,
 @entry(np.nanprod)
 def _nanprod(a, axis=None, dtype=None, keepdims=np._NoValue, initial=np._NoValue,
              where=np._NoValue):
-    if where is not np._NoValue and where is not True:
-        raise _refused("np.nanprod", "where", where)
+    _where_all("np.nanprod", where)
     out = O.prod(_dtype_cast(_nan_free(a, 1), dtype), axis=axis, keepdims=_keep(keepdims))
     return out if initial is np._NoValue else out * initial
 
 
 @entry(np.nanmean)
 def _nanmean(a, axis=None, dtype=None, keepdims=np._NoValue, where=np._NoValue):
-    if where is not np._NoValue and where is not True:
-        raise _refused("np.nanmean", "where", where)
+    _where_all("np.nanmean", where)
     a = _floating(_dtype_cast(a, dtype))
     k = _keep(keepdims)
     return O.sum(_nan_free(a, 0), axis=axis, keepdims=k) / _nan_count(a, axis, k)
@@ -962,12 +959,8 @@ def _nanmean(a, axis=None, dtype=None, keepdims=np._NoValue, where=np._NoValue):
 
 def _nanmoment(root):
     def fn(a, axis=None, dtype=None, ddof=0, keepdims=np._NoValue, where=np._NoValue,
-           mean=np._NoValue, correction=np._NoValue):
-        name = "np.nanstd" if root else "np.nanvar"
-        if where is not np._NoValue and where is not True:
-            raise _refused(name, "where", where)
-        if mean is not np._NoValue:
-            raise _refused(name, "mean", mean)
+           correction=np._NoValue):
+        _where_all("np.nanstd" if root else "np.nanvar", where)
         if correction is not np._NoValue:
             ddof = correction
         a = _floating(_dtype_cast(a, dtype))
@@ -984,12 +977,9 @@ entry(np.nanvar)(_nanmoment(False))
 entry(np.nanstd)(_nanmoment(True))
 
 
-def _nanextremum(reduce, fill):
-    def fn(a, axis=None, keepdims=np._NoValue, initial=np._NoValue, where=np._NoValue):
-        if initial is not np._NoValue:
-            raise _refused("np.nanmax", "initial", initial)
-        if where is not np._NoValue and where is not True:
-            raise _refused("np.nanmax", "where", where)
+def _nanextremum(name, reduce, fill):
+    def fn(a, axis=None, keepdims=np._NoValue, where=np._NoValue):
+        _where_all(name, where)
         k = _keep(keepdims)
         out = reduce(_nan_free(a, fill), axis=axis, keepdims=k)
         if a.dtype.kind not in "fc":
@@ -999,8 +989,8 @@ def _nanextremum(reduce, fill):
     return fn
 
 
-entry(np.nanmax)(_nanextremum(O.amax, -np.inf))
-entry(np.nanmin)(_nanextremum(O.amin, np.inf))
+entry(np.nanmax)(_nanextremum("np.nanmax", O.amax, -np.inf))
+entry(np.nanmin)(_nanextremum("np.nanmin", O.amin, np.inf))
 
 
 @entry(np.nanmedian)
@@ -1106,11 +1096,10 @@ def _inner(a, b):
 def _dot(a, b):
     graph = _graph((a, b))
     a, b = value(graph, a), value(graph, b)
-    if a.ndim == 0 or b.ndim == 0:
-        return a * b
-    if b.ndim <= 2:
-        return O.matmul(a, b) if a.ndim <= 2 else _tensordot(a, b, ([a.ndim - 1], [0]))
-    return _tensordot(a, b, ([a.ndim - 1], [b.ndim - 2]))
+    if max(a.ndim, b.ndim) <= 2 or min(a.ndim, b.ndim) == 0:
+        return O.dot(a, b)
+    # the last axis of a with the second-to-last of b (its only one when 1-D)
+    return _tensordot(a, b, ([a.ndim - 1], [max(b.ndim - 2, 0)]))
 
 
 @entry(np.kron)
