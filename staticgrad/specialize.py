@@ -207,10 +207,15 @@ def _template(tree, counter) -> str | None:
     return "(" + "".join(i + ", " for i in items) + ")"
 
 
-def caller(run, out_tree):
+def caller(run, out_tree, hot: bool = False):
     """The hot-path function of a specialisation: leaves -> the user's result.
     Its callers (``Transformed``'s fast path) pass arrays of exactly the traced
-    dtypes, shapes and C order, so a kernel's entry point is called directly."""
+    dtypes, shapes and C order, so a kernel's entry point is called directly.
+
+    ``hot``: a function that takes any arguments, checks their types (in Numba's
+    dispatcher) and shapes (in the kernel module's ``hot()``) and raises
+    ``HotMiss`` when they are not the compiled ones or a guard fails; None
+    when the executable has no such entry (see ``Compiled.caller``)."""
     import itertools
 
     single = out_tree == ("leaf",)
@@ -218,7 +223,14 @@ def caller(run, out_tree):
     make = getattr(run, "caller", None)
     if make is not None:
         template = None if single else _template(out_tree, itertools.count())
-        return make(finish, template, exact=True)
+        if not hot:
+            return make(finish, template, exact=True)
+        try:
+            return make(finish, template, hot=True)
+        except UnsupportedOperationError:
+            return None
+    if hot:
+        return None
 
     def call(*leaves):
         outs = [o[()] if isinstance(o, np.ndarray) and o.ndim == 0 else o for o in run(*leaves)]
@@ -237,6 +249,7 @@ class Specialization:
     name: str = "kernel"
     pending: Any = None   # the Future of the kernel compiling in the background
     on_switch: list = dataclasses.field(default_factory=list)  # called with the new call
+    hot: Any = None       # caller(run, out_tree, hot=True), made when first asked for
 
     def __post_init__(self):
         if self.call is None:
@@ -265,6 +278,13 @@ class Specialization:
 
         spec.run, spec.call = tier("run", interpreted_run), tier("call", interpreted_call)
         return spec
+
+    def hot_call(self):
+        """``caller(..., hot=True)`` of the compiled kernel, made once; None
+        while the interpreter answers or when the kernel has none."""
+        if self.hot is None and self.compiled:
+            self.hot = caller(self.run, self.out_tree, hot=True) or False
+        return self.hot or None
 
     @property
     def compiled(self) -> bool:

@@ -70,6 +70,12 @@ class Transformed:
         # Shapes and dtypes (any layout) -> the specialisation last used for them
         self._loose: dict = {}
         self._fast_hits = 0
+        # Hotter still: after HOT_AFTER fast hits in a row of one specialisation
+        # of array arguments, its kernel module's hot() is called first, with no
+        # key at all (Numba checks the types, the kernel the shapes). A miss
+        # drops it back to the key.
+        self._hot = None
+        self._streak_call, self._streak = None, 0
 
     def __repr__(self) -> str:
         return f"<staticgrad {self.__name__}>"
@@ -80,6 +86,15 @@ class Transformed:
     # -- calling --------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not kwargs:
+            hot = self._hot
+            if hot is not None:
+                try:
+                    result = hot(*args)
+                except Exception:   # another signature, a failed guard, or an error
+                    self._hot = None  # the full path raises again: take it
+                else:
+                    self._fast_hits += 1
+                    return result
             # _fast_key, inlined: this is the hot path
             if len(args) == 1:
                 a = args[0]
@@ -95,6 +110,12 @@ class Transformed:
                     pass    # another path: the full lookup below tries them all
                 else:
                     self._fast_hits += 1
+                    if call is self._streak_call:
+                        self._streak += 1
+                        if self._streak == HOT_AFTER:
+                            self._heat(args, call)
+                    else:
+                        self._streak_call, self._streak = call, 0
                     return result
             else:
                 # Another layout of known shapes and dtypes (a Fortran-ordered or
@@ -148,6 +169,27 @@ class Transformed:
         if spec.pending is not None:  # the kernel takes over this entry when it is ready
             spec.on_switch.append(
                 lambda new: fast.__setitem__(fast_key, new) if fast.get(fast_key) is call else None)
+
+    def _heat(self, args: tuple, call) -> None:
+        """Make the specialisation answering ``args`` with ``call`` the hot one,
+        when its arguments are arrays (Numba's dispatcher would convert a
+        Python int to a float parameter), its kernel is compiled and small (the
+        ~0.15 µs a call saves matters for small kernels only). Its hot() is
+        compiled on the background thread when compiles are."""
+        spec = self._loose.get(_loose_key(args))
+        if spec is None or spec.call is not call or not spec.compiled \
+                or len(spec.graph) > HOT_MAX_NODES or not all(type(a) is _ndarray for a in args):
+            return
+        if spec.hot is not None or not specialize.config.compile_in_background:
+            self._hot = spec.hot_call()
+            return
+        from compiler.codegen import in_background
+
+        def ready(future):
+            if not future.cancelled() and future.exception() is None \
+                    and self._streak_call is call:
+                self._hot = future.result()
+        in_background(spec.hot_call).add_done_callback(ready)
 
     def _split(self, args: tuple):
         n = len(args)
@@ -341,6 +383,11 @@ class Lowered:
 
 
 _ndarray = np.ndarray
+
+#: fast hits in a row of one specialisation before it becomes the hot one
+HOT_AFTER = 16
+#: the largest optimised graph (nodes) whose kernel gets a hot entry
+HOT_MAX_NODES = 400
 
 
 def _static_values(treedef) -> list:

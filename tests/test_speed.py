@@ -35,6 +35,70 @@ def test_hot_path_keeps_layout_and_dtype_apart():
     np.testing.assert_allclose(g, 2 * x)
 
 
+def _heat(f, *args):
+    """Call f often enough (twice HOT_AFTER) that its specialisation for args is hot."""
+    from staticgrad.transforms import HOT_AFTER
+
+    for _ in range(2 * HOT_AFTER + 2):
+        result = f(*args)
+    return result
+
+
+def test_hot_entry_answers_repeated_calls_and_misses_to_the_full_path():
+    # After a run of calls with one signature, the kernel module's hot() is
+    # called without any key: Numba's dispatcher checks the types, hot() the
+    # shapes. Every other call must still reach its own specialisation.
+    f = sg.value_and_grad(_sumsq)
+    x = np.linspace(-1.0, 1.0, 12)
+    value, g = _heat(f, x)
+    assert f._hot is not None
+    assert isinstance(value, np.float64)
+    np.testing.assert_allclose(value, np.sum(x ** 2))
+    np.testing.assert_allclose(g, 2 * x)
+    hits = f.cache_info().hits
+    f(x)
+    assert f.cache_info().hits == hits + 1
+    others = [np.linspace(-1.0, 1.0, 13),             # another shape: hot() raises HotMiss
+              x.astype(np.float32),                   # another dtype: the dispatcher refuses
+              x[::2],                                 # a strided view: layout A
+              np.asfortranarray(x.reshape(3, 4)).ravel(order="F")[:12]]
+    readonly = x.copy()
+    readonly.setflags(write=False)
+    others.append(readonly)
+    for other in others:
+        value, g = f(other)
+        np.testing.assert_allclose(value, np.sum(other.astype(np.float64) ** 2), rtol=1e-6)
+        np.testing.assert_allclose(g, 2 * other, rtol=1e-6)
+        assert g.dtype == other.dtype and g.shape == other.shape
+        value, g = _heat(f, x)
+        np.testing.assert_allclose(g, 2 * x)
+
+
+def test_hot_entry_lets_a_failed_guard_retrace():
+    def branchy(x):
+        return np.sum(x ** 2) if np.sum(x) > 0 else np.sum(np.sin(x))
+
+    f = sg.grad(branchy)
+    up = np.linspace(0.1, 1.0, 5)
+    np.testing.assert_allclose(_heat(f, up), 2 * up)
+    assert f._hot is not None
+    np.testing.assert_allclose(f(-up), np.cos(-up))   # the guard fails inside hot()
+    np.testing.assert_allclose(f(-up), np.cos(-up))
+    np.testing.assert_allclose(f(up), 2 * up)
+
+
+def test_hot_entry_raises_the_errors_of_the_full_path():
+    f = sg.grad(lambda x, i: np.sum(x[i] ** 2))
+    x, i = np.linspace(0.0, 1.0, 6), np.array([0, 5, 2])
+    expected = np.zeros(6)
+    np.add.at(expected, i, 2 * x[i])
+    np.testing.assert_allclose(_heat(f, x, i), expected)
+    assert f._hot is not None
+    with pytest.raises(IndexError):
+        f(x, np.array([0, 6, 2]))
+    np.testing.assert_allclose(f(x, i), expected)
+
+
 _total = sg.jit(lambda x: np.sum(x))
 
 

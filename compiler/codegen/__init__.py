@@ -34,6 +34,13 @@ def compile_graph_in_background(graph, name: str = "kernel", fuse: bool = True,
     return compile_(graph, name=name, fuse=fuse, disk=disk, vector_math=vector_math)
 
 
+def in_background(job):
+    """A future of ``job()``, run on the compiling thread (see ``background.py``)."""
+    from compiler.codegen.background import in_background as in_background_
+
+    return in_background_(job)
+
+
 def warm_up():
     """Start Numba (its import and typing registries) on the background thread;
     returns a future."""

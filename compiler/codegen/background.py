@@ -62,6 +62,12 @@ def compile_graph_in_background(graph, name: str = "kernel", fuse: bool = True,
     return _submit(job, wait_at_exit=True)
 
 
+def in_background(job) -> concurrent.futures.Future:
+    """The future result of ``job()``, run on the background thread after the
+    jobs before it (not waited for at exit)."""
+    return _submit(job)
+
+
 def warm_up() -> concurrent.futures.Future:
     """Import Numba and load its registries on the background thread."""
     return _submit(_warm_up)

@@ -111,6 +111,7 @@ import numpy as np
 import numba
 from compiler.codegen.blas import dot as blas_dot
 from compiler.codegen.reduction import accumulate, pairwise_push, pairwise_total
+from compiler.codegen.compile import HotMiss
 {vector_math}{consts}
 
 '''
@@ -121,10 +122,22 @@ _ENTRY = '''
 def entry({params}):
     r = kernel({args})
 {checks}    return {result}
+
+
+@numba.njit({options})
+def hot({hot_params}):
+{hot_checks}    r = kernel({hot_params})
+{hot_status}    return {result}
 '''
 
 
-def module_text(kernel: Kernel, name: str, key: str, n_params: int, n_outputs: int) -> str:
+class HotMiss(Exception):
+    """Raised by a kernel module's ``hot()``: its arguments are not of the
+    compiled shapes, or a guard failed; the caller takes the full path."""
+
+
+def module_text(kernel: Kernel, name: str, key: str, shapes: list, n_outputs: int) -> str:
+    n_params = len(shapes)
     params = ", ".join(f"a{k}" for k in range(n_params))
     consts = ""
     if kernel.consts:
@@ -145,11 +158,19 @@ def module_text(kernel: Kernel, name: str, key: str, n_params: int, n_outputs: i
         # inlines: vecmath's hash in the text renames the module when it changes.
         from compiler.codegen import vecmath
         vector_math = f"{vecmath.IMPORT_LINE}  # vecmath {vecmath.SOURCE_HASH}\n"
+    # hot(): the kernel for exactly the compiled shapes (the constants passed
+    # as arguments, like kernel's), a miss or a failed guard raising HotMiss
+    # (see Compiled.caller(hot=True)).
+    sizes = [f"a{k}.shape[{d}] != {size}" for k, shape in enumerate(shapes)
+             for d, size in enumerate(shape)]
+    hot_checks = f"    if {' or '.join(sizes)}:\n        raise HotMiss\n" if sizes else ""
+    hot_status = "    if r[0]:\n        raise HotMiss\n" if kernel.guards else ""
     return (_HEADER.format(name=name.replace("\n", " "), key=key, consts=consts,
                            vector_math=vector_math)
             + kernel.source
             + _ENTRY.format(options=options, params=params, args=args, checks=checks,
-                            result=result if n_outputs else "None"))
+                            result=result if n_outputs else "None", hot_params=args,
+                            hot_checks=hot_checks, hot_status=hot_status))
 
 
 def _guard_message(site: str) -> str:
@@ -303,7 +324,8 @@ class Compiled:
         exec(source, scope)
         return scipy.LowLevelCallable(numba.cfunc(signature)(scope["callback"]).ctypes)
 
-    def caller(self, finish, template: str | None = None, exact: bool = False):
+    def caller(self, finish, template: str | None = None, exact: bool = False,
+               hot: bool = False):
         """A function of the parameters (already of the right shapes and dtypes)
         that returns ``finish(outputs)``, 0-d outputs as NumPy scalars: the hot
         path of a transformed function, one Numba call.
@@ -314,15 +336,27 @@ class Compiled:
         the compiled dtype, shape and C order; Python scalars), so the compiled
         overload's entry point is called directly, without the dispatcher's
         type resolution (it would misread an array of another dtype or layout).
+        ``hot``: the caller guarantees nothing: the module's ``hot()``, locked to
+        the compiled types (Numba's dispatcher refuses others with TypeError)
+        and checking the shapes, is called, and raises ``HotMiss`` on a miss or
+        a failed guard; None when there is no such entry (the kernel is not
+        compiled for native types).
         The function is generated as source, for its arity and outputs: no
         loops, no lists, no ``*args``."""
         single = len(self.out_dtypes) == 1
-        target = self.kernel
-        if exact and self.signature is not None and all(
+        target, status = self.kernel, self.status
+        if (exact or hot) and self.signature is not None and all(
                 d.isnative for _, d in self.param_shapes):
-            overload = self.kernel.overloads.get(self.signature)
-            if overload is not None:
-                target = overload.entry_point
+            if hot:
+                target, status = self.module.hot, False
+                _compile(target, self.signature, self.name)
+                target.disable_compile()
+            else:
+                overload = self.kernel.overloads.get(self.signature)
+                if overload is not None:
+                    target = overload.entry_point
+        elif hot:
+            return None
         params = ", ".join(f"a{k}" for k in range(len(self.param_shapes)))
         args = ", ".join([f"a{k}" for k in range(len(self.param_shapes))]
                          + [f"K{k}" for k in range(len(self.consts))])
@@ -330,7 +364,7 @@ class Compiled:
                  **{f"K{k}": c for k, c in enumerate(self.consts)}}
         outs = []
         for k, d in enumerate(self.out_dtypes):
-            o = f"r[{k + 1}]" if self.status else ("r" if single else f"r[{k}]")
+            o = f"r[{k + 1}]" if status else ("r" if single else f"r[{k}]")
             if d is not None:
                 scope[f"to{k}"] = np.dtype(d).type
                 o = f"to{k}({o})"
@@ -341,10 +375,10 @@ class Compiled:
             result = outs[0]
         else:
             result = "finish([" + ", ".join(outs) + "])"
-        if not self.status and result == "r" and not self.consts:
+        if not status and result == "r" and not self.consts:
             return target
         lines = [f"def call({params}):", f"    r = kernel({args})"]
-        if self.status:
+        if status:
             lines += ["    if r[0]:", "        raise_guard(r[0])"]
         lines.append(f"    return {result}")
         exec("\n".join(lines), scope)
@@ -381,7 +415,8 @@ def compile_graph(graph, name: str = "kernel", fuse: bool = True, disk: bool = T
             stats["memory_hits"] += 1
             return hit
         kernel = generate(graph, fuse=fuse, part_size=part_size, vector_math=vector_math)
-        text = module_text(kernel, name, key, len(graph.params), len(graph.outputs))
+        text = module_text(kernel, name, key, [graph.shape(p) for p in graph.params],
+                           len(graph.outputs))
         module = _load(text, kernel.consts, cache_dir() if disk else _scratch_dir())
         dispatcher = module.kernel
         signature = tuple(_numba_type(graph.shape(p), graph.dtype(p)) for p in graph.params) \
