@@ -349,8 +349,14 @@ class Compiled:
                 d.isnative for _, d in self.param_shapes):
             if hot:
                 target, status = self.module.hot, False
-                _compile(target, self.signature, self.name)
-                target.disable_compile()
+                if self.signature not in target.overloads:
+                    # One module serves every Compiled of its text; once locked
+                    # to one's types, another (say, constants typed otherwise)
+                    # has no hot entry.
+                    if not target._can_compile:
+                        return None
+                    _compile(target, self.signature, self.name)
+                    target.disable_compile()
             else:
                 overload = self.kernel.overloads.get(self.signature)
                 if overload is not None:
