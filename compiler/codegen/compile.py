@@ -145,6 +145,10 @@ def module_text(kernel: Kernel, name: str, key: str, n_params: int, n_outputs: i
         # inlines: vecmath's hash in the text renames the module when it changes.
         from compiler.codegen import vecmath
         vector_math = f"{vecmath.IMPORT_LINE}  # vecmath {vecmath.SOURCE_HASH}\n"
+    if kernel.revolve:
+        # the same for the schedule of checkpointed loops
+        from compiler.codegen import revolve
+        vector_math += f"{revolve.IMPORT_LINE}  # revolve {revolve.SOURCE_HASH}\n"
     return (_HEADER.format(name=name.replace("\n", " "), key=key, consts=consts,
                            vector_math=vector_math)
             + kernel.source
