@@ -792,6 +792,18 @@ COND.jvp_rule = _cond_jvp
 # and LLVM inlines it into the loop. Small arrays (a 3-vector state) travel
 # as their elements: a carry of three floats is three scalar variables, so a
 # step allocates nothing.
+#
+# A checkpointed tape (``tape_carries`` with ``checkpoints=k``) stores nothing:
+# in a kernel it is only its step count. The loop scanning it backwards (the
+# adjoint) finds the loop that made it (``n.producer``: the graph already
+# says which, so the VJP rule needs nothing extra) and recomputes its carries
+# from that loop's initial carry, scanned inputs and captured values with that
+# loop's body, keeping at most k more carries in a (k + 1, ...) snapshot
+# array, along the revolve schedule of ``compiler/codegen/revolve.py``, made
+# at run time from the trip count: the interpreter's ``Revolve``, step for
+# step. Reading such a tape forwards, or a tape recomputed from another one
+# (reverse over reverse: ``hessian``), is not compiled: the function then runs
+# on the interpreter, with a warning.
 def _empty(shape, dtype, steps: str | None = None) -> str:
     from compiler.ops.lowering import np_dtype
 
@@ -881,6 +893,14 @@ def _tape_source(n, k: int):
     return (made, index - first_tape) if index >= first_tape else None
 
 
+def _refuse_checkpointed(n, positions, what: str) -> None:
+    """Only a loop scanning a checkpointed tape knows how to recompute it."""
+    if any(_tape_source(n, k) is not None for k in positions):
+        raise UnsupportedOperationError(
+            f"{what}: the Numba backend compiles a checkpointed tape only as a loop's "
+            "scanned input")
+
+
 class _Recompute:
     """The carries of a checkpointed loop (the *source*) regenerated inside the
     loop that reads its tape backwards: snapshots in a (k + 1, ...) array per
@@ -945,6 +965,7 @@ def _emit_loop(n):
     # kernel such a tape is only its step count, the carries are recomputed
     checkpointed = {j: found for j in range(nx)
                     if (found := _tape_source(n, nc + j)) is not None}
+    _refuse_checkpointed(n, [k for k in range(len(args)) if not nc <= k < nc + nx], name)
     sources: dict = {}
     for j, (made, _) in checkpointed.items():
         sources.setdefault(made.nid, made)
@@ -1078,15 +1099,14 @@ def _emit_tuple_item(n):
 
 
 def _emit_tape_add(n):
-    if any(_tape_source(n, k) is not None for k in range(2)):
-        raise UnsupportedOperationError(
-            "the Numba backend does not compile the sum of checkpointed tapes")
+    _refuse_checkpointed(n, range(2), "tape_add")
     n.assign(n.out, f"{n.args[0]} + {n.args[1]}")
 
 
 def _emit_cond(n):
     branches = n.attrs["branches"]
     pred, operands = n.args[0], n.args[1:]
+    _refuse_checkpointed(n, range(1, len(n.args)), "cond")
     otypes = _types(branches[0], branches[0].outputs)
     functions = [n.function(b) for b in branches]   # both generated before either branch
     for taken, fn in zip((True, False), functions):
