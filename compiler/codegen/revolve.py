@@ -92,7 +92,10 @@ def best_split(n, free):
     return lo
 
 
-@numba.njit(**_OPTIONS)
+# revolve_start and revolve_next have explicit signatures: a kernel calls them
+# with literal arguments (a static trip count, k), on which Numba would
+# otherwise compile, and cache, one specialisation per value.
+@numba.njit("int64[::1](int64, int64)", **_OPTIONS)
 def revolve_start(n, snapshots):
     """The state of a reverse sweep through n steps with k = ``snapshots``."""
     state = np.zeros(_LEVELS + 2 * (snapshots + 1), np.int64)
@@ -101,7 +104,7 @@ def revolve_start(n, snapshots):
     return state
 
 
-@numba.njit(**_OPTIONS)
+@numba.njit("boolean(int64[::1])", **_OPTIONS)
 def revolve_next(state):
     """Write the next action into ``state[0:4]``; False when there is none."""
     k = state[_K]
