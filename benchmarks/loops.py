@@ -316,7 +316,8 @@ def memory(n, k, backend):
 
 
 def memory_table(cases=((20000, None, "numba"), (20000, None, "interpreter"),
-                        (20000, 50, "numba"), (200000, 50, "numba"), (200000, None, "numba"))):
+                        (20000, 50, "numba"), (200000, 50, "numba"),
+                        (200000, 50, "interpreter"), (200000, None, "numba"))):
     from compiler.codegen.revolve import recomputations
     from compiler.ops.control import revolve_cost
 
