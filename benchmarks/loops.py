@@ -2,6 +2,7 @@
 
     python -m benchmarks.loops            # everything below
     python -m benchmarks.loops --quick    # no memory runs, N up to 1,000 on the interpreter
+    python -m benchmarks.loops --memory   # only the memory runs (4. below)
 
 Printed:
 
@@ -14,10 +15,14 @@ Printed:
    into the graph, and ``jax.lax.scan`` when JAX is installed.
 3. A 1-D heat equation (1,000 cells, 10,000 explicit steps): the compiled
    gradient against the interpreter's.
-4. The peak memory (``VmHWM`` in /proc/self/status, reset before the call)
-   of the heat equation's gradient through 200,000 steps with
-   ``checkpoints=50``, and through fewer steps with every carry stored, each
-   in a fresh process.
+4. The heat equation's gradient through 200,000 steps with
+   ``checkpoints=50`` (compiled: the adjoint recomputes carries along the
+   revolve schedule), and through 20,000 and 200,000 steps with every carry
+   stored, each in a fresh process (``--memory``: only these): the peak RSS
+   of the process (``resource.getrusage``, tracing and compiling included)
+   and of the second call alone (``VmHWM`` in /proc/self/status, reset before
+   it), the times of the first and second calls, the steps recomputed, and
+   the checkpointed gradient against the stored one.
 """
 from __future__ import annotations
 
@@ -269,7 +274,7 @@ def heat_table():
 
 
 MEMORY_CHILD = """
-import sys, numpy as np
+import json, resource, sys, time, numpy as np
 sys.path.insert(0, {root!r})
 import staticgrad as sg
 from benchmarks.loops import heat_loss
@@ -282,32 +287,59 @@ def rss(field):
             return int(line.split()[1]) / 1024.0
 u0 = np.sin(np.linspace(0.0, 3.0, 1000))
 grad = sg.grad(lambda a, u: heat_loss(a, u, n, k))
+start = time.perf_counter()
 grad(np.float64(0.2), u0)              # the trace (and compile)
+first = time.perf_counter() - start
 before = rss("VmRSS")
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")                       # reset the peak (VmHWM) to the current RSS
+start = time.perf_counter()
 g = grad(np.float64(0.2), u0)          # a call of the traced gradient
-print(rss("VmHWM"), rss("VmHWM") - before, float(g))
+call = time.perf_counter() - start
+print(json.dumps(dict(peak=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+                      call_peak=rss("VmHWM"), grown=rss("VmHWM") - before, first=first,
+                      call=call, gradient=float(g))))
 """
 
 
 def memory(n, k, backend):
+    """One gradient in a fresh process: peak RSS of the process (getrusage: the
+    trace and the Numba compile included) and of the second call alone, the
+    times of the first and second call, the gradient."""
+    import json
+
     env = dict(os.environ, PYTHONPATH=ROOT)
     out = subprocess.run([sys.executable, "-c", MEMORY_CHILD.format(root=ROOT, n=n, k=k,
                                                                      backend=backend)],
-                         capture_output=True, text=True, check=True, env=env).stdout.split()
-    return float(out[0]), float(out[1]), float(out[2])
+                         capture_output=True, text=True, check=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
-def memory_table():
-    print("heat equation gradient, 1,000 cells: peak memory of a call (fresh process each)")
-    for n, k, backend in ((20000, None, "numba"), (20000, None, "interpreter"),
-                          (20000, 50, "numba"), (200000, 50, "numba")):
-        start = time.perf_counter()
-        peak, grown, g = memory(n, k, backend)
-        print(f"  {n:,} steps, checkpoints={k}, {backend}: peak RSS {peak:.0f} MB, "
-              f"{grown:.0f} MB above the RSS before the call (every carry: "
-              f"{n * 1000 * 8 / 2**20:.0f} MB); {time.perf_counter() - start:.1f} s in all")
+def memory_table(cases=((20000, None, "numba"), (20000, None, "interpreter"),
+                        (20000, 50, "numba"), (200000, 50, "numba"),
+                        (200000, 50, "interpreter"), (200000, None, "numba"))):
+    from compiler.codegen.revolve import recomputations
+    from compiler.ops.control import revolve_cost
+
+    print("heat equation gradient, 1,000 cells: memory and time (fresh process each)")
+    print("| steps | checkpoints | backend | every carry | peak RSS (process) | peak RSS "
+          "(second call) | first call | second call | steps recomputed | gradient |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    gradients = {}
+    for n, k, backend in cases:
+        r = memory(n, k, backend)
+        gradients[n, k, backend] = r["gradient"]
+        recomputed = "0" if k is None else f"{recomputations(n, k):,}"
+        if k is not None:   # the kernel's schedule is the interpreter's optimum
+            assert recomputations(n, k) == revolve_cost(n, k)
+        print(f"| {n:,} | {k} | {backend} | {n * 1000 * 8 / 2**20:.0f} MB | {r['peak']:.0f} MB "
+              f"| {r['call_peak']:.0f} MB | {r['first']:.1f} s | {r['call']:.1f} s "
+              f"| {recomputed} | {r['gradient']!r} |")
+    for (n, k, backend), g in gradients.items():
+        stored = gradients.get((n, None, "numba"))
+        if k is not None and stored is not None:
+            print(f"{n:,} steps, checkpoints={k} against every carry stored: relative "
+                  f"difference {abs(g - stored) / abs(stored):.1e}")
     print()
 
 
@@ -335,7 +367,11 @@ def interpreter_table(sizes):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--memory", action="store_true", help="only the memory runs")
     args = parser.parse_args()
+    if args.memory:
+        memory_table()
+        return
     compiled_table()
     heat_table()
     interpreter_table((10, 100, 1000) if args.quick else (10, 100, 1000))

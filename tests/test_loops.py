@@ -532,18 +532,143 @@ def test_compiled_gradient_through_a_while_loop_is_one_numba_function(numba_back
     close(a, b)
 
 
-def test_numba_backend_falls_back_to_the_interpreter_for_checkpointed_tapes(caplog,
-                                                                           numba_backend):
-    def f(theta, x0):
-        return np.sum(sg.fori_loop(0, 5, lambda i, x: np.tanh(x * theta + 0.1 * i) + 0.2 * x,
-                                   x0, checkpoints=2) ** 2)
+# -- compiled checkpointed tapes -------------------------------------------------
+def test_compiled_revolve_schedule_is_the_interpreters():
+    """compiler/codegen/revolve.py's run-time schedule walks back in the order,
+    with the snapshots and the recomputations, of the interpreter's Revolve."""
+    from compiler.codegen import revolve
+
+    for snapshots in (1, 2, 3, 5, 8):
+        for n in range(0, 60):
+            source = Revolve([0], n, snapshots, lambda k, c: [c[0] + 1])
+            expected = [c[0] for c in source.walk(True)]
+            state, held, walked, recomputed = revolve.revolve_start(n, snapshots), {0: 0}, [], 0
+            while revolve.revolve_next(state):
+                slot, first, last, keep = (int(v) for v in state[:4])
+                assert held[slot] == first     # the snapshot holds the carry entering `first`
+                recomputed += last - first
+                if keep >= 0:
+                    assert 0 < keep <= snapshots
+                    held[keep] = last
+                else:
+                    walked.append(last)
+            assert walked == expected == list(range(n - 1, -1, -1))
+            assert recomputed == source.recomputed == revolve_cost(n, snapshots) \
+                == revolve.recomputations(n, snapshots), (n, snapshots)
+    assert revolve.recomputations(200_000, 50) == revolve_cost(200_000, 50)
+
+
+def ckpt_fori(theta, x0, n, k):
+    """A closed-over parameter (theta) and an integer in the carry (the counter)."""
+    return np.sum(sg.fori_loop(0, n, lambda i, x: np.tanh(x * theta + 0.1 * i) + 0.2 * x, x0,
+                               checkpoints=k) ** 2)
+
+
+def ckpt_scan(theta, x0, xs, k, reverse=False):
+    def step(c, x):
+        c = np.tanh(c * theta + x)
+        return c, np.sum(c ** 2)
+    c, ys = sg.scan(step, x0, xs, reverse=reverse, checkpoints=k)
+    return np.sum(c ** 2) + np.sum(ys * np.arange(1.0, 1 + xs.shape[0]))
+
+
+def ckpt_while(a, x0, k):
+    def body(state):
+        j, x = state
+        return j + 1, x * a + 0.25 * np.sin(x)
+    j, x = sg.while_loop(lambda s: np.sum(s[1] ** 2) < 50.0, body, (0, x0), checkpoints=k)
+    return np.sum(x) * j
+
+
+def ckpt_wide(theta, u0, k):
+    """A 40-element carry: whole arrays in the snapshots, not scalars."""
+    return np.sum(sg.fori_loop(0, 9, lambda i, u: np.sin(u * theta) + 0.5 * np.roll(u, 1), u0,
+                               checkpoints=k) ** 2)
+
+
+U0 = RNG.normal(size=40)
+XS9 = RNG.normal(size=(9, 3))
+
+CHECKPOINTED_CASES = {
+    # k smaller and larger than n, k = 1, n = 0 and n = 1
+    "fori_loop k=2": (ckpt_fori, (THETA, X0), dict(n=7, k=2)),
+    "fori_loop k=1": (ckpt_fori, (THETA, X0), dict(n=7, k=1)),
+    "fori_loop k>n": (ckpt_fori, (THETA, X0), dict(n=4, k=6)),
+    "fori_loop n=1": (ckpt_fori, (THETA, X0), dict(n=1, k=2)),
+    "fori_loop n=0": (ckpt_fori, (THETA, X0), dict(n=0, k=2)),
+    "scan xs": (ckpt_scan, (THETA, X0, XS9), dict(k=3)),
+    "scan xs reverse": (ckpt_scan, (THETA, X0, XS9), dict(k=2, reverse=True)),
+    "while_loop": (ckpt_while, (A, W0), dict(k=2)),
+    "while_loop k=1": (ckpt_while, (A, W0), dict(k=1)),
+    "wide carry": (ckpt_wide, (np.array(0.7), U0), dict(k=3)),
+}
+
+
+@pytest.mark.parametrize("case", list(CHECKPOINTED_CASES))
+def test_compiled_checkpointed_gradients(case, numba_backend):
+    """Compiled with checkpoints=k: equal to the compiled stored tape (the same
+    body recomputes the same carries), to the interpreter's checkpointed and
+    stored gradients to rounding, and to finite differences."""
+    fun, args, options = CHECKPOINTED_CASES[case]
+    argnums = tuple(range(len(args)))
+    checkpointed = sg.grad(functools.partial(fun, **options), argnums)
+    stored = sg.grad(functools.partial(fun, **dict(options, k=None)), argnums)
+    source = checkpointed.lower(*args).source
+    assert "revolve_next(" in source and "tape" not in source   # no stored carries
+    checkpointed.compile(*args)       # raises when there is no kernel
+    stored.compile(*args)
+    got, want = checkpointed(*args), stored(*args)
+    sg.config.backend = "interpreter"
+    interpreted = sg.grad(functools.partial(fun, **options), argnums)(*args)
+    interpreted_stored = sg.grad(functools.partial(fun, **dict(options, k=None)), argnums)(*args)
+    sg.config.backend = "numba"
+    fd = central_differences(functools.partial(fun, **options), args)
+    for g, w, i, s, d in zip(got, want, interpreted, interpreted_stored, fd):
+        np.testing.assert_array_equal(g, w)
+        close(g, i)
+        close(g, s)
+        np.testing.assert_allclose(g, d, rtol=1e-6, atol=1e-7)
+
+
+def test_compiled_checkpointed_loop_with_traced_bounds_serves_every_trip_count(numba_backend):
+    """The schedule is made at run time: one kernel for every trip count."""
+    def f(theta, x0, n):
+        return ckpt_fori(theta, x0, n, 3)
 
     g = sg.grad(f)
-    expected = sg.grad(fori_unrolled)(THETA, X0)
+    g.compile(THETA, X0, np.int64(4))
+    for n in (0, 1, 2, 4, 11, 30):
+        sg.config.backend = "interpreter"
+        expected = sg.grad(functools.partial(ckpt_fori, n=n, k=None))(THETA, X0)
+        sg.config.backend = "numba"
+        close(g(THETA, X0, np.int64(n)), expected)
+    assert g.cache_info().specializations == 1
+
+
+def test_compiled_checkpointed_vjp_value_and_grad_and_hvp(numba_backend):
+    fun = functools.partial(ckpt_scan, xs=XS9, k=2)
+    stored = functools.partial(ckpt_scan, xs=XS9, k=None)
+    v = RNG.normal(size=3)
+    value, grad = sg.value_and_grad(fun)(THETA, X0)
+    close(value, stored(THETA, X0))
+    close(grad, sg.grad(stored)(THETA, X0))
+    vjp = sg.jit(lambda theta, x0: sg.vjp(fun, theta, x0)[1](1.0))
+    vjp.compile(THETA, X0)
+    for a, b in zip(vjp(THETA, X0), sg.grad(stored, (0, 1))(THETA, X0)):
+        close(a, b)
+    hvp = sg.hvp(fun)
+    hvp.compile(THETA, X0, v)         # forward over reverse compiles too
+    close(hvp(THETA, X0, v), sg.hvp(stored)(THETA, X0, v))
+
+
+def test_compiled_checkpointed_second_reverse_derivative_falls_back(caplog, numba_backend):
+    """sg.hessian (reverse over reverse) reads a checkpointed tape recomputed
+    from another one: the interpreter runs it, with a warning naming why."""
+    fun = functools.partial(ckpt_fori, n=5, k=2)
+    expected = sg.hessian(fori_unrolled)(THETA, X0)
     with caplog.at_level(logging.WARNING, logger="staticgrad"):
-        close(g(THETA, X0), expected)
-    assert "does not compile checkpointed tapes" in caplog.text
-    close(g(THETA, X0), expected)  # second call: the fallback's result
+        close(sg.hessian(fun)(THETA, X0), expected)
+    assert "checkpointed tape recomputed from another checkpointed tape" in caplog.text
 
 
 def test_loops_compute_only_the_outputs_that_are_used():

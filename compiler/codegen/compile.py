@@ -158,6 +158,10 @@ def module_text(kernel: Kernel, name: str, key: str, shapes: list, n_outputs: in
         # inlines: vecmath's hash in the text renames the module when it changes.
         from compiler.codegen import vecmath
         vector_math = f"{vecmath.IMPORT_LINE}  # vecmath {vecmath.SOURCE_HASH}\n"
+    if kernel.revolve:
+        # the same for the schedule of checkpointed loops
+        from compiler.codegen import revolve
+        vector_math += f"{revolve.IMPORT_LINE}  # revolve {revolve.SOURCE_HASH}\n"
     # hot(): the kernel for exactly the compiled shapes (the constants passed
     # as arguments, like kernel's), a miss or a failed guard raising HotMiss
     # (see Compiled.caller(hot=True)).

@@ -138,6 +138,7 @@ def _effects(body: list, reads: set, writes: set) -> None:
             else:
                 reads.update(n for n in _names(text) if n not in writes)
         elif isinstance(s, For):
+            reads.update(n for n in _names(f"{s.start} {s.stop}") if n not in writes)
             writes.add(s.var)
             _effects(s.body, reads, writes)
         elif isinstance(s, Block):

@@ -80,6 +80,7 @@ class Kernel:
     object_mode: bool = False   # holds object-mode blocks (which need the GIL)
     parts: int = 0              # functions ``kernel`` chains to (0: one function)
     vector_math: bool = False   # calls compiler.codegen.vecmath's functions
+    revolve: bool = False       # calls compiler.codegen.revolve's (a checkpointed loop)
 
 
 def _format_attr(value):
@@ -118,6 +119,7 @@ class NodeEmitter:
         self.shape = graph.shape(nid)
         self.dtype = graph.dtype(nid)
         self.attrs = graph.attrs(nid)
+        self.op = graph.op(nid)
 
     @property
     def out(self) -> str:
@@ -165,10 +167,23 @@ class NodeEmitter:
     def assign(self, target: str, expr: str) -> None:
         self._gen.emit(Assign(target, expr))
 
+    def producer(self, k: int) -> tuple:
+        """The node that made input ``k``, seen through a ``tuple_item``: (its
+        NodeEmitter, the item's index or None). A loop reading a checkpointed
+        tape recomputes it from the inputs of the loop that made it."""
+        g, node, index = self._gen.g, self._inputs[k], None
+        if g.op(node) == "tuple_item":
+            node, index = g.inputs(node)[0], g.attrs(node)["index"]
+        return NodeEmitter(self._gen, node), index
+
+    def uses_revolve(self) -> None:
+        """The module imports :mod:`compiler.codegen.revolve`'s schedule."""
+        self._gen.root.used_revolve = True
+
     @contextlib.contextmanager
-    def range_loop(self, var: str, stop: str):
-        """``for var in range(stop):``, the statements emitted inside as its body."""
-        loop = For(var, 0, stop)
+    def range_loop(self, var: str, stop: str, start=0):
+        """``for var in range(start, stop):``, the statements emitted inside as its body."""
+        loop = For(var, start, stop)
         self._gen.emit(loop)
         with self._gen.collect() as body:
             yield
@@ -287,6 +302,7 @@ class Generator:
         self.in_long_loop = False        # writing a loop long enough for vector math
         self.outside: str | None = None  # its flag: a sin/cos input beyond vecmath's range
         self.used_vector_math = False
+        self.used_revolve = False        # (root only) a loop walks a checkpointed tape
         # split: a sub-graph's function takes and returns small arrays as their
         # elements (scalars in registers, no allocation per loop step)
         self.split = split
@@ -989,7 +1005,7 @@ class Generator:
         if self.root is self and self.helpers:
             text = "\n\n".join(self.helpers + [text])
         return Kernel(text, list(self.consts), list(self.guards), plan, bool(self.ufuncs),
-                      len(parts) - 1, self.used_vector_math)
+                      len(parts) - 1, self.used_vector_math, self.used_revolve)
 
 
 #: the elementwise ops compiler.codegen.vecmath has a vectorisable function for

@@ -792,6 +792,18 @@ COND.jvp_rule = _cond_jvp
 # and LLVM inlines it into the loop. Small arrays (a 3-vector state) travel
 # as their elements: a carry of three floats is three scalar variables, so a
 # step allocates nothing.
+#
+# A checkpointed tape (``tape_carries`` with ``checkpoints=k``) stores nothing:
+# in a kernel it is only its step count. The loop scanning it backwards (the
+# adjoint) finds the loop that made it (``n.producer``: the graph already
+# says which, so the VJP rule needs nothing extra) and recomputes its carries
+# from that loop's initial carry, scanned inputs and captured values with that
+# loop's body, keeping at most k more carries in a (k + 1, ...) snapshot
+# array, along the revolve schedule of ``compiler/codegen/revolve.py``, made
+# at run time from the trip count: the interpreter's ``Revolve``, step for
+# step. Reading such a tape forwards, or a tape recomputed from another one
+# (reverse over reverse: ``hessian``), is not compiled: the function then runs
+# on the interpreter, with a warning.
 def _empty(shape, dtype, steps: str | None = None) -> str:
     from compiler.ops.lowering import np_dtype
 
@@ -855,12 +867,93 @@ def _results(result: str, split_outputs: list) -> list:
     return out
 
 
+def _cap_args(n, caps, splits) -> list:
+    """The arguments passing captured values to a body: split ones read once,
+    before the loop."""
+    args = []
+    for value, split in zip(caps, splits):
+        if split:
+            pieces = [n.fresh("k") for _ in _elements(split)]
+            for piece, expr in zip(pieces, _pieces(value, split)):
+                n.assign(piece, expr)
+            args += pieces
+        else:
+            args.append(value)
+    return args
+
+
+def _tape_source(n, k: int):
+    """(the loop node that made input k, the carry leaf) when input k is a
+    checkpointed tape of carries, else None."""
+    made, index = n.producer(k)
+    a = made.attrs
+    if made.op != "loop" or index is None or not a["tape_carries"] or a["checkpoints"] is None:
+        return None
+    first_tape = len(a["body"].outputs)     # the carries, the ys, then the tapes
+    return (made, index - first_tape) if index >= first_tape else None
+
+
+def _refuse_checkpointed(n, positions, what: str) -> None:
+    """Only a loop scanning a checkpointed tape knows how to recompute it."""
+    if any(_tape_source(n, k) is not None for k in positions):
+        raise UnsupportedOperationError(
+            f"{what}: the Numba backend compiles a checkpointed tape only as a loop's "
+            "scanned input")
+
+
+class _Recompute:
+    """The carries of a checkpointed loop (the *source*) regenerated inside the
+    loop that reads its tape backwards: snapshots in a (k + 1, ...) array per
+    carry leaf (slot 0: the initial carry), and the source's body to advance
+    from one."""
+
+    def __init__(self, n, made):
+        a = made.attrs
+        self.body, self.nc, nx = a["body"], a["n_carry"], a["n_xs"]
+        self.reverse, self.k = a["reverse"], a["checkpoints"]
+        self.fn = n.function(self.body)
+        args = made.args
+        self.xs = args[self.nc:self.nc + nx]
+        self.ctypes = _types(self.body, self.body.params[:self.nc])
+        self.carry = [_Vars(n, s, split, "rc") for (s, _), split
+                      in zip(self.ctypes, self.fn.params[:self.nc])]
+        self.snaps = [n.fresh("snap") for _ in self.ctypes]
+        for snap, init, (s, d) in zip(self.snaps, args[:self.nc], self.ctypes):
+            n.assign(snap, _empty(s, d, str(self.k + 1)))
+            n.line(f"{snap}[0] = {init}")
+        self.caps = _cap_args(n, args[self.nc + nx:], self.fn.params[self.nc + nx:])
+        self.x_splits = self.fn.params[self.nc:self.nc + nx]
+
+    def index(self, n, k: str, steps: str) -> str:
+        """The position on the tape of the source's iteration k."""
+        if not self.reverse:
+            return k
+        t = n.fresh("t")
+        n.assign(t, f"{steps} - 1 - {k}")
+        return t
+
+    def load(self, n, slot: str) -> None:
+        for c, snap in zip(self.carry, self.snaps):
+            c.set_from(n, snap, slot)
+
+    def advance(self, n, k: str, steps: str) -> None:
+        t = self.index(n, k, steps)
+        result = n.fresh("r")
+        carry = [name for c in self.carry for name in c.names]
+        xs = [p for x, split in zip(self.xs, self.x_splits) for p in _pieces(x, split, t)]
+        n.assign(result, f"{self.fn.name}({', '.join(carry + xs + self.caps + self.fn.extra)})")
+        for c, pieces in zip(self.carry, _results(result, self.fn.outputs)[:self.nc]):
+            for target, p in zip(c.names, pieces):
+                n.assign(target, p)
+
+    def keep(self, n, slot: str) -> None:
+        for c, snap in zip(self.carry, self.snaps):
+            c.store(n, snap, slot)
+
+
 def _emit_loop(n):
     a = n.attrs
     body, cond, nc, nx, name = a["body"], a["cond"], a["n_carry"], a["n_xs"], a["name"]
-    if a["tape_carries"] and a["checkpoints"] is not None:
-        raise UnsupportedOperationError(
-            f"{name}: the Numba backend does not compile checkpointed tapes (checkpoints=)")
     if a["max_iterations"] is not None:
         raise UnsupportedOperationError(
             f"{name}: the Numba backend does not compile max_loop_iterations")
@@ -868,32 +961,55 @@ def _emit_loop(n):
     carry_in, xs, caps = args[:nc], args[nc:nc + nx], args[nc + nx:]
     ctypes = _types(body, body.params[:nc])
     ytypes = _types(body, body.outputs[nc:])
+    # scanned inputs that are checkpointed tapes: x -> (source, leaf); in a
+    # kernel such a tape is only its step count, the carries are recomputed
+    checkpointed = {j: found for j in range(nx)
+                    if (found := _tape_source(n, nc + j)) is not None}
+    _refuse_checkpointed(n, [k for k in range(len(args)) if not nc <= k < nc + nx], name)
+    sources: dict = {}
+    for j, (made, _) in checkpointed.items():
+        sources.setdefault(made.nid, made)
+    for made in sources.values():
+        if made.attrs["reverse"] == a["reverse"]:
+            raise UnsupportedOperationError(
+                f"{name}: the Numba backend does not compile a loop reading a checkpointed "
+                "tape in the order it was made (a second reverse-mode derivative)")
+        if any(_tape_source(made, made.attrs["n_carry"] + j) is not None
+               for j in range(made.attrs["n_xs"])):
+            raise UnsupportedOperationError(
+                f"{name}: the Numba backend does not compile a checkpointed tape recomputed "
+                "from another checkpointed tape (a second reverse-mode derivative)")
+    if len({made.attrs["checkpoints"] for made in sources.values()}) > 1:
+        raise UnsupportedOperationError(
+            f"{name}: the Numba backend does not compile a loop reading checkpointed tapes "
+            "of different checkpoints=")
     fn = n.function(body)
     carry = [_Vars(n, s, split, "c") for (s, _), split in zip(ctypes, fn.params[:nc])]
     for c, init, (shape, _) in zip(carry, carry_in, ctypes):
         # whole arrays are copied: the initial one may be a read-only constant,
         # and Numba types a variable holding both kinds of array as neither
         c.set_from(n, f"np.copy({init})" if shape and not c.split else init)
-    cap_args = []
-    for value, split in zip(caps, fn.params[nc + nx:]):
-        if split:   # read once, before the loop
-            pieces = [n.fresh("k") for _ in _elements(split)]
-            for piece, expr in zip(pieces, _pieces(value, split)):
-                n.assign(piece, expr)
-            cap_args += pieces
-        else:
-            cap_args.append(value)
+    cap_args = _cap_args(n, caps, fn.params[nc + nx:])
     carry_args = [name_ for c in carry for name_ in c.names]
     ys = [n.fresh("y") for _ in ytypes]
-    tapes = [n.fresh("tape") for _ in ctypes] if a["tape_carries"] else []
+    # a checkpointed tape stores nothing: the loops reading it recompute it
+    stored = a["tape_carries"] and a["checkpoints"] is None
+    tapes = [n.fresh("tape") for _ in ctypes] if stored else []
     steps = n.fresh("n")
     result = n.fresh("r")
     outs = _results(result, fn.outputs)
+    recompute: dict = {}
 
     def step(t: str) -> None:
         for tape, c in zip(tapes, carry):
             c.store(n, tape, t)
-        x_args = [p for x, split in zip(xs, fn.params[nc:nc + nx]) for p in _pieces(x, split, t)]
+        x_args = []
+        for j, (x, split) in enumerate(zip(xs, fn.params[nc:nc + nx])):
+            if j in checkpointed:
+                made, leaf = checkpointed[j]
+                x_args += recompute[made.nid].carry[leaf].names
+            else:
+                x_args += _pieces(x, split, t)
         n.assign(result, f"{fn.name}({', '.join(carry_args + x_args + cap_args + fn.extra)})")
         for c, pieces in zip(carry, outs[:nc]):
             for target, p in zip(c.names, pieces):
@@ -906,16 +1022,24 @@ def _emit_loop(n):
                 n.line(f"{y}[{t}] = {pieces[0]}")
 
     if cond is None:
-        n.assign(steps, str(a["length"]) if a["length"] is not None else f"{xs[0]}.shape[0]")
+        if a["length"] is not None:
+            n.assign(steps, str(a["length"]))
+        elif checkpointed:
+            n.assign(steps, xs[min(checkpointed)])    # the step count the source ran
+        else:
+            n.assign(steps, f"{xs[0]}.shape[0]")
         for buffer, (s, d) in zip(ys + tapes, ytypes + ctypes):
             n.assign(buffer, _empty(s, d, steps))
-        k = n.fresh("s")
-        with n.range_loop(k, steps):
-            t = k
-            if a["reverse"]:
-                t = n.fresh("t")
-                n.assign(t, f"{steps} - 1 - {k}")
-            step(t)
+        if sources:
+            _reverse_sweep(n, sources, recompute, steps, step)
+        else:
+            k = n.fresh("s")
+            with n.range_loop(k, steps):
+                t = k
+                if a["reverse"]:
+                    t = n.fresh("t")
+                    n.assign(t, f"{steps} - 1 - {k}")
+                step(t)
         per_step = ys + tapes
     else:
         # the trip count is found by running: the per-step buffers double as needed
@@ -933,9 +1057,41 @@ def _emit_loop(n):
             step(steps)
             n.line(f"{steps} += 1")
         per_step = [f"{b}[:{steps}]" for b in ys + tapes]
+    if a["tape_carries"] and not stored:
+        per_step += [steps] * nc
     finals = [c.as_array(n, d) for c, (_, d) in zip(carry, ctypes)]
     for k, value in enumerate(finals + per_step):
         n.assign(f"{n.out}_out{k}", value)
+
+
+def _reverse_sweep(n, sources: dict, recompute: dict, steps: str, step) -> None:
+    """The steps of a loop reading checkpointed tapes backwards: a loop over
+    the actions of the revolve schedule (``compiler/codegen/revolve.py``),
+    shared by every source (one trip count, one k), each action advancing the
+    sources' carries from a snapshot, then keeping them in another snapshot or
+    taking one step of this loop with them."""
+    n.uses_revolve()
+    for nid, made in sources.items():
+        recompute[nid] = _Recompute(n, made)
+    k = next(iter(recompute.values())).k
+    state = n.fresh("revolve")
+    n.assign(state, f"revolve_start({steps}, {k})")
+    with n.while_loop(f"revolve_next({state})"):
+        slot, first, last, keep = (n.fresh(p) for p in ("slot", "first", "last", "keep"))
+        for q, var in enumerate((slot, first, last, keep)):
+            n.assign(var, f"{state}[{q}]")
+        for source in recompute.values():
+            source.load(n, slot)
+        s = n.fresh("s")
+        with n.range_loop(s, last, start=first):
+            for source in recompute.values():
+                source.advance(n, s, steps)
+        with n.branch(f"{keep} >= 0"):
+            for source in recompute.values():
+                source.keep(n, keep)
+        with n.branch("", taken=False):
+            # this loop's position of the source's iteration `last`
+            step(next(iter(recompute.values())).index(n, last, steps))
 
 
 def _emit_tuple_item(n):
@@ -943,12 +1099,14 @@ def _emit_tuple_item(n):
 
 
 def _emit_tape_add(n):
+    _refuse_checkpointed(n, range(2), "tape_add")
     n.assign(n.out, f"{n.args[0]} + {n.args[1]}")
 
 
 def _emit_cond(n):
     branches = n.attrs["branches"]
     pred, operands = n.args[0], n.args[1:]
+    _refuse_checkpointed(n, range(1, len(n.args)), "cond")
     otypes = _types(branches[0], branches[0].outputs)
     functions = [n.function(b) for b in branches]   # both generated before either branch
     for taken, fn in zip((True, False), functions):
