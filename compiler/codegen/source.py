@@ -319,6 +319,7 @@ class Generator:
         self.block_sums: list = []       # (node, init) summed in blocks, in the loop being written
         self.kinds: dict = {}
         self.ufuncs: set = set()
+        self.transposed_consts: dict = {}   # const -> the const it is the transpose of
         for n in self.nodes:
             self.kinds[n] = self._kind(n)
         self.aliases = self._aliases()
@@ -698,15 +699,16 @@ class Generator:
         return self.plan
 
     # -- row blocks ---------------------------------------------------------
-    #: a row-blocked unit needs a matrix of at least this many bytes: a
-    #: smaller one stays in the cache between two BLAS passes anyway.
-    #: Measured (benchmarks/rowblock.py, logistic gradient, d = 100): below
-    #: a few hundred kB the blocked loop is no faster.
-    ROW_BLOCK_MIN_BYTES = 1 << 20
-    #: the bytes of one block of rows: it stays in the (L2) cache between the
-    #: block's two products. Measured on the logistic gradient 1e5 x 100:
-    #: 64 to 512 rows within a few per cent, 256 the best.
-    ROW_BLOCK_BYTES = 1 << 18
+    #: a row-blocked unit needs a matrix of at least this many bytes: one
+    #: that fits in the L2 cache (2 MiB a core where measured) stays there
+    #: between two BLAS passes anyway. Measured with benchmarks/rowblock.py
+    #: (logistic gradient, d = 100): 2 MB 1.1-1.2x the two passes' time,
+    #: 4 MB 0.8-0.9x, 8 MB and more 0.65-0.9x.
+    ROW_BLOCK_MIN_BYTES = 3 << 20
+    #: the bytes of one block of rows, which stays in the L2 cache between
+    #: the block's two products. Measured: 64 to 256 kB within the noise for
+    #: d = 100, 64-128 kB better for d = 500.
+    ROW_BLOCK_BYTES = 1 << 17
 
     def product(self, n: int) -> tuple | None:
         """(a, b) when statement n is a matrix product of a 2-D a and a 1-D or
@@ -729,14 +731,32 @@ class Generator:
             return None
         t, c = pair
         g = self.g
+        if g.op(t) == "const":
+            a = self._transposed_const(t)
+            return None if a is None else (a, c)
         if g.op(t) != "transpose" or tuple(g.attrs(t)["axes"]) != (1, 0):
             return None
         return g.inputs(t)[0], c
+
+    def _transposed_const(self, t: int) -> int | None:
+        """The constant whose transpose constant t holds (tracing folds the
+        transpose of a captured matrix into a new constant), or None."""
+        g = self.g
+        found = self.transposed_consts.get(t, ())
+        if found == ():
+            value = g.const_value(t)
+            found = next((m for m in self.nodes if g.op(m) == "const" and m != t
+                          and g.shape(m) == g.shape(t)[::-1] and g.dtype(m) == g.dtype(t)
+                          and np.array_equal(g.const_value(m).T, value)), None)
+            self.transposed_consts[t] = found
+        return found
 
     def row_block(self, n: int) -> int | None:
         """The rows per block of a row-blocked unit starting at product n
         (see ROW_BLOCK_BYTES), or None when its matrix is too small."""
         a = self.product(n)[0]
+        if self.g.op(a) == "transpose":
+            return None   # rows of a transposed matrix are strided: Numba's BLAS would copy them
         rows, cols = self.g.shape(a)
         row_bytes = max(1, cols) * self.g.dtype(a).itemsize
         if rows * row_bytes < self.ROW_BLOCK_MIN_BYTES:
