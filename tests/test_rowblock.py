@@ -166,3 +166,35 @@ def test_the_logistic_benchmark_chooses_row_blocks_and_small_problems_do_not():
     assert BLOCKED in source and "blas_dot_into(" in source
     assert "blas_dot(" not in source            # X is not read by a second BLAS pass
     assert BLOCKED not in f.lower(*_logistic_args(100, 10)()).source
+
+
+def test_network_layers_in_one_row_block(small_blocks):
+    # the MLP of benchmarks/workloads.py: the hidden layer's product is a row
+    # product of the block's rows, the weight gradients are sums over blocks
+    from benchmarks.workloads import mlp_loss
+    rng = np.random.default_rng(8)
+    args = (rng.normal(size=(6, 8)) * 0.3, rng.normal(size=8) * 0.1, rng.normal(size=(8, 3)) * 0.3,
+            rng.normal(size=3) * 0.1, rng.normal(size=(45, 6)), rng.normal(size=(45, 3)))
+    f = sg.grad(mlp_loss, argnums=(0, 1, 2, 3))
+    source = f.lower(*args).source
+    assert source.count(BLOCKED) == 1 and source.count("blas_dot(") == 0
+    grads = _check(f, args, "rowblock mlp")
+    for k, g in enumerate(grads):
+        def loss(v, k=k):
+            return mlp_loss(*args[:k], v, *args[k + 1:])
+        np.testing.assert_allclose(g, _numeric_grad(loss, args[k]), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e7])   # 1e7: sin beyond vecmath's range, libm rerun
+def test_vector_math_in_row_blocks_and_its_libm_rerun(small_blocks, scale):
+    def f(W, X):
+        return np.sum(np.sin(X @ W) * np.exp(-(X @ W) ** 2 / 100))
+
+    rng = np.random.default_rng(9)
+    W, X = rng.normal(size=(4, 16)), rng.normal(size=(37, 4)) * scale
+    graph = sg.grad(f).lower(W, X).graph
+    source = generate_source(graph)
+    assert BLOCKED in source and "vm_sin(" in source and "if outside_" in source
+    (g,) = _check(sg.grad(f), (W, X), f"rowblock vector math {scale}")
+    if scale == 1.0:
+        np.testing.assert_allclose(g, _numeric_grad(lambda v: f(v, X), W), rtol=1e-6, atol=1e-9)

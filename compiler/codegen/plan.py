@@ -54,7 +54,7 @@ class LoopGroup:
 @dataclasses.dataclass
 class Plan:
     stored: set
-    units: list          # emission order: LoopGroup or a statement node id
+    units: list          # emission order: LoopGroup, RowBlock or a statement node id
 
 
 #: the cost of reading or writing one element, in the units of ``Op.cost``
