@@ -231,7 +231,7 @@ def row_blocks(graph: Graph, units: list, reads: Callable[[int], list],
     rest = list(units)
     while rest:
         unit = rest.pop(0)
-        start = None if isinstance(unit, LoopGroup) else product(unit)
+        start = product(unit) if isinstance(unit, int) else None
         size = None if start is None else block(unit)
         if size is None:
             out.append(unit)
@@ -245,8 +245,11 @@ def row_blocks(graph: Graph, units: list, reads: Callable[[int], list],
         def row_value(m):
             return graph.shape(m) and graph.shape(m)[0] == n
 
-        for u in rest:
+        for k, u in enumerate(rest):
             is_total = False
+            if not isinstance(u, (LoopGroup, int)):
+                after += rest[k:]   # a unit of another kind: the block ends before it
+                break
             if isinstance(u, LoopGroup):
                 read = [(m, idx) for r in u.roots for m, idx in reads(r)]
                 names = {m for m, _ in read}
