@@ -12,3 +12,9 @@ import numpy as np
 @numba.njit(cache=True, nogil=True)
 def dot(a, b):
     return np.dot(a, b)
+
+
+@numba.njit(cache=True, nogil=True)
+def dot_into(a, b, out):
+    """``out[...] = a @ b`` (a row-blocked loop writes a block of rows in place)."""
+    np.dot(a, b, out)

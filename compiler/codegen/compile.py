@@ -109,7 +109,7 @@ _HEADER = '''\
 # output(s). entry() is the interop form.
 import numpy as np
 import numba
-from compiler.codegen.blas import dot as blas_dot
+from compiler.codegen.blas import dot as blas_dot, dot_into as blas_dot_into
 from compiler.codegen.reduction import accumulate, pairwise_push, pairwise_total
 from compiler.codegen.compile import HotMiss
 {vector_math}{consts}

@@ -54,7 +54,7 @@ class LoopGroup:
 @dataclasses.dataclass
 class Plan:
     stored: set
-    units: list          # emission order: LoopGroup or a statement node id
+    units: list          # emission order: LoopGroup, RowBlock or a statement node id
 
 
 #: the cost of reading or writing one element, in the units of ``Op.cost``
@@ -180,3 +180,111 @@ def group(graph: Graph, nodes: list, kinds: dict, keep: set, domain: Callable[[i
         order.add_edges_from((d, chosen) for d in read_units - {chosen})
     # Earliest-created unit first among the ready ones: a stable emission order.
     return [units[u] for u in nx.lexicographical_topological_sort(order)]
+
+
+# -- row blocks -------------------------------------------------------------------
+# The gradient of a function of X @ w (logistic regression, a layer of a
+# network) reads the matrix X twice: once in X @ w, once in X.T @ r, with an
+# elementwise loop between them on the rows of the product. Each is a pass
+# over X; when X does not fit in the cache, each pass is a trip through
+# memory. Row i of X @ w, and of everything computed elementwise from it, needs
+# row i of X only, and X.T @ r is a sum over rows. So one loop over blocks of
+# rows can compute, per block, the block of X @ w, the elementwise values of
+# those rows, and add the block's X_blk.T @ r_blk to the sum while X_blk is
+# still in the cache: X is read from memory once.
+
+
+@dataclasses.dataclass
+class RowBlock:
+    """One loop over blocks of ``block`` rows (of ``rows``) computing its
+    ``members`` (emission order): row products ``a @ b`` (a block of rows at a
+    time), loop groups over the rows, and ``totals``, the products ``a.T @ c``
+    summed over the blocks (complete after the loop)."""
+
+    rows: int
+    block: int
+    members: list        # LoopGroup or statement node id
+    totals: set
+
+
+def row_blocks(graph: Graph, units: list, reads: Callable[[int], list],
+               product: Callable[[int], tuple | None], total: Callable[[int], tuple | None],
+               rows_only: Callable[[LoopGroup], bool], block: Callable[[int], int | None],
+               canonical: Callable[[tuple], tuple]) -> list:
+    """``units`` (group's emission order) with row-blocked units: a row
+    product ``product(s) = (a, b)`` of a matrix ``a`` computed outside, for
+    which ``block(s)`` gives a block size (None: too small to gain), starts
+    one; the later units join it while they are
+
+    - loop groups over the same rows (``rows_only``: the outer loop is plain)
+      reading the unit's values at their own row only, and none of its totals;
+    - row products whose left operand is the unit's and right operand from
+      outside;
+    - ``total(s) = (a, c)``, a product ``a.T @ c`` of values with those rows,
+      one of them the unit's.
+
+    A unit that reads none of the unit's values (nor of the units put after
+    it) is emitted before it; one that reads them and cannot join, after it.
+    A row-blocked unit is kept only when it holds a total (otherwise no
+    matrix is read twice); else the units stay as they were."""
+    out: list = []
+    rest = list(units)
+    while rest:
+        unit = rest.pop(0)
+        start = product(unit) if isinstance(unit, int) else None
+        size = None if start is None else block(unit)
+        if size is None:
+            out.append(unit)
+            continue
+        n = graph.shape(unit)[0]
+        inside = {unit}                  # row values the unit computes
+        totals: set = set()
+        after_nodes: set = set()         # values of the units put after it
+        members, before, after = [unit], [], []
+
+        def row_value(m):
+            return graph.shape(m) and graph.shape(m)[0] == n
+
+        for k, u in enumerate(rest):
+            is_total = False
+            if not isinstance(u, (LoopGroup, int)):
+                after += rest[k:]   # a unit of another kind: the block ends before it
+                break
+            if isinstance(u, LoopGroup):
+                read = [(m, idx) for r in u.roots for m, idx in reads(r)]
+                names = {m for m, _ in read}
+                made = set(u.roots)
+                joins = (bool(u.domain) and u.domain[0] == n and rows_only(u)
+                         and all(idx and idx[0] == canonical(u.domain)[0]
+                                 for m, idx in read if m in inside))
+            else:
+                names = set(graph.inputs(u))
+                made = {u}
+                pair = product(u)
+                joins = pair is not None and pair[0] in inside and pair[1] not in inside
+                pair = total(u)
+                if pair is not None and all(row_value(m) for m in pair) \
+                        and any(m in inside for m in pair):
+                    names, joins, is_total = set(pair), True, True
+            if names & (after_nodes | totals):
+                joins = False
+            elif not names & inside:
+                before.append(u)
+                continue
+            if not joins:
+                after.append(u)
+                after_nodes |= made
+                continue
+            members.append(u)
+            if is_total:
+                totals.add(u)
+            else:
+                inside |= {m for m in made if row_value(m)}
+                # a reduction over the rows is complete only after the loop
+                totals |= {m for m in made if not row_value(m)}
+        if not any(u in totals for u in members if not isinstance(u, LoopGroup)):
+            out.append(unit)
+            continue
+        out += before + [RowBlock(n, size, members, totals)]
+        rest = after   # another row block may start there
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import compiler.ops as O
-from compiler.ops.lowering import broadcast_index, index_text
+from compiler.ops.lowering import Product, broadcast_index, index_text
 from compiler.errors import ShapeError
 from compiler.ops import Op
 
@@ -92,4 +92,4 @@ def _emit_matmul(n):
 
 
 matmul = Op("matmul", np.matmul, infer=_matmul_infer, vjp=_matmul_vjp, jvp=_matmul_jvp, cost=10,
-            emit=_emit_matmul)
+            emit=Product(_emit_matmul))

@@ -15,7 +15,12 @@ An op's ``emit`` rule takes one of four forms:
   ``alias(n)``, when given, is a no-copy view expression (``x.T``) or None; it
   is used when only statements (matmul) consume the value;
 - a callable ``emit(n)``: statements that compute the whole result into
-  ``n.out`` (matmul through BLAS, reshape, concatenate, scatter, guards).
+  ``n.out`` (matmul through BLAS, reshape, concatenate, scatter, guards);
+- ``Product(emit)``: such a callable for a matrix product ``a @ b``. Row ``i``
+  of the result depends on row ``i`` of ``a`` only, so the backend may write
+  it a block of rows at a time (``a[s:e] @ b``), and ``a.T @ c`` as a sum
+  over row blocks, when it fuses a row-blocked loop (see
+  :mod:`compiler.codegen.plan`).
 
 ``n`` is the backend's view of one node: its shapes, dtypes and attrs, the
 names of its input variables, and helpers to write lines and loops.
@@ -58,6 +63,16 @@ class Loop:
     index_map: Callable
     statement: Callable | None = None
     alias: Callable | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Product:
+    """The emit rule of a matrix product (see the module docstring)."""
+
+    emit: Callable
+
+    def __call__(self, n):
+        return self.emit(n)
 
 
 class Lit(str):
