@@ -130,6 +130,9 @@ def test_unrelated_loops_of_nearby_sizes_stay_apart():
     f = sg.jit(lambda x, y: (x[:-3] * 2.0, np.cos(y)))
     x, y = np.linspace(0, 1, 100), np.linspace(0, 1, 99)
     assert [g.domain for g in _groups(f.lower(x, y).graph)] == [(97,), (99,)]
+    # nor does a scalar both read
+    f = sg.jit(lambda x, y, s: (x[:-3] * s, np.cos(y) * s))
+    assert [g.domain for g in _groups(f.lower(x, y, np.array(2.0)).graph)] == [(97,), (99,)]
     # sharing x, they join
     f = sg.jit(lambda x, y: (x[:-3] * 2.0, np.cos(x[1:] * y)))
     assert [g.domain for g in _groups(f.lower(x, y).graph)] == [(99,)]

@@ -194,7 +194,7 @@ def group(graph: Graph, nodes: list, kinds: dict, keep: set, domain: Callable[[i
         here = canonical(dom)
         read = reads(n)
         read_units = {unit_of[m] for m, _ in read if m in unit_of}
-        arrays = {m for m, _ in read}
+        arrays = {m for m, _ in read if graph.shape(m)}   # (not scalars)
 
         def joins(u, same: bool) -> bool:
             g = units[u]
