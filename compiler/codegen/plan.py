@@ -18,11 +18,15 @@ This module decides, from op traits only:
   store and which to recompute, weighing memory traffic against evaluations
   (``recomputed_or_stored``);
 - ``group(...)``: greedy grouping of the roots, in topological order, into
-  the latest compatible group of the same domain. A root may join a group
-  when it reads the group's roots only at the loop index itself (the value of
-  this iteration) and none of its reductions (complete only after the loop),
-  and no value it reads is computed by a unit that depends on the group (the
-  units must stay a DAG).
+  the latest compatible group of the same domain, else the latest of a
+  domain it joins (``join``: the outer trip counts differ by a slice's or a
+  pad's edge) that reads an array the root reads too. A root may join a
+  group when it reads the group's roots only at the loop index itself (the
+  value of this iteration) and none of its reductions (complete only after
+  the loop), and no value it reads is computed by a unit that depends on the
+  group (the units must stay a DAG). So the value of Rosenbrock's function,
+  a sum over n - 1 elements, and its gradient, over n, are one loop that
+  reads x once.
 
 It is an analysis, not a Graph -> Graph rewrite: the graph is unchanged, the
 plan says how to loop over it, and :mod:`compiler.codegen.source` lowers it
@@ -133,6 +137,35 @@ def recomputed_or_stored(graph: Graph, loopable: list, kinds: dict,
     return {m for m in reach if (m, "in") in source_side and (m, "out") not in source_side}
 
 
+#: the most outer iterations by which the domains of one loop nest's roots
+#: differ (see ``join``)
+EDGE = 16
+
+
+def join(a: tuple, b: tuple) -> tuple | None:
+    """The domain of one loop nest that can compute roots over domains ``a``
+    and ``b``, or None.
+
+    Equal domains join. So do domains that differ only in the trip count of
+    the outer loop, by at most ``EDGE`` (the edge a slice or a pad trims: the
+    value of Rosenbrock sums over ``x[1:] - x[:-1]**2``, n - 1 elements, its
+    gradient has n): the nest iterates the larger, and the smaller root's
+    statements hold only where the outer index is inside its domain, a
+    condition the code generator decides per piece of the outer loop (so the
+    pieces stay free of branches; the edge is a short piece). A domain with
+    fewer dimensions counts as having trailing ones (a sum over (n,) joins a
+    loop over (n, 1)), since its statements then still run once per element."""
+    if a == b:
+        return a
+    if not a or not b:
+        return None
+    rank = max(len(a), len(b))
+    pa, pb = a + (1,) * (rank - len(a)), b + (1,) * (rank - len(b))
+    if pa[1:] != pb[1:] or abs(pa[0] - pb[0]) > EDGE:
+        return None
+    return (max(pa[0], pb[0]),) + pa[1:]
+
+
 def group(graph: Graph, nodes: list, kinds: dict, keep: set, domain: Callable[[int], tuple],
           reads: Callable[[int], list], canonical: Callable[[tuple], tuple],
           fuse: bool = True) -> list:
@@ -141,6 +174,7 @@ def group(graph: Graph, nodes: list, kinds: dict, keep: set, domain: Callable[[i
     units: list = []
     order = nx.DiGraph()   # unit -> the units that read its values
     unit_of: dict[int, int] = {}
+    reading: dict[int, set] = {}   # loop group -> the stored values its roots read
 
     def new_unit(unit, reads_from) -> int:
         units.append(unit)
@@ -160,22 +194,35 @@ def group(graph: Graph, nodes: list, kinds: dict, keep: set, domain: Callable[[i
         here = canonical(dom)
         read = reads(n)
         read_units = {unit_of[m] for m, _ in read if m in unit_of}
+        arrays = {m for m, _ in read if graph.shape(m)}   # (not scalars)
+
+        def joins(u, same: bool) -> bool:
+            g = units[u]
+            if not isinstance(g, LoopGroup):
+                return False
+            if g.domain != dom and (same or join(g.domain, dom) is None
+                                    or not arrays & reading[u]):
+                return False
+            # n may join u if it reads u's values only at this iteration,
+            # and nothing it reads comes from a unit that depends on u.
+            return all((kinds[m] != REDUCE and idx == here) if unit_of.get(m) == u
+                       else not (m in unit_of and nx.has_path(order, u, unit_of[m]))
+                       for m, idx in read)
+
         chosen = None
         if fuse:
-            for u in range(len(units) - 1, -1, -1):
-                g = units[u]
-                if not isinstance(g, LoopGroup) or g.domain != dom:
-                    continue
-                # n may join u if it reads u's values only at this iteration,
-                # and nothing it reads comes from a unit that depends on u.
-                if all((kinds[m] != REDUCE and idx == here) if unit_of.get(m) == u
-                       else not (m in unit_of and nx.has_path(order, u, unit_of[m]))
-                       for m, idx in read):
-                    chosen = u
-                    break
+            # the latest group of the same domain; else the latest of a domain
+            # it joins (see join) that reads an array n reads too, so that
+            # the array is read once
+            chosen = next((u for same in (True, False) for u in range(len(units) - 1, -1, -1)
+                           if joins(u, same)), None)
         if chosen is None:
             chosen = new_unit(LoopGroup(dom, []), ())
+            reading[chosen] = set()
+        else:
+            units[chosen].domain = join(units[chosen].domain, dom)
         units[chosen].roots.append(n)
+        reading[chosen] |= arrays
         unit_of[n] = chosen
         order.add_edges_from((d, chosen) for d in read_units - {chosen})
     # Earliest-created unit first among the ready ones: a stable emission order.
