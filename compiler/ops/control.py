@@ -868,12 +868,19 @@ def _emit_loop(n):
     carry_in, xs, caps = args[:nc], args[nc:nc + nx], args[nc + nx:]
     ctypes = _types(body, body.params[:nc])
     ytypes = _types(body, body.outputs[nc:])
-    fn = n.function(body)
+    fn = n.function(body, buffers=True)
     carry = [_Vars(n, s, split, "c") for (s, _), split in zip(ctypes, fn.params[:nc])]
     for c, init, (shape, _) in zip(carry, carry_in, ctypes):
         # whole arrays are copied: the initial one may be a read-only constant,
         # and Numba types a variable holding both kinds of array as neither
         c.set_from(n, f"np.copy({init})" if shape and not c.split else init)
+    # A whole-array carry is double-buffered: the body writes the next carry
+    # into the spare array while it reads the current one, then the two swap.
+    spare = {}
+    for i, c in enumerate(carry):
+        if fn.buffers[i]:
+            spare[i] = n.fresh("spare")
+            n.assign(spare[i], f"np.empty_like({c.names[0]})")
     cap_args = []
     for value, split in zip(caps, fn.params[nc + nx:]):
         if split:   # read once, before the loop
@@ -894,11 +901,19 @@ def _emit_loop(n):
         for tape, c in zip(tapes, carry):
             c.store(n, tape, t)
         x_args = [p for x, split in zip(xs, fn.params[nc:nc + nx]) for p in _pieces(x, split, t)]
-        n.assign(result, f"{fn.name}({', '.join(carry_args + x_args + cap_args + fn.extra)})")
-        for c, pieces in zip(carry, outs[:nc]):
+        # whole-array ys are written by the body straight into their row
+        out_args = [spare[k] if k < nc else f"{ys[k - nc]}[{t}]"
+                    for k, buffered in enumerate(fn.buffers) if buffered]
+        n.assign(result, f"{fn.name}("
+                         f"{', '.join(carry_args + x_args + cap_args + out_args + fn.extra)})")
+        for i, (c, pieces) in enumerate(zip(carry, outs[:nc])):
+            if i in spare:
+                n.assign(spare[i], c.names[0])
             for target, p in zip(c.names, pieces):
                 n.assign(target, p)
-        for y, pieces, split in zip(ys, outs[nc:], fn.outputs[nc:]):
+        for y, pieces, split, buffered in zip(ys, outs[nc:], fn.outputs[nc:], fn.buffers[nc:]):
+            if buffered:
+                continue
             if split:
                 for e, p in zip(_elements(split), pieces):
                     n.line(f"{y}[{_at(t, e)}] = {p}")
