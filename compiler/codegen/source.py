@@ -80,6 +80,9 @@ class Kernel:
     object_mode: bool = False   # holds object-mode blocks (which need the GIL)
     parts: int = 0              # functions ``kernel`` chains to (0: one function)
     vector_math: bool = False   # calls compiler.codegen.vecmath's functions
+    # (statements, parameter names, returned expressions) of a sub-graph's
+    # function that its caller may write in place of a call (see Function)
+    inline: tuple | None = None
 
 
 def _format_attr(value):
@@ -197,11 +200,38 @@ class NodeEmitter:
         else:
             statement.orelse = body
 
-    def function(self, graph: Graph, buffers: bool = False) -> "Function":
+    def function(self, graph: Graph, buffers: bool = False, inline: bool = False) -> "Function":
         """A sub-graph (a loop body, a branch) as a function of the kernel's
         module (see :class:`Function`); ``buffers``: it writes its whole-array
-        outputs into arrays the caller passes."""
-        return self._gen.subfunction(graph, buffers)
+        outputs into arrays the caller passes; ``inline``: a small one comes
+        with its statements (``Function.inline``), for ``call``."""
+        return self._gen.subfunction(graph, buffers, inline)
+
+    def call(self, fn: "Function", args: list) -> list:
+        """The returned expressions of ``fn(*args, *fn.extra)``: a call, or,
+        when ``fn.inline``, its statements written here, their names
+        prefixed anew at each place (Numba compiles one function fewer, and
+        LLVM optimises the body once, inside the loop)."""
+        if fn.inline is None:
+            result = self.fresh("r")
+            self.assign(result, f"{fn.name}({', '.join(list(args) + fn.extra)})")
+            count = sum(len(_elements_of(split)) if split else 1 for split in fn.outputs)
+            return [f"{result}[{k}]" for k in range(count)]
+        statements, params, outs = fn.inline
+        prefix = self.fresh("b") + "_"
+        _, writes = loopir.effects(statements)
+        local = sorted(set(params) | writes, key=len, reverse=True)
+        pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, local)) + r")(?!\w)")
+
+        def rename(text):
+            return text if not isinstance(text, str) else pattern.sub(
+                lambda m: prefix + m.group(1), text)
+
+        for name, value in zip(params, list(args) + fn.extra):
+            self.assign(prefix + name, value)
+        for statement in statements:
+            self._gen.emit(loopir.rename(statement, rename))
+        return [rename(str(o)) for o in outs]
 
     def const(self, array: np.ndarray) -> str:
         """A kernel argument holding ``array`` (constants are never globals)."""
@@ -239,6 +269,13 @@ class Function:
     params: list      # per parameter: its shape if split, else None
     outputs: list     # per output: its shape if split, else None
     buffers: list = dataclasses.field(default_factory=list)   # outputs written into buffers
+    #: the function's statements, for its caller to write in place of a call
+    #: (``NodeEmitter.inline``): small functions are not compiled separately
+    inline: tuple | None = None
+
+
+def _elements_of(shape) -> list:
+    return list(np.ndindex(shape))
 
 
 def split_shape(shape: tuple, fuse: bool = True) -> tuple | None:
@@ -923,12 +960,19 @@ class Generator:
                     self.memo[(r, here)] = value
         return before, after, body
 
-    def subfunction(self, graph: Graph, buffers: bool = False) -> tuple:
+    #: a sub-graph's function of at most this many statements is written in
+    #: place of its call when its caller asks (NodeEmitter.call): every njit
+    #: function costs Numba a pipeline and LLVM a module of its own, a
+    #: tenth of a second or more even for a few lines
+    INLINE_SIZE = 1000
+
+    def subfunction(self, graph: Graph, buffers: bool = False, inline: bool = False) -> tuple:
         """The function of a sub-graph (see ``NodeEmitter.function``), generated
         once per sub-graph (and way of returning), its constants passed from
         this kernel's."""
         root = self.root
-        made = root.functions.get((id(graph), buffers))
+        key = (id(graph), buffers, inline)
+        made = root.functions.get(key)
         if made is None or made[1] is not graph:
             root.function_count += 1
             name = f"body{root.function_count}"   # taken before a nested body takes one
@@ -938,17 +982,20 @@ class Generator:
             if kernel.guards:
                 raise UnsupportedOperationError(
                     "the Numba backend cannot compile a guard inside a loop body or branch")
-            root.helpers.append(kernel.source)
-            made = root.functions[(id(graph), buffers)] = (name, graph, kernel.consts,
-                                                            kernel.object_mode)
-        name, _, consts, gil = made
+            inlined = kernel.inline if inline and not kernel.object_mode and kernel.parts == 0 \
+                and loopir.size(kernel.inline[0]) <= self.INLINE_SIZE else None
+            if inlined is None:
+                root.helpers.append(kernel.source)
+            made = root.functions[key] = (name, graph, kernel.consts, kernel.object_mode,
+                                          inlined)
+        name, _, consts, gil, inlined = made
         if gil:
             self.ufuncs.add(None)    # an object-mode block below: no nogil
         outputs = [split_shape(graph.shape(o), self.fuse) for o in graph.outputs]
         return Function(name, [self.const_arg(c, by_content=True) for c in consts],
                         [split_shape(graph.shape(p), self.fuse) for p in graph.params], outputs,
                         [buffers and bool(graph.shape(o)) and s is None
-                         for o, s in zip(graph.outputs, outputs)])
+                         for o, s in zip(graph.outputs, outputs)], inlined)
 
     def fail(self, n: int) -> str:
         """The early return of the guard at node n (status = its position + 1)."""
@@ -1028,8 +1075,9 @@ class Generator:
                              for part in parts)
         if self.root is self and self.helpers:
             text = "\n\n".join(self.helpers + [text])
+        flat_params = [name for p in params for name in p.split(", ")]
         return Kernel(text, list(self.consts), list(self.guards), plan, bool(self.ufuncs),
-                      len(parts) - 1, self.used_vector_math)
+                      len(parts) - 1, self.used_vector_math, (body, flat_params, outs))
 
 
 #: the elementwise ops compiler.codegen.vecmath has a vectorisable function for

@@ -855,6 +855,16 @@ def _results(result: str, split_outputs: list) -> list:
     return out
 
 
+def _chunks(pieces: list, split_outputs: list) -> list:
+    """Per output, its expressions among the returned ``pieces``."""
+    out, k = [], 0
+    for split in split_outputs:
+        count = len(_elements(split)) if split else 1
+        out.append(pieces[k:k + count])
+        k += count
+    return out
+
+
 def _emit_loop(n):
     a = n.attrs
     body, cond, nc, nx, name = a["body"], a["cond"], a["n_carry"], a["n_xs"], a["name"]
@@ -868,7 +878,7 @@ def _emit_loop(n):
     carry_in, xs, caps = args[:nc], args[nc:nc + nx], args[nc + nx:]
     ctypes = _types(body, body.params[:nc])
     ytypes = _types(body, body.outputs[nc:])
-    fn = n.function(body, buffers=True)
+    fn = n.function(body, buffers=True, inline=True)
     carry = [_Vars(n, s, split, "c") for (s, _), split in zip(ctypes, fn.params[:nc])]
     for c, init, (shape, _) in zip(carry, carry_in, ctypes):
         # whole arrays are copied: the initial one may be a read-only constant,
@@ -894,8 +904,6 @@ def _emit_loop(n):
     ys = [n.fresh("y") for _ in ytypes]
     tapes = [n.fresh("tape") for _ in ctypes] if a["tape_carries"] else []
     steps = n.fresh("n")
-    result = n.fresh("r")
-    outs = _results(result, fn.outputs)
 
     def step(t: str) -> None:
         for tape, c in zip(tapes, carry):
@@ -904,8 +912,7 @@ def _emit_loop(n):
         # whole-array ys are written by the body straight into their row
         out_args = [spare[k] if k < nc else f"{ys[k - nc]}[{t}]"
                     for k, buffered in enumerate(fn.buffers) if buffered]
-        n.assign(result, f"{fn.name}("
-                         f"{', '.join(carry_args + x_args + cap_args + out_args + fn.extra)})")
+        outs = _chunks(n.call(fn, carry_args + x_args + cap_args + out_args), fn.outputs)
         for i, (c, pieces) in enumerate(zip(carry, outs[:nc])):
             if i in spare:
                 n.assign(spare[i], c.names[0])
