@@ -28,8 +28,10 @@ Numba scalars throughout. The loop structure comes from the fusion plan
 - writes views only statements consume (``x.T`` into BLAS) without copying;
 - writes a loop node's body (a while loop's condition, a cond's branches) as
   a function of the same module (``subfunction``), which takes and returns
-  small arrays as their elements; the loop itself is a ``for``/``while`` in
-  the kernel (the op's emitter, ``compiler/ops/control.py``);
+  small arrays as their elements and may write larger ones into arrays its
+  caller passes; the loop itself is a ``for``/``while`` in the kernel (the
+  op's emitter, ``compiler/ops/control.py``), which may write a body's
+  statements in place of its call;
 - cuts a kernel longer than ``PART_SIZE`` statements into several functions,
   ``kernel`` calling ``part1`` at its end with the values the rest reads, and
   so on, so Numba never compiles one giant function (its analyses grow faster

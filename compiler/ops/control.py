@@ -787,11 +787,14 @@ COND.jvp_rule = _cond_jvp
 # In a kernel, a tape is an array with the steps along a new leading axis (the
 # stacked ys of a static-length loop already are one), and a tuple-valued
 # node is a set of plain variables, ``<node>_out<k>``, that tuple_item reads.
-# The body (and a while loop's condition) is a function of the kernel's module
-# (``n.function``), called once per step; Numba compiles it with the kernel
-# and LLVM inlines it into the loop. Small arrays (a 3-vector state) travel
-# as their elements: a carry of three floats is three scalar variables, so a
-# step allocates nothing.
+# The body (and a while loop's condition) is generated as a function of the
+# kernel's module (``n.function``); a loop body of moderate size is written
+# into the loop in place of its call (``n.call``: Numba then compiles one
+# function fewer). Small arrays (a 3-vector state) travel as their elements:
+# a carry of three floats is three scalar variables. Larger ones are whole
+# arrays the body writes into arrays the loop passes: two per carry, swapped
+# every step, and a y's own row of the stacked ys. Either way a step
+# allocates nothing.
 def _empty(shape, dtype, steps: str | None = None) -> str:
     from compiler.ops.lowering import np_dtype
 
@@ -905,16 +908,32 @@ def _emit_loop(n):
     tapes = [n.fresh("tape") for _ in ctypes] if a["tape_carries"] else []
     steps = n.fresh("n")
 
-    def step(t: str) -> None:
-        for tape, c in zip(tapes, carry):
-            c.store(n, tape, t)
+    def step(t: str, k: str | None = None) -> None:
+        # With the trip count known (k: the step's counter), a whole-array
+        # carry's tape row is written by the body itself: the step before
+        # writes its result straight into the row of the next step (the last
+        # step into the spare array), so only the first row is copied.
+        in_rows = set(spare) if k is not None and tapes else set()
+        for i, (tape, c) in enumerate(zip(tapes, carry)):
+            if i in in_rows:
+                with n.branch(f"{k} == 0"):
+                    c.store(n, tape, t)
+            else:
+                c.store(n, tape, t)
+        targets = dict(spare)
+        for i in in_rows:
+            targets[i] = n.fresh("next")
+            with n.branch(f"{k} + 1 < {steps}"):
+                n.assign(targets[i], f"{tapes[i]}[{t} {'-' if a['reverse'] else '+'} 1]")
+            with n.branch(f"{k} + 1 < {steps}", taken=False):
+                n.assign(targets[i], spare[i])
         x_args = [p for x, split in zip(xs, fn.params[nc:nc + nx]) for p in _pieces(x, split, t)]
         # whole-array ys are written by the body straight into their row
-        out_args = [spare[k] if k < nc else f"{ys[k - nc]}[{t}]"
-                    for k, buffered in enumerate(fn.buffers) if buffered]
+        out_args = [targets[j] if j < nc else f"{ys[j - nc]}[{t}]"
+                    for j, buffered in enumerate(fn.buffers) if buffered]
         outs = _chunks(n.call(fn, carry_args + x_args + cap_args + out_args), fn.outputs)
         for i, (c, pieces) in enumerate(zip(carry, outs[:nc])):
-            if i in spare:
+            if i in spare and i not in in_rows:
                 n.assign(spare[i], c.names[0])
             for target, p in zip(c.names, pieces):
                 n.assign(target, p)
@@ -937,7 +956,7 @@ def _emit_loop(n):
             if a["reverse"]:
                 t = n.fresh("t")
                 n.assign(t, f"{steps} - 1 - {k}")
-            step(t)
+            step(t, k)
         per_step = ys + tapes
     else:
         # the trip count is found by running: the per-step buffers double as needed
