@@ -890,10 +890,10 @@ def _emit_loop(n):
     # A whole-array carry is double-buffered: the body writes the next carry
     # into the spare array while it reads the current one, then the two swap.
     spare = {}
-    for i, c in enumerate(carry):
-        if fn.buffers[i]:
+    for i, (shape, dtype) in enumerate(ctypes):
+        if fn.buffers[i]:   # (np.empty as elsewhere: Numba compiles one overload fewer)
             spare[i] = n.fresh("spare")
-            n.assign(spare[i], f"np.empty_like({c.names[0]})")
+            n.assign(spare[i], _empty(shape, dtype))
     cap_args = []
     for value, split in zip(caps, fn.params[nc + nx:]):
         if split:   # read once, before the loop
