@@ -4,17 +4,22 @@
     python -m benchmarks.loops --quick    # no memory runs, N up to 1,000 on the interpreter
     python -m benchmarks.loops --memory   # only the memory runs (4. below)
 
-Printed:
+Run it from the repository root (``PYTHONPATH=. python -m benchmarks.loops``,
+with a Python that has JAX installed for its columns). Printed:
 
 1. RK4 Lorenz, gradient of |x(N)|^2 with respect to the parameters, compiled
    (loop nodes are Numba loops): the first call in a fresh process with an
    empty kernel cache (trace + compile + run; and the import before it) at
    N = 10, 1,000 and 100,000, and the steady call against a hand-written Numba
-   forward-plus-adjoint loop (``hand_gradient`` below).
+   forward-plus-adjoint loop (``hand_gradient`` below); when JAX is
+   installed, ``jax.jit(jax.grad(...))`` of the same loss through
+   ``jax.lax.scan`` (float64, one thread), its first call also in a fresh
+   process.
 2. The same on the reference interpreter against the Python loop unrolled
-   into the graph, and ``jax.lax.scan`` when JAX is installed.
+   into the graph.
 3. A 1-D heat equation (1,000 cells, 10,000 explicit steps): the compiled
-   gradient against the interpreter's.
+   gradient against a hand-written Numba forward-plus-adjoint loop
+   (``hand_heat_gradient``), the interpreter's, and JAX's ``lax.scan``.
 4. The heat equation's gradient through 200,000 steps with
    ``checkpoints=50`` (compiled: the adjoint recomputes carries along the
    revolve schedule), and through 20,000 and 200,000 steps with every carry
@@ -30,6 +35,9 @@ import os
 
 for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# JAX (when installed) on one thread too, as the Numba kernels run
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
 
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402
@@ -93,9 +101,14 @@ def first_and_steady(loss, n):
     return g, first, median_time(grad, p)
 
 
-def jax_scan(n):
-    if importlib.util.find_spec("jax") is None:
-        return None
+def have_jax() -> bool:
+    return importlib.util.find_spec("jax") is not None
+
+
+def jax_gradient(problem: str, n: int):
+    """``jax.jit(jax.grad(loss))`` and its argument for the RK4 Lorenz loss
+    (``problem="lorenz"``) or the heat equation's (``"heat"``) through
+    ``jax.lax.scan``: the same losses as ``scan_loss`` and ``heat_loss``."""
     import jax
     import jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
@@ -111,17 +124,50 @@ def jax_scan(n):
         k4 = f(x + DT * k3, p)
         return x + DT / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
-    def loss(p):
+    def lorenz_loss(p):
         x, _ = jax.lax.scan(lambda x, _: (step(x, p), None), jnp.ones(3), length=n)
         return jnp.sum(x ** 2)
 
-    grad = jax.jit(jax.grad(loss))
-    p = jnp.array([SIGMA, RHO, BETA])
-    start = time.perf_counter()
-    grad(p).block_until_ready()
-    first = time.perf_counter() - start
-    return first, median_time(lambda q: grad(q).block_until_ready(), p)
+    def heat(a):
+        def body(u, _):
+            lap = jnp.concatenate([u[1:2] - u[:1], u[2:] - 2.0 * u[1:-1] + u[:-2],
+                                   u[-2:-1] - u[-1:]])
+            return u + a * lap, None
+        u, _ = jax.lax.scan(body, jnp.sin(jnp.linspace(0.0, 3.0, 1000)), length=n)
+        return jnp.sum(u ** 2)
 
+    if problem == "lorenz":
+        return jax.jit(jax.grad(lorenz_loss)), jnp.array([SIGMA, RHO, BETA])
+    return jax.jit(jax.grad(heat)), jnp.float64(0.2)
+
+
+JAX_CHILD = """
+import sys, time
+start = time.perf_counter()
+import jax
+sys.path.insert(0, {root!r})
+from benchmarks.loops import jax_gradient, median_time
+imported = time.perf_counter()
+grad, arg = jax_gradient({problem!r}, {n})
+t = time.perf_counter()
+g = grad(arg).block_until_ready()
+first = time.perf_counter() - t
+steady = median_time(lambda a: grad(a).block_until_ready(), arg, budget=2.0)
+print(imported - start, first, steady, *[float(v) for v in g.ravel()])
+"""
+
+
+def jax_in_fresh_process(problem: str, n: int):
+    """(import time, first call, steady call, gradient) of JAX's gradient, in a
+    new process (its first call compiles with XLA: JAX keeps no compile cache
+    on disk by default), or None without JAX."""
+    if not have_jax():
+        return None
+    out = subprocess.run([sys.executable, "-c", JAX_CHILD.format(root=ROOT, problem=problem,
+                                                                 n=n)],
+                         capture_output=True, text=True, check=True,
+                         env=dict(os.environ)).stdout.split()
+    return float(out[0]), float(out[1]), float(out[2]), np.array([float(v) for v in out[3:]])
 
 
 # -- the hand-written reference: forward loop storing the states, adjoint loop back
@@ -192,7 +238,6 @@ start = time.perf_counter()
 sys.path.insert(0, {root!r})
 import numpy as np
 import staticgrad as sg
-sys.path.insert(0, os.path.join({root!r}, "benchmarks"))
 imported = time.perf_counter()
 from benchmarks.loops import scan_loss
 p, x0 = np.array([10.0, 28.0, 8.0 / 3.0]), np.ones(3)
@@ -219,8 +264,8 @@ def first_call_in_fresh_process(n):
 def compiled_table():
     print("RK4 Lorenz, gradient of |x(N)|^2 with respect to (sigma, rho, beta), compiled")
     print("| N | import | first call (fresh process, empty cache) | steady | hand-written Numba "
-          "| ratio | per step |")
-    print("|---|---|---|---|---|---|---|")
+          "| ratio | per step | JAX first call (fresh process) | JAX steady | JAX / steady |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     p, x0 = np.array([SIGMA, RHO, BETA]), np.array([1.0, 1.0, 1.0])
     sg.config.backend = "numba"
     sg.config.compile_in_background = False
@@ -236,9 +281,16 @@ def compiled_table():
         assert np.allclose(g_first, g, rtol=1e-12), (g_first, g)
         steady = median_time(grad, p)
         hand_time = median_time(hand_gradient, p, x0, n)
+        peer = jax_in_fresh_process("lorenz", n)
+        if peer is None:
+            jax_cells = "n/a | n/a | n/a"
+        else:
+            # (beyond N = 1,000 the chaotic trajectory amplifies rounding: no agreement)
+            assert n > 1000 or np.allclose(peer[3], g, rtol=1e-6), (peer[3], g)
+            jax_cells = f"{peer[1]:.2f} s | {peer[2] * 1e3:.3f} ms | {peer[2] / steady:.1f}x"
         print(f"| {n:,} | {imported:.2f} s | {first:.2f} s | {steady * 1e3:.3f} ms | "
               f"{hand_time * 1e3:.3f} ms | {steady / hand_time:.2f}x | "
-              f"{steady / n * 1e9:.0f} ns |")
+              f"{steady / n * 1e9:.0f} ns | {jax_cells} |")
     print(f"first call at N = 100,000 / at N = 10: {firsts[100000] / firsts[10]:.2f}x")
     print()
 
@@ -249,6 +301,46 @@ def heat_loss(a, u0, n, checkpoints=None):
         return u + a * lap, None
     u, _ = sg.scan(step, u0, length=n, checkpoints=checkpoints)
     return np.sum(u ** 2)
+
+
+@numba.njit(cache=True)
+def _heat_step(u, a, out):
+    """out = u + a * (the Laplacian of u, zero-flux ends)."""
+    m = u.shape[0]
+    out[0] = u[0] + a * (u[1] - u[0])
+    for i in range(1, m - 1):
+        out[i] = u[i] + a * (u[i + 1] - 2.0 * u[i] + u[i - 1])
+    out[m - 1] = u[m - 1] + a * (u[m - 2] - u[m - 1])
+
+
+@numba.njit(cache=True, fastmath={"reassoc"})
+def _heat_adjoint_sum(lam, u):
+    """sum(lam * Laplacian(u)), reassociated so that it vectorises."""
+    m = u.shape[0]
+    s = lam[0] * (u[1] - u[0]) + lam[m - 1] * (u[m - 2] - u[m - 1])
+    for i in range(1, m - 1):
+        s += lam[i] * (u[i + 1] - 2.0 * u[i] + u[i - 1])
+    return s
+
+
+@numba.njit(cache=True)
+def hand_heat_gradient(a, u0, n):
+    """d/da of |u(n)|^2 for heat_loss: the states stored forward (into the
+    rows of one array), then the adjoint loop back (the Laplacian is
+    symmetric, so the adjoint state steps like the state)."""
+    m = u0.shape[0]
+    states = np.empty((n + 1, m))
+    states[0] = u0
+    for t in range(n):
+        _heat_step(states[t], a, states[t + 1])
+    lam = 2.0 * states[n]
+    spare = np.empty(m)
+    ga = 0.0
+    for t in range(n - 1, -1, -1):
+        ga += _heat_adjoint_sum(lam, states[t])
+        _heat_step(lam, a, spare)
+        lam, spare = spare, lam
+    return ga
 
 
 def heat_table():
@@ -267,9 +359,19 @@ def heat_table():
         first = time.perf_counter() - start
         rows.append((backend, first, median_time(grad, a, u0, budget=2.0, at_most=5), g))
     assert np.isclose(rows[0][3], rows[1][3], rtol=1e-10)
+    hand_heat_gradient(a, u0, n)
+    hand = median_time(hand_heat_gradient, a, u0, n, budget=2.0, at_most=5)
+    assert np.isclose(hand_heat_gradient(a, u0, n), rows[0][3], rtol=1e-9)
     for backend, first, steady, _ in rows:
         print(f"  {backend}: first call {first:.2f} s, steady {steady * 1e3:.1f} ms "
-              f"({steady / n * 1e6:.1f} us per step and adjoint)")
+              f"({steady / n * 1e6:.2f} us per step and adjoint; {steady / hand:.2f}x hand)")
+    print(f"  hand-written Numba: {hand * 1e3:.1f} ms ({hand / n * 1e6:.2f} us per step)")
+    peer = jax_in_fresh_process("heat", n)
+    if peer is not None:
+        assert np.isclose(peer[3][0], rows[0][3], rtol=1e-8), (peer[3], rows[0][3])
+        print(f"  JAX lax.scan: first call {peer[1]:.2f} s (fresh process), steady "
+              f"{peer[2] * 1e3:.1f} ms ({peer[2] / n * 1e6:.2f} us per step; "
+              f"{peer[2] / rows[0][2]:.2f}x the compiled gradient)")
     print()
 
 
@@ -347,8 +449,8 @@ def interpreter_table(sizes):
     sg.config.backend = "interpreter"
     print("RK4 Lorenz on the reference interpreter")
     print("| N | sg.scan first call | sg.scan steady | per step | unrolled first call "
-          "| unrolled steady | JAX scan first / steady |")
-    print("|---|---|---|---|---|---|---|")
+          "| unrolled steady |")
+    print("|---|---|---|---|---|---|")
     for n in sizes:
         g_scan, first, steady = first_and_steady(scan_loss, n)
         if n <= 100:
@@ -357,10 +459,8 @@ def interpreter_table(sizes):
             unrolled = f"{u_first * 1e3:.0f} ms | {u_steady * 1e3:.1f} ms"
         else:
             unrolled = "(not run) | (not run)"
-        peer = jax_scan(n)
-        peer = "n/a" if peer is None else f"{peer[0] * 1e3:.0f} ms / {peer[1] * 1e3:.2f} ms"
         print(f"| {n:,} | {first * 1e3:.0f} ms | {steady * 1e3:.1f} ms | "
-              f"{steady / n * 1e6:.0f} us | {unrolled} | {peer} |")
+              f"{steady / n * 1e6:.0f} us | {unrolled} |")
     print()
 
 
@@ -372,6 +472,12 @@ def main():
     if args.memory:
         memory_table()
         return
+    if have_jax():
+        import jax
+        print(f"JAX {jax.__version__} (float64, XLA_FLAGS={os.environ['XLA_FLAGS']!r})")
+    else:
+        print("JAX: not installed (its columns show n/a)")
+    print()
     compiled_table()
     heat_table()
     interpreter_table((10, 100, 1000) if args.quick else (10, 100, 1000))

@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 
 import compiler.ops as O
-from compiler.ir import Graph
+from compiler.ir import Graph, attrs_key
 from staticgrad import pytree
 from staticgrad.errors import (LoopLimitError, LoopTypeError, ShapeError,
                                TracerConversionError, UnsupportedOperationError)
@@ -130,14 +130,36 @@ class _Body:
         self.nodes = sorted(n for n in need if n in inside)
         self.inside = inside
         caps: list[int] = []
+        # Outer values computed twice alike (``p[0]`` read in each of four
+        # calls of a function) are captured once: each capture is a parameter
+        # of the body and, in reverse mode, a cotangent the adjoint carries.
+        self.same: dict[int, int] = {}
+        first_of: dict = {}
+
+        def capture(i: int) -> None:
+            if i in inside or graph.op(i) == "const" or i in caps or i in self.same:
+                return
+            key = self._computed_alike(i)
+            if key is not None and first_of.setdefault(key, i) != i:
+                self.same[i] = first_of[key]
+                return
+            caps.append(i)
+
         for n in self.nodes:
             for i in graph.inputs(n):
-                if i not in inside and graph.op(i) != "const" and i not in caps:
-                    caps.append(i)
+                capture(i)
         for o in self.outs:
-            if o not in inside and graph.op(o) != "const" and o not in caps:
-                caps.append(o)
+            capture(o)
         self.captures = caps
+
+    def _computed_alike(self, n: int):
+        """What decides node n's value when its op is pure: op, inputs and
+        attributes (None for parameters, placeholders and effects)."""
+        graph = self.ctx.graph
+        op = graph.op(n)
+        if op in ("param", "placeholder") or O.get_op(op).effect:
+            return None
+        return op, tuple(graph.inputs(n)), attrs_key(graph.attrs(n))
 
     def _refuse(self, n: int) -> None:
         """A guard (Python control flow) on a value of the body: it would hold
@@ -164,6 +186,9 @@ class _Body:
         mapping: dict[int, int] = {}
         for n in list(self.holders) + list(captures):
             mapping[n] = body.param(graph.shape(n), graph.dtype(n)).node
+        for n, first in self.same.items():
+            if n not in mapping and first in mapping:
+                mapping[n] = mapping[first]
 
         def get(i: int) -> int:
             if i not in mapping:  # a constant the body reads: copied in

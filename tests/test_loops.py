@@ -493,6 +493,115 @@ def test_compiled_loops_agree_with_the_interpreter_and_finite_differences(case, 
         np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-7)
 
 
+# Carries and ys of more than Generator.UNROLL elements are whole arrays: the
+# compiled body writes them into arrays the loop passes (two per carry,
+# swapped every step; a y straight into its row). A stencil reads neighbours
+# of the carry, so a body writing into the array it reads would be caught.
+BIG = 40
+BIG_A = np.array(0.2)
+BIG_U0 = np.sin(np.linspace(0.0, 3.0, BIG))
+BIG_XS = 1.0 + 0.1 * RNG.normal(size=(5, BIG))
+
+
+def stencil(u):
+    return np.concatenate([u[1:2] - u[:1], u[2:] - 2.0 * u[1:-1] + u[:-2], u[-2:-1] - u[-1:]])
+
+
+def big_fori_model(a, u0):
+    return np.sum(sg.fori_loop(0, 6, lambda i, u: u + a * stencil(u) + 0.1 * np.sin(u), u0) ** 2)
+
+
+def big_scan_model(a, u0, xs, reverse=False):
+    def step(carry, x):
+        u, same, twice = carry
+        new = u + a * stencil(u) * x
+        # the second carry comes back unchanged; `new` is returned three times
+        return (new, same, new), (new, u * x)
+    (u, same, twice), (ys, zs) = sg.scan(step, (u0, 0.5 * u0, u0), xs, reverse=reverse)
+    return np.sum(u ** 2) + np.sum(same * twice) + np.sum(ys * zs)
+
+
+def big_scan_reverse_model(a, u0, xs):
+    return big_scan_model(a, u0, xs, True)
+
+
+def big_while_model(a, u0):
+    def body(c):
+        u, k = c
+        return u + a * stencil(u) - 0.01 * u * u, k + 1
+    u, _ = sg.while_loop(lambda c: c[1] < 5, body, (u0, 0))
+    return np.sum(u ** 2)
+
+
+BIG_CASES = {
+    "fori_loop": (big_fori_model, (BIG_A, BIG_U0)),
+    "scan": (big_scan_model, (BIG_A, BIG_U0, BIG_XS)),
+    "scan reverse": (big_scan_reverse_model, (BIG_A, BIG_U0, BIG_XS)),
+    "while_loop": (big_while_model, (BIG_A, BIG_U0)),
+}
+
+
+@pytest.mark.parametrize("case", list(BIG_CASES))
+def test_compiled_loops_with_large_carries(case, numba_backend):
+    fun, args = BIG_CASES[case]
+    argnums = tuple(range(len(args)))
+    value, grad = sg.jit(fun), sg.grad(fun, argnums)
+    source = grad.lower(*args).source
+    assert "spare" in source     # the carry's second array: the buffer path
+    for transformed in (value, grad):
+        transformed.compile(*args)
+    sg.config.backend = "interpreter"
+    expected_value, expected_grad = sg.jit(fun)(*args), sg.grad(fun, argnums)(*args)
+    sg.config.backend = "numba"
+    for _ in range(2):   # a second call reuses nothing of the first's arrays
+        close(value(*args), expected_value)
+        close(value(*args), fun(*args))
+        for got, want, fd in zip(grad(*args), expected_grad, central_differences(fun, args)):
+            close(got, want)
+            np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-7)
+
+
+def test_compiled_scan_with_large_ys_as_outputs(numba_backend):
+    def f(a, u0, xs):
+        def step(carry, x):
+            u, same = carry
+            new = u + a * stencil(u) * x
+            return (new, same), (new, new, same, u)
+        return sg.scan(step, (u0, u0), xs)
+
+    expected = f(BIG_A, BIG_U0, BIG_XS)          # plain NumPy
+    jitted = sg.jit(f)
+    jitted.compile(BIG_A, BIG_U0, BIG_XS)
+    for _ in range(2):
+        got = jitted(BIG_A, BIG_U0, BIG_XS)
+        for g_leaf, e_leaf in zip(_leaves(got), _leaves(expected)):
+            close(g_leaf, e_leaf)
+    (u, same), (ys, ys2, sames, us) = jitted(BIG_A, BIG_U0, BIG_XS)
+    assert not np.shares_memory(ys, ys2) and not np.shares_memory(u, ys)
+
+
+def _leaves(tree):
+    if isinstance(tree, (tuple, list)):
+        return [leaf for t in tree for leaf in _leaves(t)]
+    return [tree]
+
+
+def test_compiled_hvp_and_jvp_through_a_loop_with_a_large_carry(numba_backend):
+    v = np.cos(np.linspace(0.0, 2.0, BIG))
+    hvp = sg.jit(lambda a, u0, v: sg.hvp(big_fori_model, 1)(a, u0, v))
+    hvp.compile(BIG_A, BIG_U0, v)
+    got = hvp(BIG_A, BIG_U0, v)
+    sg.config.backend = "interpreter"
+    expected = sg.hvp(big_fori_model, 1)(BIG_A, BIG_U0, v)
+    sg.config.backend = "numba"
+    close(hvp(BIG_A, BIG_U0, v), expected)
+    close(got, expected)
+    h = 1e-5   # the directional derivative of the gradient by central differences
+    grad = sg.grad(big_fori_model, 1)
+    fd = (grad(BIG_A, BIG_U0 + h * v) - grad(BIG_A, BIG_U0 - h * v)) / (2 * h)
+    np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-7)
+
+
 def test_compiled_loop_with_traced_bounds_serves_every_trip_count(numba_backend):
     def f(theta, x0, n):
         return np.sum(sg.fori_loop(0, n, lambda i, x: np.sin(x * theta) + 0.1, x0) ** 2)

@@ -113,6 +113,25 @@ def size(body: list) -> int:
     return total
 
 
+def rename(s, name):
+    """A copy of statement ``s`` with ``name`` applied to every text in it."""
+    if isinstance(s, Assign):
+        return Assign(name(s.target), name(s.expr), s.note, s.dtype)
+    if isinstance(s, Line):
+        return Line(name(s.text))
+    if isinstance(s, For):
+        return For(name(s.var), name(s.start), name(s.stop), [rename(b, name) for b in s.body],
+                   s.values, s.step)
+    if isinstance(s, Block):
+        return Block([rename(b, name) for b in s.body])
+    if isinstance(s, While):
+        return While(name(s.cond), [rename(b, name) for b in s.body])
+    if isinstance(s, If):
+        return If(name(s.cond), [rename(b, name) for b in s.body],
+                  [rename(b, name) for b in s.orelse])
+    raise TypeError(f"not a statement: {s!r}")
+
+
 # -- names read and written ---------------------------------------------------------
 _NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 _TARGET = re.compile(r"\s*([A-Za-z_]\w*)\s*(=|\+=|-=|\*=)(?!=)")

@@ -31,8 +31,10 @@ Numba scalars throughout. The loop structure comes from the fusion plan
   blocks of rows, BLAS on each block's views, so a large X is read once;
 - writes a loop node's body (a while loop's condition, a cond's branches) as
   a function of the same module (``subfunction``), which takes and returns
-  small arrays as their elements; the loop itself is a ``for``/``while`` in
-  the kernel (the op's emitter, ``compiler/ops/control.py``);
+  small arrays as their elements and may write larger ones into arrays its
+  caller passes; the loop itself is a ``for``/``while`` in the kernel (the
+  op's emitter, ``compiler/ops/control.py``), which may write a body's
+  statements in place of its call;
 - cuts a kernel longer than ``PART_SIZE`` statements into several functions,
   ``kernel`` calling ``part1`` at its end with the values the rest reads, and
   so on, so Numba never compiles one giant function (its analyses grow faster
@@ -84,6 +86,9 @@ class Kernel:
     parts: int = 0              # functions ``kernel`` chains to (0: one function)
     vector_math: bool = False   # calls compiler.codegen.vecmath's functions
     revolve: bool = False       # calls compiler.codegen.revolve's (a checkpointed loop)
+    # (statements, parameter names, returned expressions) of a sub-graph's
+    # function that its caller may write in place of a call (see Function)
+    inline: tuple | None = None
 
 
 def _format_attr(value):
@@ -215,10 +220,38 @@ class NodeEmitter:
         else:
             statement.orelse = body
 
-    def function(self, graph: Graph) -> "Function":
+    def function(self, graph: Graph, buffers: bool = False, inline: bool = False) -> "Function":
         """A sub-graph (a loop body, a branch) as a function of the kernel's
-        module (see :class:`Function`)."""
-        return self._gen.subfunction(graph)
+        module (see :class:`Function`); ``buffers``: it writes its whole-array
+        outputs into arrays the caller passes; ``inline``: a small one comes
+        with its statements (``Function.inline``), for ``call``."""
+        return self._gen.subfunction(graph, buffers, inline)
+
+    def call(self, fn: "Function", args: list) -> list:
+        """The returned expressions of ``fn(*args, *fn.extra)``: a call, or,
+        when ``fn.inline``, its statements written here, their names
+        prefixed anew at each place (Numba compiles one function fewer, and
+        LLVM optimises the body once, inside the loop)."""
+        if fn.inline is None:
+            result = self.fresh("r")
+            self.assign(result, f"{fn.name}({', '.join(list(args) + fn.extra)})")
+            count = sum(len(_elements_of(split)) if split else 1 for split in fn.outputs)
+            return [f"{result}[{k}]" for k in range(count)]
+        statements, params, outs = fn.inline
+        prefix = self.fresh("b") + "_"
+        _, writes = loopir.effects(statements)
+        local = sorted(set(params) | writes, key=len, reverse=True)
+        pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, local)) + r")(?!\w)")
+
+        def rename(text):
+            return text if not isinstance(text, str) else pattern.sub(
+                lambda m: prefix + m.group(1), text)
+
+        for name, value in zip(params, list(args) + fn.extra):
+            self.assign(prefix + name, value)
+        for statement in statements:
+            self._gen.emit(loopir.rename(statement, rename))
+        return [rename(str(o)) for o in outs]
 
     def const(self, array: np.ndarray) -> str:
         """A kernel argument holding ``array`` (constants are never globals)."""
@@ -245,12 +278,24 @@ class Function:
     """A sub-graph compiled as a function of the kernel's module, called as
     ``name(*params, *extra)``; it returns the tuple of its outputs. A
     parameter or output whose entry in ``split`` is a shape (a small array)
-    is passed or returned as its elements, in C order, one scalar each."""
+    is passed or returned as its elements, in C order, one scalar each. With
+    ``buffers``, each whole-array output (not split) is written into an array
+    of its shape the caller passes, ``name(*params, *buffers, *extra)``, and
+    returned: a loop step then allocates nothing. A buffer must not be an
+    argument of the same call (the caller double-buffers its carries)."""
 
     name: str
     extra: list
     params: list      # per parameter: its shape if split, else None
     outputs: list     # per output: its shape if split, else None
+    buffers: list = dataclasses.field(default_factory=list)   # outputs written into buffers
+    #: the function's statements, for its caller to write in place of a call
+    #: (``NodeEmitter.inline``): small functions are not compiled separately
+    inline: tuple | None = None
+
+
+def _elements_of(shape) -> list:
+    return list(np.ndindex(shape))
 
 
 def split_shape(shape: tuple, fuse: bool = True) -> tuple | None:
@@ -298,7 +343,7 @@ class Generator:
 
     def __init__(self, graph: Graph, fuse: bool = True, part_size: int | None = None,
                  vector_math: bool = True, root: "Generator | None" = None,
-                 split: bool = False):
+                 split: bool = False, buffers: bool = False):
         self.g = graph
         self.fuse = fuse
         self.vector_math = vector_math
@@ -309,6 +354,16 @@ class Generator:
         # split: a sub-graph's function takes and returns small arrays as their
         # elements (scalars in registers, no allocation per loop step)
         self.split = split
+        # buffers: a sub-graph's function writes its whole-array outputs into
+        # arrays its caller passes (o<k>, output k); node -> the buffer it is
+        # computed in (the rest are copied into theirs before the return)
+        self.buffers: dict = {}
+        self.buffer_params: list = []
+        self.filled: set = set()         # outputs computed in their buffers
+        for k, o in enumerate(graph.outputs if buffers else ()):
+            if graph.shape(o) and not split_shape(graph.shape(o), fuse):
+                self.buffers.setdefault(o, f"o{k}")
+                self.buffer_params.append(f"o{k}")
         # sub-graphs (loop bodies, branches) become functions of the root's module
         self.root = root if root is not None else self
         self.helpers: list = []          # (root only) their source texts
@@ -881,11 +936,18 @@ class Generator:
                 continue
             if self.unrolled(unit.domain):
                 continue
-            arrays.update(unit.roots)
+            # a sum over every axis into one element (shape (1,)) stays a scalar
+            arrays.update(r for r in unit.roots if not self._to_one(r))
             for r in unit.roots:
                 arrays.update(m for m, idx in self.reads(r)
                               if any(as_int(i) is None for i in idx))
         return arrays
+
+    def _to_one(self, r: int) -> bool:
+        """A reduction over all the axes of its loops into an array of one element."""
+        g = self.g
+        return (self.kinds[r] == REDUCE and bool(g.shape(r)) and math.prod(g.shape(r)) == 1
+                and tuple(g.attrs(r)["axes"]) == tuple(range(len(self.domain(r)))))
 
     def emit_group(self, group: LoopGroup) -> None:
         if self.unrolled(group.domain):
@@ -1098,9 +1160,12 @@ class Generator:
         out = self.var(r)
         rdom = self.domain(r)
         if self.kinds[r] != REDUCE:
-            before[0].insert(0, Assign(out, f"np.empty({rdom!r}, {np_dtype(g.dtype(r))})"))
+            before[0].insert(0, Assign(out, self.buffers.get(r) or
+                                       f"np.empty({rdom!r}, {np_dtype(g.dtype(r))})"))
             if inside == FALSE:
                 return
+            if r in self.buffers:
+                self.filled.add(r)
             value = self.compute(r, here)
             self.emit(Line(f"{out}[{index_text(here)}] = {value}"))
             self.memo[(r, here)] = value
@@ -1119,6 +1184,11 @@ class Generator:
         elif not g.shape(r):
             acc = out
             before[0].append(Assign(acc, init))
+        elif self._to_one(r) and r not in self.arrays:
+            acc = f"s{r}"   # the one element: a scalar, no array
+            before[0].append(Assign(acc, init))
+            after[0].append(Assign(out, acc, g.op(r), g.dtype(r)))
+            self.elements[r] = [out]
         elif tuple(axes) == tuple(range(first, len(rdom))):
             acc = f"s{r}"   # a scalar accumulator around the reduced loops
             before[first].append(Assign(acc, init))
@@ -1141,27 +1211,42 @@ class Generator:
             else rule.update.format(acc=acc, x=x)
         self.emit(Line(f"{acc} = {update}  # {g.op(r)}"))
 
-    def subfunction(self, graph: Graph) -> tuple:
+    #: a sub-graph's function of at most this many statements is written in
+    #: place of its call when its caller asks (NodeEmitter.call): every njit
+    #: function costs Numba a pipeline and LLVM a module of its own, a
+    #: tenth of a second or more even for a few lines
+    INLINE_SIZE = 1000
+
+    def subfunction(self, graph: Graph, buffers: bool = False, inline: bool = False) -> tuple:
         """The function of a sub-graph (see ``NodeEmitter.function``), generated
-        once per sub-graph, its constants passed from this kernel's."""
+        once per sub-graph (and way of returning), its constants passed from
+        this kernel's."""
         root = self.root
-        made = root.functions.get(id(graph))
+        key = (id(graph), buffers, inline)
+        made = root.functions.get(key)
         if made is None or made[1] is not graph:
             root.function_count += 1
             name = f"body{root.function_count}"   # taken before a nested body takes one
-            sub = Generator(graph, self.fuse, vector_math=self.vector_math, root=root, split=True)
+            sub = Generator(graph, self.fuse, vector_math=self.vector_math, root=root, split=True,
+                            buffers=buffers)
             kernel = sub.kernel(first=name)
             if kernel.guards:
                 raise UnsupportedOperationError(
                     "the Numba backend cannot compile a guard inside a loop body or branch")
-            root.helpers.append(kernel.source)
-            made = root.functions[id(graph)] = (name, graph, kernel.consts, kernel.object_mode)
-        name, _, consts, gil = made
+            inlined = kernel.inline if inline and not kernel.object_mode and kernel.parts == 0 \
+                and loopir.size(kernel.inline[0]) <= self.INLINE_SIZE else None
+            if inlined is None:
+                root.helpers.append(kernel.source)
+            made = root.functions[key] = (name, graph, kernel.consts, kernel.object_mode,
+                                          inlined)
+        name, _, consts, gil, inlined = made
         if gil:
             self.ufuncs.add(None)    # an object-mode block below: no nogil
+        outputs = [split_shape(graph.shape(o), self.fuse) for o in graph.outputs]
         return Function(name, [self.const_arg(c, by_content=True) for c in consts],
-                        [split_shape(graph.shape(p), self.fuse) for p in graph.params],
-                        [split_shape(graph.shape(o), self.fuse) for o in graph.outputs])
+                        [split_shape(graph.shape(p), self.fuse) for p in graph.params], outputs,
+                        [buffers and bool(graph.shape(o)) and s is None
+                         for o, s in zip(graph.outputs, outputs)], inlined)
 
     def fail(self, n: int) -> str:
         """The early return of the guard at node n (status = its position + 1)."""
@@ -1214,13 +1299,18 @@ class Generator:
                     (rule.statement if isinstance(rule, Loop) else rule)(NodeEmitter(self, unit))
             self.emit(Block(body))
         outs = []
-        for o in g.outputs:
+        for k, o in enumerate(g.outputs):
             if self.split and split_shape(g.shape(o), self.fuse):
                 outs += [str(self.read(o, tuple(str(i) for i in idx)))
                          for idx in np.ndindex(g.shape(o))]
                 continue
             v = self.var(o)
-            if self.kinds[o] == SOURCE and g.shape(o):
+            buffer = f"o{k}" if f"o{k}" in self.buffer_params else None
+            if buffer is not None and not (self.buffers.get(o) == buffer and o in self.filled):
+                # computed elsewhere (a statement, a parameter, an output twice): copied in
+                self.emit(Line(f"{buffer}[...] = {v}"))
+                v = buffer
+            elif self.kinds[o] == SOURCE and g.shape(o):
                 v = f"np.copy({v})"
             outs.append(v)
         if self.split:
@@ -1230,7 +1320,7 @@ class Generator:
         else:
             ret = "return " + (outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ",)"
                                if outs else "None")
-        params = params + [f"k{k}" for k in range(len(self.consts))]
+        params = params + self.buffer_params + [f"k{k}" for k in range(len(self.consts))]
         body = loopir.drop_unread(self.stack[0], loopir.effects([Line(ret)])[0])
         decorator = f"@numba.njit({NJIT_OPTIONS.format(nogil=not self.ufuncs)})"
         parts = loopir.split(body, self.PART_SIZE, params, Line(ret), first)
@@ -1239,8 +1329,10 @@ class Generator:
                              for part in parts)
         if self.root is self and self.helpers:
             text = "\n\n".join(self.helpers + [text])
+        flat_params = [name for p in params for name in p.split(", ")]
         return Kernel(text, list(self.consts), list(self.guards), plan, bool(self.ufuncs),
-                      len(parts) - 1, self.used_vector_math, self.used_revolve)
+                      len(parts) - 1, self.used_vector_math, self.used_revolve,
+                      (body, flat_params, outs))
 
 
 #: the elementwise ops compiler.codegen.vecmath has a vectorisable function for

@@ -787,11 +787,14 @@ COND.jvp_rule = _cond_jvp
 # In a kernel, a tape is an array with the steps along a new leading axis (the
 # stacked ys of a static-length loop already are one), and a tuple-valued
 # node is a set of plain variables, ``<node>_out<k>``, that tuple_item reads.
-# The body (and a while loop's condition) is a function of the kernel's module
-# (``n.function``), called once per step; Numba compiles it with the kernel
-# and LLVM inlines it into the loop. Small arrays (a 3-vector state) travel
-# as their elements: a carry of three floats is three scalar variables, so a
-# step allocates nothing.
+# The body (and a while loop's condition) is generated as a function of the
+# kernel's module (``n.function``); a loop body of moderate size is written
+# into the loop in place of its call (``n.call``: Numba then compiles one
+# function fewer). Small arrays (a 3-vector state) travel as their elements:
+# a carry of three floats is three scalar variables. Larger ones are whole
+# arrays the body writes into arrays the loop passes: two per carry, swapped
+# every step, and a y's own row of the stacked ys. Either way a step
+# allocates nothing.
 #
 # A checkpointed tape (``tape_carries`` with ``checkpoints=k``) stores nothing:
 # in a kernel it is only its step count. The loop scanning it backwards (the
@@ -951,6 +954,16 @@ class _Recompute:
             c.store(n, snap, slot)
 
 
+def _chunks(pieces: list, split_outputs: list) -> list:
+    """Per output, its expressions among the returned ``pieces``."""
+    out, k = [], 0
+    for split in split_outputs:
+        count = len(_elements(split)) if split else 1
+        out.append(pieces[k:k + count])
+        k += count
+    return out
+
+
 def _emit_loop(n):
     a = n.attrs
     body, cond, nc, nx, name = a["body"], a["cond"], a["n_carry"], a["n_xs"], a["name"]
@@ -983,12 +996,19 @@ def _emit_loop(n):
         raise UnsupportedOperationError(
             f"{name}: the Numba backend does not compile a loop reading checkpointed tapes "
             "of different checkpoints=")
-    fn = n.function(body)
+    fn = n.function(body, buffers=True, inline=True)
     carry = [_Vars(n, s, split, "c") for (s, _), split in zip(ctypes, fn.params[:nc])]
     for c, init, (shape, _) in zip(carry, carry_in, ctypes):
         # whole arrays are copied: the initial one may be a read-only constant,
         # and Numba types a variable holding both kinds of array as neither
         c.set_from(n, f"np.copy({init})" if shape and not c.split else init)
+    # A whole-array carry is double-buffered: the body writes the next carry
+    # into the spare array while it reads the current one, then the two swap.
+    spare = {}
+    for i, (shape, dtype) in enumerate(ctypes):
+        if fn.buffers[i]:   # (np.empty as elsewhere: Numba compiles one overload fewer)
+            spare[i] = n.fresh("spare")
+            n.assign(spare[i], _empty(shape, dtype))
     cap_args = _cap_args(n, caps, fn.params[nc + nx:])
     carry_args = [name_ for c in carry for name_ in c.names]
     ys = [n.fresh("y") for _ in ytypes]
@@ -996,25 +1016,46 @@ def _emit_loop(n):
     stored = a["tape_carries"] and a["checkpoints"] is None
     tapes = [n.fresh("tape") for _ in ctypes] if stored else []
     steps = n.fresh("n")
-    result = n.fresh("r")
-    outs = _results(result, fn.outputs)
     recompute: dict = {}
 
-    def step(t: str) -> None:
-        for tape, c in zip(tapes, carry):
-            c.store(n, tape, t)
+    def step(t: str, k: str | None = None) -> None:
+        # With the trip count known (k: the step's counter), a whole-array
+        # carry's tape row is written by the body itself: the step before
+        # writes its result straight into the row of the next step (the last
+        # step into the spare array), so only the first row is copied.
+        in_rows = set(spare) if k is not None and tapes else set()
+        for i, (tape, c) in enumerate(zip(tapes, carry)):
+            if i in in_rows:
+                with n.branch(f"{k} == 0"):
+                    c.store(n, tape, t)
+            else:
+                c.store(n, tape, t)
+        targets = dict(spare)
+        for i in in_rows:
+            targets[i] = n.fresh("next")
+            with n.branch(f"{k} + 1 < {steps}"):
+                n.assign(targets[i], f"{tapes[i]}[{t} {'-' if a['reverse'] else '+'} 1]")
+            with n.branch(f"{k} + 1 < {steps}", taken=False):
+                n.assign(targets[i], spare[i])
         x_args = []
         for j, (x, split) in enumerate(zip(xs, fn.params[nc:nc + nx])):
-            if j in checkpointed:
+            if j in checkpointed:   # the source's carry, recomputed (see _reverse_sweep)
                 made, leaf = checkpointed[j]
                 x_args += recompute[made.nid].carry[leaf].names
             else:
                 x_args += _pieces(x, split, t)
-        n.assign(result, f"{fn.name}({', '.join(carry_args + x_args + cap_args + fn.extra)})")
-        for c, pieces in zip(carry, outs[:nc]):
+        # whole-array ys are written by the body straight into their row
+        out_args = [targets[j] if j < nc else f"{ys[j - nc]}[{t}]"
+                    for j, buffered in enumerate(fn.buffers) if buffered]
+        outs = _chunks(n.call(fn, carry_args + x_args + cap_args + out_args), fn.outputs)
+        for i, (c, pieces) in enumerate(zip(carry, outs[:nc])):
+            if i in spare and i not in in_rows:
+                n.assign(spare[i], c.names[0])
             for target, p in zip(c.names, pieces):
                 n.assign(target, p)
-        for y, pieces, split in zip(ys, outs[nc:], fn.outputs[nc:]):
+        for y, pieces, split, buffered in zip(ys, outs[nc:], fn.outputs[nc:], fn.buffers[nc:]):
+            if buffered:
+                continue
             if split:
                 for e, p in zip(_elements(split), pieces):
                     n.line(f"{y}[{_at(t, e)}] = {p}")
@@ -1039,7 +1080,7 @@ def _emit_loop(n):
                 if a["reverse"]:
                     t = n.fresh("t")
                     n.assign(t, f"{steps} - 1 - {k}")
-                step(t)
+                step(t, k)
         per_step = ys + tapes
     else:
         # the trip count is found by running: the per-step buffers double as needed
