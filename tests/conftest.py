@@ -13,10 +13,20 @@ sg.config.compile_in_background = False
 os.environ["STATICGRAD_COMPILE_IN_BACKGROUND"] = "0"
 
 
+def _backend(name: str):
+    saved = sg.config.backend
+    sg.config.backend = name
+    yield
+    sg.config.backend = saved
+
+
 @pytest.fixture(scope="module")
 def interpreter_backend():
     """Run a module's transforms on the NumPy reference interpreter (fast, no compilation)."""
-    saved = sg.config.backend
-    sg.config.backend = "interpreter"
-    yield
-    sg.config.backend = saved
+    yield from _backend("interpreter")
+
+
+@pytest.fixture(scope="module")
+def numba_backend():
+    """Run a module's transforms on the Numba backend, whatever the configuration."""
+    yield from _backend("numba")

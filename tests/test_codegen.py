@@ -30,12 +30,7 @@ from benchmarks.lorenz import rk4_loss  # noqa: E402  (the loss of benchmarks/co
 from op_table import COMPILED_ROWS as ROWS, INTERPRETER_ONLY_OPS  # noqa: E402
 
 
-@pytest.fixture(scope="module", autouse=True)
-def numba_backend():
-    saved = sg.config.backend
-    sg.config.backend = "numba"
-    yield
-    sg.config.backend = saved
+pytestmark = pytest.mark.usefixtures("numba_backend")
 
 
 def _table_function(rows):

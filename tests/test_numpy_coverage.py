@@ -128,13 +128,6 @@ def test_cholesky_gradient_ignores_the_upper_triangle():
 
 
 # -- the compiled path ---------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def numba_backend():
-    saved = sg.config.backend
-    sg.config.backend = "numba"
-    yield
-    sg.config.backend = saved
-
 
 def test_composites_compile(numba_backend):
     def f(x, y):

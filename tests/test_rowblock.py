@@ -25,12 +25,7 @@ from compiler.interpreter import Interpreter  # noqa: E402
 BLOCKED = "# rows in blocks of"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def numba_backend():
-    saved = sg.config.backend
-    sg.config.backend = "numba"
-    yield
-    sg.config.backend = saved
+pytestmark = pytest.mark.usefixtures("numba_backend")
 
 
 @pytest.fixture
