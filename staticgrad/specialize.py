@@ -283,7 +283,12 @@ class Specialization:
         """``caller(..., hot=True)`` of the compiled kernel, made once; None
         while the interpreter answers or when the kernel has none."""
         if self.hot is None and self.compiled:
-            self.hot = caller(self.run, self.out_tree, hot=True) or False
+            try:
+                self.hot = caller(self.run, self.out_tree, hot=True) or False
+            except Exception as e:  # the keyed path answers as before; say why
+                log.warning("staticgrad: %s has no hot entry (%s: %s)", self.name,
+                            type(e).__name__, e)
+                self.hot = False
         return self.hot or None
 
     @property
