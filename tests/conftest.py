@@ -26,7 +26,8 @@ def interpreter_backend():
     yield from _backend("interpreter")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def numba_backend():
-    """Run a module's transforms on the Numba backend, whatever the configuration."""
+    """Run a test's transforms on the Numba backend, whatever the configuration
+    (per test: a module that runs on the interpreter gets it back after)."""
     yield from _backend("numba")

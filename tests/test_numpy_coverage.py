@@ -176,17 +176,30 @@ def test_float32_inputs_give_numpys_dtypes_and_values(census):
     dtype and shape, and its values at float32 precision."""
     import warnings
     problems = []
-    for entry in ENTRIES:
+    for k, entry in enumerate(ENTRIES):
         if census[entry.name][0] != "correct":
             continue
         args = [a.astype(np.float32) if a.dtype == np.float64 else a for a in entry.inputs()]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            want = numpy_coverage._leaves(entry.fun(*args))
-            got = numpy_coverage._leaves(sg.jit(entry.fun)(*args))
-        for g, w in zip(got, want):
-            if (g.dtype, g.shape) != (w.dtype, w.shape) or not np.allclose(
-                    g, w, rtol=2e-4, atol=1e-4, equal_nan=True):
-                problems.append(f"{entry.name}: {g.dtype}{g.shape} against {w.dtype}{w.shape}")
-                break
+        # every call on the interpreter, every 8th also compiled (a kernel each:
+        # all of them compiled cold cost two minutes)
+        backends = ("interpreter", "numba") if k % 8 == 0 else ("interpreter",)
+        for backend in backends:
+            sg.config.backend = backend
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    want = numpy_coverage._leaves(entry.fun(*args))
+                    got = numpy_coverage._leaves(sg.jit(entry.fun)(*args))
+            finally:
+                sg.config.backend = "interpreter"
+            problems += _float32_problems(entry, got, want, backend)
     assert not problems
+
+
+def _float32_problems(entry, got, want, backend) -> list:
+    for g, w in zip(got, want):
+        if (g.dtype, g.shape) != (w.dtype, w.shape) or not np.allclose(
+                g, w, rtol=2e-4, atol=1e-4, equal_nan=True):
+            return [f"{entry.name} ({backend}): {g.dtype}{g.shape} against {w.dtype}{w.shape}"]
+    return []
+
