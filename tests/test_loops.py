@@ -8,6 +8,8 @@ the Numba kernels of loop nodes against it and against finite differences."""
 import functools
 import logging
 
+import re
+
 import numpy as np
 import pytest
 
@@ -559,6 +561,28 @@ def test_compiled_loops_with_large_carries(case, numba_backend):
         for got, want, fd in zip(grad(*args), expected_grad, central_differences(fun, args)):
             close(got, want)
             np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("case", ["scan", "while_loop"])
+def test_compiled_loop_bodies_kept_as_functions(case, numba_backend, monkeypatch):
+    # A body longer than Generator.INLINE_SIZE stays a function of the module,
+    # called once a step, writing its whole-array results into the loop's arrays.
+    from compiler.codegen.source import Generator
+
+    monkeypatch.setattr(Generator, "INLINE_SIZE", 0)
+    model, args = BIG_CASES[case]
+
+    def fun(*a):   # another graph than the inlined cases' (the kernel caches)
+        return 1.5 * model(*a)
+
+    grad = sg.grad(fun, tuple(range(len(args))))
+    assert re.search(r"= body\d+\(", grad.lower(*args).source)
+    sg.config.backend = "interpreter"
+    expected = sg.grad(fun, tuple(range(len(args))))(*args)
+    sg.config.backend = "numba"
+    for _ in range(2):
+        for got, want in zip(grad(*args), expected):
+            close(got, want)
 
 
 def test_compiled_scan_with_large_ys_as_outputs(numba_backend):

@@ -235,7 +235,7 @@ class NodeEmitter:
         if fn.inline is None:
             result = self.fresh("r")
             self.assign(result, f"{fn.name}({', '.join(list(args) + fn.extra)})")
-            count = sum(len(_elements_of(split)) if split else 1 for split in fn.outputs)
+            count = sum(math.prod(split) if split else 1 for split in fn.outputs)
             return [f"{result}[{k}]" for k in range(count)]
         statements, params, outs = fn.inline
         prefix = self.fresh("b") + "_"
@@ -292,10 +292,6 @@ class Function:
     #: the function's statements, for its caller to write in place of a call
     #: (``NodeEmitter.inline``): small functions are not compiled separately
     inline: tuple | None = None
-
-
-def _elements_of(shape) -> list:
-    return list(np.ndindex(shape))
 
 
 def split_shape(shape: tuple, fuse: bool = True) -> tuple | None:
