@@ -7,7 +7,6 @@ Most tests run on the reference interpreter; the "compiled" section checks
 the Numba kernels of loop nodes against it and against finite differences."""
 import functools
 import logging
-
 import re
 
 import numpy as np
