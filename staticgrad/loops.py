@@ -26,7 +26,8 @@ import networkx as nx
 import numpy as np
 
 import compiler.ops as O
-from compiler.ir import Graph, attrs_key
+from compiler.ir import Graph
+from compiler.passes.cse import value_key
 from staticgrad import pytree
 from staticgrad.errors import (LoopLimitError, LoopTypeError, ShapeError,
                                TracerConversionError, UnsupportedOperationError)
@@ -159,7 +160,7 @@ class _Body:
         op = graph.op(n)
         if op in ("param", "placeholder") or O.get_op(op).effect:
             return None
-        return op, tuple(graph.inputs(n)), attrs_key(graph.attrs(n))
+        return value_key(op, graph.inputs(n), graph.attrs(n), graph.shape(n), graph.dtype(n))
 
     def _refuse(self, n: int) -> None:
         """A guard (Python control flow) on a value of the body: it would hold

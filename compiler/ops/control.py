@@ -860,16 +860,6 @@ def _pieces(value: str, split, lead: str = "") -> list:
     return [f"{value}[{lead}]" if lead else value]
 
 
-def _results(result: str, split_outputs: list) -> list:
-    """Per output, the expressions of its pieces in the returned tuple."""
-    out, k = [], 0
-    for split in split_outputs:
-        count = len(_elements(split)) if split else 1
-        out.append([f"{result}[{k + j}]" for j in range(count)])
-        k += count
-    return out
-
-
 def _cap_args(n, caps, splits) -> list:
     """The arguments passing captured values to a body: split ones read once,
     before the loop."""
@@ -941,11 +931,10 @@ class _Recompute:
 
     def advance(self, n, k: str, steps: str) -> None:
         t = self.index(n, k, steps)
-        result = n.fresh("r")
         carry = [name for c in self.carry for name in c.names]
         xs = [p for x, split in zip(self.xs, self.x_splits) for p in _pieces(x, split, t)]
-        n.assign(result, f"{self.fn.name}({', '.join(carry + xs + self.caps + self.fn.extra)})")
-        for c, pieces in zip(self.carry, _results(result, self.fn.outputs)[:self.nc]):
+        outs = _chunks(n.call(self.fn, carry + xs + self.caps), self.fn.outputs)
+        for c, pieces in zip(self.carry, outs[:self.nc]):
             for target, p in zip(c.names, pieces):
                 n.assign(target, p)
 
@@ -1152,11 +1141,9 @@ def _emit_cond(n):
     functions = [n.function(b) for b in branches]   # both generated before either branch
     for taken, fn in zip((True, False), functions):
         with n.branch(pred, taken):
-            result = n.fresh("r")
             call = [p for v, split in zip(operands, fn.params) for p in _pieces(v, split)]
-            n.assign(result, f"{fn.name}({', '.join(call + fn.extra)})")
-            for k, (pieces, split, (_, d)) in enumerate(zip(_results(result, fn.outputs),
-                                                            fn.outputs, otypes)):
+            outs = _chunks(n.call(fn, call), fn.outputs)
+            for k, (pieces, split, (_, d)) in enumerate(zip(outs, fn.outputs, otypes)):
                 if split:
                     array = n.fresh("a")
                     n.assign(array, _empty(split, d))
